@@ -1,0 +1,1 @@
+"""Side effects of novaflow: every activity the workflows call lives under here."""

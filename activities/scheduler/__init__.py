@@ -1,0 +1,1 @@
+"""The filter scheduler: host states, filters, weighers, selection and claims."""

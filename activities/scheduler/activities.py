@@ -1,0 +1,103 @@
+"""The scheduling activities: select_destinations, claim_resources, release_claim.
+
+``select_destinations`` reads host states from the database and runs the
+pure filter scheduler over them; ``claim_resources`` claims on the first
+candidate whose compare-and-swap succeeds.  A NoValidHost carries the filter
+verdicts as the ApplicationError's details, so the workflow history shows why.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import select
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.base import ControlActivities
+from activities.scheduler import placement
+from activities.scheduler.select import select_hosts
+from activities.scheduler.types import FlavorSpec, RequestSpec
+from activities.types import (
+    ClaimInput,
+    ClaimResult,
+    FlavorInfo,
+    ReleaseClaimInput,
+    SelectDestinationsInput,
+    SelectDestinationsResult,
+)
+from novaflow import errors
+from schema.models import ComputeNode
+
+
+def flavor_spec(f: FlavorInfo) -> FlavorSpec:
+    return FlavorSpec(name=f.name, vcpus=f.vcpus, memory_mb=f.memory_mb, root_gb=f.root_gb,
+                      ephemeral_gb=f.ephemeral_gb, swap_mb=f.swap, flavorid=f.flavorid,
+                      extra_specs=dict(f.extra_specs))
+
+
+class SchedulerActivities(ControlActivities):
+    """Host selection and placement-style claims."""
+
+    def request_spec(self, inp: SelectDestinationsInput) -> RequestSpec:
+        return RequestSpec(
+            instance_uuid=inp.ctx.server_id,
+            flavor=flavor_spec(inp.flavor),
+            project_id=inp.ctx.project_id,
+            user_id=inp.ctx.user_id,
+            image_properties=dict(inp.image.properties) if inp.image else {},
+            availability_zone=inp.availability_zone,
+            force_host=inp.force_host,
+            requested_host=inp.requested_host,
+            scheduler_hints=dict(inp.scheduler_hints),
+            ignore_hosts=list(inp.ignore_hosts),
+            is_admin=inp.ctx.is_admin,
+        )
+
+    @activity.defn(name="select_destinations")
+    def select_destinations(self, inp: SelectDestinationsInput) -> SelectDestinationsResult:
+        spec = self.request_spec(inp)
+        with self.db.reader() as s:
+            hosts = placement.load_host_states(s, self.settings)
+        selection = select_hosts(hosts, spec, self.settings.scheduler,
+                                 num_alternates=inp.num_alternates, explain_hosts=True)
+        if not selection.hosts:
+            expl = selection.explanation
+            raise ApplicationError(expl.fault_message(), expl.to_dict(),
+                                   type=errors.NO_VALID_HOST, non_retryable=True)
+        with self.db.writer() as s:
+            self.add_event(s, inp.ctx, "select_destinations",
+                           details="candidates: " + ", ".join(selection.hosts))
+        return SelectDestinationsResult(hosts=selection.hosts)
+
+    @activity.defn(name="claim_resources")
+    def claim_resources(self, inp: ClaimInput) -> ClaimResult:
+        f = inp.flavor
+        disk = f.root_gb + f.ephemeral_gb + (f.swap + 1023) // 1024
+        reasons = []
+        with self.db.writer() as s:
+            for host in inp.candidates:
+                node = s.exec(select(ComputeNode).where(ComputeNode.host == host)).first()
+                if node is None:
+                    reasons.append(f"{host}: gone")
+                    continue
+                why = placement.claim_on_node(s, node, inp.consumer_id, f.vcpus, f.memory_mb,
+                                              disk, inp.ctx.project_id, inp.ctx.user_id)
+                if why is None:
+                    self.add_event(s, inp.ctx, "claim_resources", host=host,
+                                   details=f"{f.vcpus} VCPU, {f.memory_mb} MB, {disk} GB")
+                    return ClaimResult(host=host, node_uuid=node.uuid,
+                                       libvirt_uri=node.libvirt_uri)
+                reasons.append(f"{host}: {why}")
+        raise ApplicationError(
+            "No valid host was found. Claims failed on every candidate: " + "; ".join(reasons),
+            {"claims": reasons}, type=errors.NO_VALID_HOST, non_retryable=True)
+
+    @activity.defn(name="release_claim")
+    def release_claim(self, inp: ReleaseClaimInput) -> int:
+        with self.db.writer() as s:
+            node_uuid = None
+            if inp.host:
+                node = s.exec(select(ComputeNode).where(ComputeNode.host == inp.host)).first()
+                if node is None:
+                    return 0
+                node_uuid = node.uuid
+            return placement.release(s, inp.consumer_id, node_uuid)

@@ -1,0 +1,145 @@
+"""Host usage and claims against the database, the way Placement does them.
+
+Usage is always inventory minus allocations, summed from the allocations
+table at read time.  A claim re-checks capacity, bumps the node's generation
+with a compare-and-swap and inserts the allocation in one transaction; if the
+generation moved (another claim won the race) it re-reads and tries again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+from sqlalchemy import func, update
+from sqlmodel import Session, delete, select
+
+from activities.scheduler.types import HostState
+from novaflow.settings import Settings
+from novaflow.states import TaskState
+from schema.models import Allocation, ComputeNode, Instance, Service, utcnow
+
+# Task states that count as I/O-heavy work in progress (Nova's num_io_ops).
+IO_TASK_STATES = {TaskState.SPAWNING, TaskState.RESIZE_MIGRATING, TaskState.RESIZE_PREP,
+                  TaskState.MIGRATING, TaskState.REBOOTING}
+CAS_RETRIES = 5
+
+
+def service_is_up(svc: Service | None, down_time: int) -> bool:
+    """A service is up unless forced down or silent for longer than ``down_time``."""
+    if svc is None or svc.forced_down or svc.last_seen_up is None:
+        return False
+    return utcnow() - svc.last_seen_up <= timedelta(seconds=down_time)
+
+
+def node_usage(session: Session, node_uuid: str) -> tuple[int, int, int]:
+    """(vcpus, memory_mb, disk_gb) allocated on a node."""
+    row = session.exec(
+        select(func.coalesce(func.sum(Allocation.vcpus), 0),
+               func.coalesce(func.sum(Allocation.memory_mb), 0),
+               func.coalesce(func.sum(Allocation.disk_gb), 0))
+        .where(Allocation.node_uuid == node_uuid)
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def load_host_states(session: Session, settings: Settings) -> list[HostState]:
+    """Every compute node as a HostState, usage derived from allocations."""
+    nodes = session.exec(select(ComputeNode)).all()
+    services = {s.host: s for s in session.exec(
+        select(Service).where(Service.binary == "nova-compute")).all()}
+    usage: dict[str, tuple[int, int, int]] = {}
+    for node_uuid, vcpus, mem, disk in session.exec(
+        select(Allocation.node_uuid, func.sum(Allocation.vcpus), func.sum(Allocation.memory_mb),
+               func.sum(Allocation.disk_gb)).group_by(Allocation.node_uuid)
+    ).all():
+        usage[node_uuid] = (int(vcpus), int(mem), int(disk))
+    instances: dict[str, set[str]] = defaultdict(set)
+    io_ops: dict[str, int] = defaultdict(int)
+    for uuid, host, task_state in session.exec(
+        select(Instance.uuid, Instance.host, Instance.task_state)
+        .where(Instance.deleted == False, Instance.host != None)  # noqa: E711,E712
+    ).all():
+        instances[host].add(uuid)
+        if task_state in IO_TASK_STATES:
+            io_ops[host] += 1
+    down_time = settings.scheduler.service_down_time
+    states = []
+    for n in nodes:
+        svc = services.get(n.host)
+        used = usage.get(n.uuid, (0, 0, 0))
+        states.append(HostState(
+            host=n.host, nodename=n.hypervisor_hostname, node_uuid=n.uuid,
+            availability_zone=n.availability_zone, hypervisor_type=n.hypervisor_type,
+            hypervisor_version=n.hypervisor_version, cpu_arch=n.cpu_arch,
+            supported_instances=[(n.cpu_arch, n.hypervisor_type.lower(), "hvm")],
+            vcpus=n.vcpus, memory_mb=n.memory_mb, local_gb=n.local_gb,
+            vcpus_used=used[0], memory_mb_used=used[1], local_gb_used=used[2],
+            reserved_host_cpus=n.reserved_host_cpus,
+            reserved_host_memory_mb=n.reserved_host_memory_mb,
+            reserved_host_disk_mb=n.reserved_host_disk_mb,
+            cpu_allocation_ratio=n.cpu_allocation_ratio,
+            ram_allocation_ratio=n.ram_allocation_ratio,
+            disk_allocation_ratio=n.disk_allocation_ratio,
+            service_disabled=bool(svc and svc.disabled),
+            service_up=service_is_up(svc, down_time),
+            num_instances=len(instances[n.host]), num_io_ops=io_ops[n.host],
+            instance_uuids=instances[n.host],
+            capabilities={"cpu_info": n.cpu_info, "hypervisor_type": n.hypervisor_type,
+                          "hypervisor_version": n.hypervisor_version, "cpu_arch": n.cpu_arch},
+            generation=n.generation,
+        ))
+    return states
+
+
+def fits(node: ComputeNode, used: tuple[int, int, int], vcpus: int, memory_mb: int,
+         disk_gb: int) -> str | None:
+    """None if the request fits the node's capacity, else why not."""
+    cap_cpu = node.vcpus * node.cpu_allocation_ratio - node.reserved_host_cpus
+    cap_ram = node.memory_mb * node.ram_allocation_ratio - node.reserved_host_memory_mb
+    cap_disk = node.local_gb * node.disk_allocation_ratio - node.reserved_host_disk_mb / 1024
+    if used[0] + vcpus > cap_cpu:
+        return f"VCPU: {used[0]}+{vcpus} > {cap_cpu:g}"
+    if used[1] + memory_mb > cap_ram:
+        return f"MEMORY_MB: {used[1]}+{memory_mb} > {cap_ram:g}"
+    if used[2] + disk_gb > cap_disk:
+        return f"DISK_GB: {used[2]}+{disk_gb} > {cap_disk:g}"
+    return None
+
+
+def claim_on_node(session: Session, node: ComputeNode, consumer_id: str, vcpus: int,
+                  memory_mb: int, disk_gb: int, project_id: str, user_id: str) -> str | None:
+    """Try to claim on one node inside the caller's transaction.
+
+    Returns None on success, or why the claim failed (capacity or a lost race).
+    """
+    for _ in range(CAS_RETRIES):
+        session.refresh(node)
+        existing = session.exec(select(Allocation).where(
+            Allocation.consumer_id == consumer_id, Allocation.node_uuid == node.uuid)).first()
+        if existing is not None:
+            return None  # claimed already (a retried activity)
+        why = fits(node, node_usage(session, node.uuid), vcpus, memory_mb, disk_gb)
+        if why:
+            return why
+        bumped = session.execute(
+            update(ComputeNode)
+            .where(ComputeNode.id == node.id, ComputeNode.generation == node.generation)
+            .values(generation=node.generation + 1)
+        )
+        if bumped.rowcount != 1:
+            continue  # another claim moved the generation: re-read and retry
+        session.add(Allocation(consumer_id=consumer_id, node_uuid=node.uuid, vcpus=vcpus,
+                               memory_mb=memory_mb, disk_gb=disk_gb, project_id=project_id,
+                               user_id=user_id))
+        session.flush()
+        return None
+    return "generation conflict"
+
+
+def release(session: Session, consumer_id: str, node_uuid: str | None = None) -> int:
+    """Delete the consumer's allocations (on one node, or everywhere)."""
+    stmt = delete(Allocation).where(Allocation.consumer_id == consumer_id)
+    if node_uuid:
+        stmt = stmt.where(Allocation.node_uuid == node_uuid)
+    return session.execute(stmt).rowcount or 0

@@ -1,0 +1,75 @@
+"""The FastAPI application: middleware (request ids, microversions, request
+log), error handlers and the routers."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from temporalio.client import Client
+
+from activities.identity import LocalTokenBackend, TokenBackend
+from api import errors
+from api.deps import AppHandles
+from api.microversion import requested_version, response_headers
+from api.routes import catalog, flavors, servers, versions
+from novaflow import logs
+from novaflow.settings import Settings
+from schema.db import get_database
+
+log = logs.get_logger("novaflow.api")
+
+
+def create_app(settings: Settings, temporal: Client | None = None,
+               token_backend: TokenBackend | None = None) -> FastAPI:
+    """The API app; connects to Temporal at start-up unless given a client."""
+    handles = AppHandles(settings=settings,
+                         db=get_database(settings.effective_database_url()),
+                         token_backend=token_backend or LocalTokenBackend(),
+                         temporal=temporal)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        if handles.temporal is None:
+            handles.temporal = await Client.connect(settings.temporal_address,
+                                                    namespace=settings.temporal_namespace)
+        yield
+
+    app = FastAPI(title="novaflow Compute API", version="2.1", lifespan=lifespan,
+                  docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    app.state.handles = handles
+    errors.install(app)
+
+    @app.middleware("http")
+    async def request_context(request: Request, call_next):  # noqa: ANN202
+        request_id = f"req-{uuid.uuid4()}"
+        request.state.request_id = request_id
+        logs.clear()
+        logs.bind(request_id=request_id)
+        started = time.perf_counter()
+        ver_headers: dict[str, str] = {}
+        if request.url.path.startswith("/v2.1/"):
+            try:
+                ver = requested_version(request.headers)
+            except errors.NovaAPIError as exc:
+                response = errors.error_response(exc)
+                response.headers["x-openstack-request-id"] = request_id
+                response.headers["x-compute-request-id"] = request_id
+                return response
+            request.state.api_version = ver
+            ver_headers = response_headers(ver)
+        response = await call_next(request)
+        response.headers["x-openstack-request-id"] = request_id
+        response.headers["x-compute-request-id"] = request_id
+        for k, v in ver_headers.items():
+            response.headers[k] = v
+        log.info("request", method=request.method, path=request.url.path,
+                 status=response.status_code,
+                 ms=round((time.perf_counter() - started) * 1000, 1))
+        return response
+
+    for module in (versions, servers, flavors, catalog):
+        app.include_router(module.router)
+    return app

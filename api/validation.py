@@ -1,0 +1,64 @@
+"""Small validators for request bodies, raising Nova's 400 messages."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from api.errors import BadRequest
+
+
+def require_dict(body: Any, key: str) -> dict:
+    """``body[key]`` as a dict, or 400."""
+    if not isinstance(body, dict) or not isinstance(body.get(key), dict):
+        raise BadRequest(f"Invalid input for field/attribute {key}. "
+                         f"Value: {body!r:.100}. '{key}' is a required property")
+    return body[key]
+
+
+def string(d: dict, key: str, *, required: bool = False, max_len: int = 255,
+           min_len: int = 0) -> str | None:
+    value = d.get(key)
+    if value is None:
+        if required:
+            raise BadRequest(f"Invalid input for field/attribute server. '{key}' is a "
+                             "required property")
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f"Invalid input for field/attribute {key}. Value: {value!r:.100}. "
+                         f"{value!r:.100} is not of type 'string'")
+    if not (min_len <= len(value) <= max_len):
+        raise BadRequest(f"Invalid input for field/attribute {key}. Value: {value!r:.100}. "
+                         f"length must be between {min_len} and {max_len}")
+    return value
+
+
+def integer(d: dict, key: str, *, minimum: int = 0, default: int | None = None) -> int | None:
+    value = d.get(key, default)
+    if value is None:
+        return None
+    try:
+        as_int = int(value)
+    except (TypeError, ValueError):
+        raise BadRequest(f"Invalid input for field/attribute {key}. Value: {value!r:.100}. "
+                         f"{value!r:.100} is not of type 'integer'") from None
+    if isinstance(value, bool) or as_int < minimum:
+        raise BadRequest(f"Invalid input for field/attribute {key}. Value: {value!r:.100}. "
+                         f"{value!r:.100} is less than the minimum of {minimum}")
+    return as_int
+
+
+def is_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(str(value))
+        return True
+    except ValueError:
+        return False
+
+
+def no_extra_keys(d: dict, allowed: set[str], where: str) -> None:
+    extra = sorted(set(d) - allowed)
+    if extra:
+        raise BadRequest(f"Invalid input for field/attribute {where}. Additional properties "
+                         f"are not allowed ({', '.join(repr(e) for e in extra)} "
+                         f"{'was' if len(extra) == 1 else 'were'} unexpected)")

@@ -1,0 +1,154 @@
+"""How resources look in the Compute API: servers and flavors, per microversion."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from api.deps import RequestContext
+from novaflow.states import api_status
+from schema.models import Flavor, Instance
+
+
+def isotime(ts: datetime | None) -> str | None:
+    return ts.strftime("%Y-%m-%dT%H:%M:%SZ") if ts else None
+
+
+def links(ctx: RequestContext, collection: str, item_id: str) -> list[dict]:
+    return [
+        {"rel": "self", "href": f"{ctx.base_url}/v2.1/{collection}/{item_id}"},
+        {"rel": "bookmark", "href": f"{ctx.base_url}/{collection}/{item_id}"},
+    ]
+
+
+def host_id(project_id: str, host: str | None) -> str:
+    """Nova's opaque per-project host id."""
+    if not host:
+        return ""
+    return hashlib.sha224((project_id + host).encode()).hexdigest()
+
+
+def _addresses(inst: Instance) -> dict:
+    out: dict[str, list[dict]] = {}
+    for net, addrs in (inst.addresses or {}).items():
+        out[net] = [{"version": a.get("version", 4), "addr": a["addr"],
+                     "OS-EXT-IPS:type": a.get("type", "fixed"),
+                     "OS-EXT-IPS-MAC:mac_addr": a.get("mac")} for a in addrs]
+    return out
+
+
+def _flavor(ctx: RequestContext, inst: Instance) -> dict:
+    f = inst.flavor or {}
+    if ctx.version.at_least("2.47"):
+        return {"vcpus": f.get("vcpus"), "ram": f.get("memory_mb"), "disk": f.get("root_gb"),
+                "ephemeral": f.get("ephemeral_gb", 0), "swap": f.get("swap", 0),
+                "original_name": f.get("name"), "extra_specs": f.get("extra_specs", {})}
+    fid = f.get("flavorid", "")
+    return {"id": fid, "links": [{"rel": "bookmark", "href": f"{ctx.base_url}/flavors/{fid}"}]}
+
+
+def server_summary(ctx: RequestContext, inst: Instance) -> dict:
+    return {"id": inst.uuid, "name": inst.display_name, "links": links(ctx, "servers", inst.uuid)}
+
+
+def server_detail(ctx: RequestContext, inst: Instance, ui_url: str | None = None,
+                  current_step: str | None = None) -> dict:
+    status = api_status(inst.vm_state, inst.task_state)
+    body = {
+        "id": inst.uuid,
+        "name": inst.display_name,
+        "status": status,
+        "tenant_id": inst.project_id,
+        "user_id": inst.user_id,
+        "metadata": dict(inst.metadata_ or {}),
+        "hostId": host_id(inst.project_id, inst.host),
+        "image": ({"id": inst.image_ref, "links": [
+            {"rel": "bookmark", "href": f"{ctx.base_url}/images/{inst.image_ref}"}]}
+            if inst.image_ref else ""),
+        "flavor": _flavor(ctx, inst),
+        "created": isotime(inst.created_at),
+        "updated": isotime(inst.updated_at),
+        "addresses": _addresses(inst),
+        "accessIPv4": "",
+        "accessIPv6": "",
+        "links": links(ctx, "servers", inst.uuid),
+        "OS-DCF:diskConfig": "MANUAL",
+        "progress": 100 if status == "ACTIVE" else 0,
+        "OS-EXT-AZ:availability_zone": inst.availability_zone or "",
+        "config_drive": "",
+        "key_name": inst.key_name,
+        "OS-SRV-USG:launched_at": isotime(inst.launched_at),
+        "OS-SRV-USG:terminated_at": isotime(inst.terminated_at),
+        "security_groups": [{"name": "default"}],
+        "OS-EXT-STS:task_state": inst.task_state,
+        "OS-EXT-STS:vm_state": inst.vm_state,
+        "OS-EXT-STS:power_state": inst.power_state,
+        "os-extended-volumes:volumes_attached": [],
+    }
+    if ctx.version.at_least("2.9"):
+        body["locked"] = False
+    if ctx.version.at_least("2.19"):
+        body["description"] = inst.description
+    if ctx.version.at_least("2.26"):
+        body["tags"] = []
+    if ctx.version.at_least("2.73"):
+        body["locked_reason"] = None
+    if inst.fault and status in ("ERROR", "DELETED"):
+        fault = {"code": inst.fault.get("code", 500), "created": inst.fault.get("created"),
+                 "message": inst.fault.get("message", "")}
+        if ctx.is_admin and inst.fault.get("details"):
+            fault["details"] = inst.fault["details"]
+        body["fault"] = fault
+    if ctx.is_admin:
+        body.update({
+            "OS-EXT-SRV-ATTR:host": inst.host,
+            "OS-EXT-SRV-ATTR:hypervisor_hostname": inst.node,
+            "OS-EXT-SRV-ATTR:instance_name": f"instance-{inst.uuid}",
+        })
+        if ctx.version.at_least("2.3"):
+            body.update({
+                "OS-EXT-SRV-ATTR:hostname": inst.display_name,
+                "OS-EXT-SRV-ATTR:reservation_id": "",
+                "OS-EXT-SRV-ATTR:launch_index": 0,
+                "OS-EXT-SRV-ATTR:kernel_id": "",
+                "OS-EXT-SRV-ATTR:ramdisk_id": "",
+                "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
+                "OS-EXT-SRV-ATTR:user_data": None,
+            })
+        # novaflow extensions: where to watch the operation and where it is.
+        if inst.workflow_id:
+            body["novaflow:workflow_id"] = inst.workflow_id
+            if ui_url:
+                body["novaflow:workflow_url"] = (
+                    f"{ui_url}/namespaces/default/workflows/{inst.workflow_id}")
+        if current_step is not None:
+            body["novaflow:current_step"] = current_step
+    return body
+
+
+def flavor_summary(ctx: RequestContext, f: Flavor) -> dict:
+    body = {"id": f.flavorid, "name": f.name, "links": links(ctx, "flavors", f.flavorid)}
+    if ctx.version.at_least("2.55"):
+        body["description"] = f.description
+    return body
+
+
+def flavor_detail(ctx: RequestContext, f: Flavor) -> dict:
+    body = {
+        "id": f.flavorid,
+        "name": f.name,
+        "ram": f.memory_mb,
+        "disk": f.root_gb,
+        "vcpus": f.vcpus,
+        "OS-FLV-EXT-DATA:ephemeral": f.ephemeral_gb,
+        "OS-FLV-DISABLED:disabled": f.disabled,
+        "swap": f.swap if (f.swap or ctx.version.at_least("2.75")) else "",
+        "rxtx_factor": f.rxtx_factor,
+        "os-flavor-access:is_public": f.is_public,
+        "links": links(ctx, "flavors", f.flavorid),
+    }
+    if ctx.version.at_least("2.55"):
+        body["description"] = f.description
+    if ctx.version.at_least("2.61"):
+        body["extra_specs"] = dict(f.extra_specs or {})
+    return body

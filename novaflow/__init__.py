@@ -1,0 +1,1 @@
+"""Shared pieces of novaflow: settings, task-queue names, logging and the CLI."""

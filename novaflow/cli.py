@@ -1,0 +1,192 @@
+"""The ``novaflow`` command: the embedded stack, single workers, database set-up.
+
+    novaflow up                 the whole control plane on one machine
+    novaflow worker control     the control worker against an existing Temporal
+    novaflow worker host ...    one compute host's worker
+    novaflow api                the REST facade alone
+    novaflow db upgrade         bring the app database to the latest migration
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from novaflow import logs
+from novaflow.settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings()
+    if getattr(args, "state_dir", None):
+        settings.state_dir = Path(args.state_dir)
+    if getattr(args, "temporal_address", None):
+        settings.temporal_address = args.temporal_address
+    if getattr(args, "database_url", None):
+        settings.database_url = args.database_url
+    if getattr(args, "api_port", None):
+        settings.api_port = args.api_port
+    return settings
+
+
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+def _banner(stack) -> str:  # noqa: ANN001
+    api = stack.api_url
+    return f"""
+novaflow is up.
+  Compute API   {api}/v2.1   (token: X-Auth-Token: <user>:<project>, admin as user 'admin')
+  Temporal UI   {stack.server.ui_url}
+  Temporal      {stack.server.address}
+  hosts         {', '.join(stack.running_hosts)}
+  state dir     {stack.state_dir.resolve()}
+
+Boot a server:
+  IMAGE=$(curl -s {api}/image/v2/images -H 'X-Auth-Token: demo:demo' | python3 -c 'import json,sys; print(json.load(sys.stdin)["images"][0]["id"])')
+  NET=$(curl -s {api}/networking/v2.0/networks -H 'X-Auth-Token: demo:demo' | python3 -c 'import json,sys; print(json.load(sys.stdin)["networks"][0]["id"])')
+  curl -s -X POST {api}/v2.1/servers -H 'X-Auth-Token: demo:demo' -H 'Content-Type: application/json' \\
+    -d '{{"server": {{"name": "vm1", "flavorRef": "1", "imageRef": "'$IMAGE'", "networks": [{{"uuid": "'$NET'"}}]}}}}'
+
+Ctrl-C stops everything.
+"""
+
+
+async def _up(args: argparse.Namespace) -> int:
+    from workers.stack import EmbeddedStack
+
+    settings = _settings(args)
+    settings.api_host = args.api_host
+    stack = EmbeddedStack(settings=settings, hosts=args.hosts, temporal_port=args.temporal_port,
+                          ui_port=args.ui_port)
+    try:
+        await stack.start()
+        print(_banner(stack), flush=True)
+        await _until_signalled()
+        print("novaflow: stopping", flush=True)
+    finally:
+        await stack.stop()
+    return 0
+
+
+async def _worker_control(args: argparse.Namespace) -> int:
+    from temporalio.client import Client
+
+    from schema.db import get_database
+    from schema.migrate import upgrade
+    from workers.control import build_control_worker
+
+    settings = _settings(args)
+    url = settings.effective_database_url()
+    upgrade(url)
+    client = await Client.connect(settings.temporal_address)
+    worker = build_control_worker(client, get_database(url), settings)
+    async with worker:
+        await _until_signalled()
+    return 0
+
+
+async def _worker_host(args: argparse.Namespace) -> int:
+    from temporalio.client import Client
+
+    from activities.hypervisor.libvirt_driver import LibvirtDriver
+    from workers.host import build_host_worker, register_host
+
+    settings = _settings(args)
+    client = await Client.connect(settings.temporal_address)
+    driver = LibvirtDriver(args.libvirt_uri, args.hostname, local_gb=args.local_gb)
+    worker = build_host_worker(client, driver, args.hostname)
+    async with worker:
+        await register_host(client, driver, args.hostname, args.availability_zone,
+                            args.libvirt_uri)
+        await _until_signalled()
+    driver.close()
+    return 0
+
+
+async def _api(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings(args)
+    config = uvicorn.Config(create_app(settings), host=args.api_host, port=settings.api_port,
+                            log_config=None)
+    await uvicorn.Server(config).serve()
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from schema.migrate import upgrade
+
+    upgrade(_settings(args).effective_database_url())
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="novaflow", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="run the embedded stack in the foreground")
+    up.add_argument("--state-dir", default=".novaflow")
+    up.add_argument("--api-host", default="127.0.0.1")
+    up.add_argument("--api-port", type=int, default=8774)
+    up.add_argument("--temporal-port", type=int, default=7233)
+    up.add_argument("--ui-port", type=int, default=8233)
+    up.add_argument("--hosts", type=int, default=3)
+    up.set_defaults(run=_up)
+
+    worker = sub.add_parser("worker", help="run one worker against an existing Temporal")
+    wsub = worker.add_subparsers(dest="kind", required=True)
+    wc = wsub.add_parser("control", help="the control worker (workflows, DB activities)")
+    wc.add_argument("--temporal-address")
+    wc.add_argument("--database-url")
+    wc.add_argument("--state-dir")
+    wc.set_defaults(run=_worker_control)
+    wh = wsub.add_parser("host", help="one compute host's worker")
+    wh.add_argument("--hostname", required=True)
+    wh.add_argument("--libvirt-uri", required=True)
+    wh.add_argument("--temporal-address")
+    wh.add_argument("--availability-zone", default="nova")
+    wh.add_argument("--local-gb", type=int, default=None)
+    wh.set_defaults(run=_worker_host)
+
+    api = sub.add_parser("api", help="the REST facade alone")
+    api.add_argument("--api-host", default="127.0.0.1")
+    api.add_argument("--api-port", type=int, default=8774)
+    api.add_argument("--temporal-address")
+    api.add_argument("--database-url")
+    api.add_argument("--state-dir")
+    api.set_defaults(run=_api)
+
+    db = sub.add_parser("db", help="app database")
+    dsub = db.add_subparsers(dest="action", required=True)
+    dup = dsub.add_parser("upgrade", help="apply the Alembic migrations")
+    dup.add_argument("--database-url")
+    dup.add_argument("--state-dir")
+    dup.set_defaults(run=_db_upgrade)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    logs.configure()
+    if asyncio.iscoroutinefunction(args.run):
+        code = asyncio.run(args.run(args))
+    else:
+        code = args.run(args)
+    # Temporal's runtime can abort the interpreter at exit (sdk-python #300):
+    # flush and leave with the real result instead of running finalizers.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)

@@ -1,0 +1,1 @@
+"""The app database: SQLModel tables, engines and Alembic migrations."""

@@ -1,0 +1,233 @@
+"""SQLModel tables of novaflow.
+
+Only the control plane (API and control-queue activities) opens these; host
+workers never do.  Changes are additive and ship as an Alembic migration in
+``schema/migrations/versions``.
+"""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Timezone-aware UTC now, the form every timestamp column stores."""
+    return datetime.now(UTC)
+
+
+def new_uuid() -> str:
+    return str(uuidlib.uuid4())
+
+
+def _json(default: Any = None) -> Any:
+    factory = (lambda: {}) if default is None else default
+    return Field(default_factory=factory, sa_column=Column(JSON, nullable=False))
+
+
+class Flavor(SQLModel, table=True):
+    __tablename__ = "flavors"
+    id: int | None = Field(default=None, primary_key=True)
+    flavorid: str = Field(index=True, unique=True)
+    name: str = Field(index=True, unique=True)
+    vcpus: int
+    memory_mb: int
+    root_gb: int
+    ephemeral_gb: int = 0
+    swap: int = 0
+    rxtx_factor: float = 1.0
+    is_public: bool = True
+    disabled: bool = False
+    description: str | None = None
+    extra_specs: dict = _json()
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ComputeNode(SQLModel, table=True):
+    __tablename__ = "compute_nodes"
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(default_factory=new_uuid, index=True, unique=True)
+    host: str = Field(index=True, unique=True)
+    hypervisor_hostname: str
+    vcpus: int
+    memory_mb: int
+    local_gb: int
+    reserved_host_cpus: int = 0
+    reserved_host_memory_mb: int = 0
+    reserved_host_disk_mb: int = 0
+    cpu_allocation_ratio: float = 16.0
+    ram_allocation_ratio: float = 1.5
+    disk_allocation_ratio: float = 1.0
+    availability_zone: str = "nova"
+    hypervisor_type: str = "QEMU"
+    hypervisor_version: int = 0
+    cpu_arch: str = "x86_64"
+    cpu_info: dict = _json()
+    libvirt_uri: str = ""
+    host_ip: str = "127.0.0.1"
+    # Bumped by every claim: the compare-and-swap that makes claims atomic.
+    generation: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Service(SQLModel, table=True):
+    __tablename__ = "services"
+    __table_args__ = (UniqueConstraint("host", "binary"),)
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(default_factory=new_uuid, index=True, unique=True)
+    host: str = Field(index=True)
+    binary: str = "nova-compute"
+    topic: str = "compute"
+    disabled: bool = False
+    disabled_reason: str | None = None
+    forced_down: bool = False
+    last_seen_up: datetime | None = None
+    report_count: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Allocation(SQLModel, table=True):
+    """Resources a consumer (an instance, or a migration) holds on a node."""
+
+    __tablename__ = "allocations"
+    __table_args__ = (UniqueConstraint("consumer_id", "node_uuid"),)
+    id: int | None = Field(default=None, primary_key=True)
+    consumer_id: str = Field(index=True)
+    node_uuid: str = Field(index=True)
+    vcpus: int
+    memory_mb: int
+    disk_gb: int
+    project_id: str = ""
+    user_id: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Instance(SQLModel, table=True):
+    __tablename__ = "instances"
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(default_factory=new_uuid, index=True, unique=True)
+    display_name: str
+    description: str | None = None
+    project_id: str = Field(index=True)
+    user_id: str
+    vm_state: str = Field(index=True)
+    task_state: str | None = None
+    power_state: int = 0
+    host: str | None = Field(default=None, index=True)
+    node: str | None = None
+    availability_zone: str | None = None
+    flavor: dict = _json()  # snapshot: flavorid, name, vcpus, memory_mb, root_gb, ...
+    image_ref: str = ""
+    image: dict = _json()  # snapshot: id, name, properties
+    key_name: str | None = None
+    metadata_: dict = Field(default_factory=dict, sa_column=Column("metadata", JSON,
+                                                                   nullable=False))
+    addresses: dict = _json()  # {network name: [{addr, version, mac, type}]}
+    requested_networks: list = _json(list)
+    fault: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    launched_at: datetime | None = None
+    terminated_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow, index=True)
+    deleted_at: datetime | None = None
+    deleted: bool = Field(default=False, index=True)
+    workflow_id: str | None = None  # the operation currently holding task_state
+
+
+class InstanceAction(SQLModel, table=True):
+    __tablename__ = "instance_actions"
+    id: int | None = Field(default=None, primary_key=True)
+    action: str
+    instance_uuid: str = Field(index=True)
+    request_id: str
+    project_id: str
+    user_id: str
+    message: str | None = None
+    workflow_id: str | None = None
+    run_id: str | None = None
+    start_time: datetime = Field(default_factory=utcnow)
+    finish_time: datetime | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class InstanceActionEvent(SQLModel, table=True):
+    __tablename__ = "instance_action_events"
+    id: int | None = Field(default=None, primary_key=True)
+    action_id: int = Field(index=True, foreign_key="instance_actions.id")
+    event: str
+    start_time: datetime = Field(default_factory=utcnow)
+    finish_time: datetime | None = None
+    result: str | None = None  # "Success" | "Error"
+    traceback: str | None = None
+    host: str | None = None
+    details: str | None = None
+    workflow_id: str | None = None
+    run_id: str | None = None
+
+
+class Image(SQLModel, table=True):
+    """Local image catalog (Glance's stand-in in the embedded stack)."""
+
+    __tablename__ = "images"
+    id: str = Field(default_factory=new_uuid, primary_key=True)
+    name: str = Field(index=True)
+    status: str = "active"
+    visibility: str = "public"
+    owner: str | None = None
+    disk_format: str = "qcow2"
+    container_format: str = "bare"
+    min_disk: int = 0
+    min_ram: int = 0
+    size: int = 0
+    properties: dict = _json()
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Network(SQLModel, table=True):
+    """Local network catalog (Neutron's stand-in in the embedded stack)."""
+
+    __tablename__ = "networks"
+    id: str = Field(default_factory=new_uuid, primary_key=True)
+    name: str = Field(index=True)
+    project_id: str = ""
+    shared: bool = True
+    status: str = "ACTIVE"
+    admin_state_up: bool = True
+    mtu: int = 1500
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Subnet(SQLModel, table=True):
+    __tablename__ = "subnets"
+    id: str = Field(default_factory=new_uuid, primary_key=True)
+    network_id: str = Field(index=True, foreign_key="networks.id")
+    name: str = ""
+    cidr: str
+    gateway_ip: str | None = None
+    ip_version: int = 4
+    enable_dhcp: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Port(SQLModel, table=True):
+    __tablename__ = "ports"
+    # One address per subnet: the unique constraint makes IP allocation race-free.
+    __table_args__ = (UniqueConstraint("subnet_id", "ip_address"),)
+    id: str = Field(default_factory=new_uuid, primary_key=True)
+    network_id: str = Field(index=True)
+    subnet_id: str
+    ip_address: str
+    mac_address: str
+    device_id: str | None = Field(default=None, index=True)
+    device_owner: str = "compute:nova"
+    project_id: str = ""
+    status: str = "DOWN"
+    created_at: datetime = Field(default_factory=utcnow)

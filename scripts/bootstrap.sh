@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Prepare a fresh Debian machine for novaflow: the Debian packages that
+# libvirt-python needs to build (plus, with --dev, the tools the tests call),
+# then a .venv with the project installed.  Idempotent and quick when nothing
+# changed: the venv is only reinstalled when pyproject.toml changes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want=(libvirt-dev pkg-config gcc)
+if [ "${1:-}" = "--dev" ]; then
+  want+=(docker-compose)
+fi
+missing=()
+for pkg in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "bootstrap: installing Debian packages: ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "bootstrap: creating .venv"
+  "$python" -m venv .venv
+fi
+stamp=.venv/.novaflow-installed
+digest=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
+  echo "bootstrap: installing novaflow and its dependencies into .venv"
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e '.[dev]'
+  echo "$digest" > "$stamp"
+fi

@@ -1,0 +1,1 @@
+"""Process entry points: the control worker, per-host workers, the dev stack."""

@@ -1,0 +1,62 @@
+"""The control worker: every workflow, and the activities that own the
+database (Nova's conductor and scheduler), on task queue ``novaflow-control``."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.catalog import CatalogActivities
+from activities.hosts import HostRegistryActivities
+from activities.identity import IdentityActivities, LocalTokenBackend, TokenBackend
+from activities.instances import InstanceActivities
+from activities.network import NetworkActivities
+from activities.scheduler.activities import SchedulerActivities
+from activities.temporal_ops import TemporalActivities
+from novaflow.queues import CONTROL_QUEUE
+from novaflow.settings import Settings
+from schema.db import Database
+from workflows.boot import BootServerWorkflow
+from workflows.delete import DeleteServerWorkflow
+from workflows.register_host import RegisterHostWorkflow
+
+WORKFLOWS = [BootServerWorkflow, DeleteServerWorkflow, RegisterHostWorkflow]
+
+
+def control_activities(client: Client, db: Database, settings: Settings,
+                       token_backend: TokenBackend | None = None) -> list:
+    """Every control-queue activity, bound to its dependencies."""
+    catalog = CatalogActivities(db, settings)
+    instances = InstanceActivities(db, settings)
+    network = NetworkActivities(db, settings)
+    scheduler = SchedulerActivities(db, settings)
+    hosts = HostRegistryActivities(db, settings)
+    identity = IdentityActivities(token_backend or LocalTokenBackend())
+    temporal = TemporalActivities(client)
+    return [
+        identity.check_token,
+        catalog.get_flavor, catalog.get_image, catalog.get_networks,
+        scheduler.select_destinations, scheduler.claim_resources, scheduler.release_claim,
+        network.allocate_network, network.deallocate_network,
+        instances.set_task_state, instances.mark_active, instances.set_error,
+        instances.record_events, instances.mark_deleted, instances.get_instance_location,
+        hosts.register_host,
+        temporal.wait_workflow_closed,
+    ]
+
+
+def build_control_worker(client: Client, db: Database, settings: Settings,
+                         token_backend: TokenBackend | None = None,
+                         max_threads: int = 16) -> Worker:
+    """A worker for the control queue (not yet running)."""
+    return Worker(
+        client,
+        task_queue=CONTROL_QUEUE,
+        workflows=WORKFLOWS,
+        activities=control_activities(client, db, settings, token_backend),
+        activity_executor=ThreadPoolExecutor(max_workers=max_threads,
+                                             thread_name_prefix="control-activity"),
+        max_concurrent_activities=max_threads,
+    )

@@ -1,0 +1,58 @@
+"""A compute host's worker: its hypervisor driver's activities on the host's
+own task queue, ``novaflow-host-<hostname>``.
+
+On start it registers the host with the control plane (a RegisterHostWorkflow
+carrying the inventory libvirt reports), so new hosts need no manual
+discover step.  It never opens the database.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.worker import Worker
+
+from activities.hypervisor.activities import HostActivities
+from activities.hypervisor.driver import ComputeDriver
+from activities.types import RegisterHostInput, RegisterHostResult
+from novaflow import logs
+from novaflow.queues import CONTROL_QUEUE, host_queue
+from workflows.register_host import RegisterHostWorkflow
+
+log = logs.get_logger("novaflow.host")
+
+
+async def register_host(client: Client, driver: ComputeDriver, hostname: str,
+                        availability_zone: str, libvirt_uri: str) -> RegisterHostResult:
+    """Announce the host and its inventory to the control plane."""
+    info = driver.node_info()
+    return await client.execute_workflow(
+        RegisterHostWorkflow.run,
+        RegisterHostInput(hostname=hostname, vcpus=info.vcpus, memory_mb=info.memory_mb,
+                          local_gb=info.local_gb, cpu_arch=info.cpu_arch,
+                          hypervisor_type=info.hypervisor_type,
+                          hypervisor_version=info.hypervisor_version,
+                          availability_zone=availability_zone, libvirt_uri=libvirt_uri,
+                          cpu_info=info.cpu_info),
+        id=f"register-host-{hostname}",
+        task_queue=CONTROL_QUEUE,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        static_summary=f"register compute host {hostname}",
+    )
+
+
+def build_host_worker(client: Client, driver: ComputeDriver, hostname: str,
+                      max_threads: int = 8) -> Worker:
+    """A worker for one host's queue (not yet running)."""
+    acts = HostActivities(driver, hostname)
+    return Worker(
+        client,
+        task_queue=host_queue(hostname),
+        activities=acts.all(),
+        activity_executor=ThreadPoolExecutor(max_workers=max_threads,
+                                             thread_name_prefix=f"{hostname}-activity"),
+        max_concurrent_activities=max_threads,
+    )

@@ -1,0 +1,153 @@
+"""The embedded stack: Temporal dev server, app database, control worker,
+simulated compute hosts (each its own worker and libvirt connection) and the
+API, all in one process tree.  ``novaflow up`` runs it in the foreground; the
+tests run the same class."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.hypervisor.driver import ComputeDriver
+from activities.hypervisor.libvirt_driver import LibvirtDriver
+from api.app import create_app
+from novaflow import logs
+from novaflow.settings import Settings
+from schema.db import get_database
+from schema.migrate import upgrade
+from schema.seed import seed
+from workers import sim_hosts
+from workers.control import build_control_worker
+from workers.host import build_host_worker, register_host
+from workers.temporal_server import DevServer
+
+log = logs.get_logger("novaflow.stack")
+
+DriverFactory = Callable[[sim_hosts.SimHost, str, Path], ComputeDriver]
+
+
+def libvirt_driver_factory(host: sim_hosts.SimHost, uri: str, state_dir: Path) -> ComputeDriver:
+    return LibvirtDriver(uri, host.name, local_gb=host.local_gb,
+                         persist_path=sim_hosts.domains_file(state_dir, host),
+                         images_dir=str((state_dir / "instances").resolve()))
+
+
+@dataclass
+class RunningHost:
+    """A host worker that is running, and what it needs to stop."""
+
+    host: sim_hosts.SimHost
+    driver: ComputeDriver
+    worker: Worker
+    task: asyncio.Task
+
+
+@dataclass
+class EmbeddedStack:
+    settings: Settings
+    hosts: int = 3
+    temporal_port: int = 7233
+    ui_port: int = 8233
+    headless: bool = False
+    driver_factory: DriverFactory = libvirt_driver_factory
+    server: DevServer | None = None
+    client: Client | None = None
+    running_hosts: dict[str, RunningHost] = field(default_factory=dict)
+    _tasks: list[asyncio.Task] = field(default_factory=list)
+    _workers: list[Worker] = field(default_factory=list)
+    _api: uvicorn.Server | None = None
+
+    @property
+    def state_dir(self) -> Path:
+        return self.settings.state_dir
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.settings.api_host}:{self.settings.api_port}"
+
+    async def start(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.server = DevServer(self.state_dir / "temporal.db", self.temporal_port,
+                                self.ui_port, headless=self.headless,
+                                log_file=self.state_dir / "temporal.log")
+        await self.server.start()
+        self.settings.temporal_address = self.server.address
+        self.settings.temporal_ui_url = self.server.ui_url
+        url = self.settings.effective_database_url()
+        upgrade(url)
+        self.db = get_database(url)
+        seed(self.db)
+        self.client = await Client.connect(self.server.address)
+        control = build_control_worker(self.client, self.db, self.settings)
+        self._start_worker(control)
+        for host in sim_hosts.prepare(self.state_dir, self.hosts):
+            await self.start_host(host)
+        await self._start_api()
+
+    def _start_worker(self, worker: Worker) -> asyncio.Task:
+        self._workers.append(worker)
+        task = asyncio.create_task(worker.run())
+        self._tasks.append(task)
+        return task
+
+    async def start_host(self, host: sim_hosts.SimHost,
+                         driver: ComputeDriver | None = None) -> RunningHost:
+        """Start (or restart) one host's worker and register the host."""
+        uri = sim_hosts.libvirt_uri(self.state_dir, host)
+        driver = driver or self.driver_factory(host, uri, self.state_dir)
+        worker = build_host_worker(self.client, driver, host.name)
+        task = asyncio.create_task(worker.run())
+        await register_host(self.client, driver, host.name, host.availability_zone, uri)
+        running = RunningHost(host=host, driver=driver, worker=worker, task=task)
+        self.running_hosts[host.name] = running
+        return running
+
+    async def stop_host(self, name: str) -> None:
+        """Stop a host's worker, as if the host died (its queue goes unpolled)."""
+        running = self.running_hosts.pop(name)
+        await running.worker.shutdown()
+        with contextlib.suppress(Exception):
+            await running.task
+        running.driver.close()
+
+    async def _start_api(self) -> None:
+        app = create_app(self.settings, temporal=self.client)
+        config = uvicorn.Config(app, host=self.settings.api_host, port=self.settings.api_port,
+                                log_config=None, access_log=False, lifespan="on")
+        self._api = uvicorn.Server(config)
+        # Signals are the caller's business (novaflow up handles Ctrl-C itself).
+        self._api.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+        task = asyncio.create_task(self._api.serve())
+        self._tasks.append(task)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while not self._api.started:
+            if task.done():
+                task.result()  # raises why it could not start
+                raise RuntimeError("API server exited during start-up")
+            if loop.time() > deadline:
+                raise RuntimeError("API server did not start within 30s")
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> None:
+        if self._api is not None:
+            self._api.should_exit = True
+        for name in list(self.running_hosts):
+            await self.stop_host(name)
+        for worker in self._workers:
+            with contextlib.suppress(Exception):
+                await worker.shutdown()
+        for task in self._tasks:
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(task, 15)
+        if self.server is not None:
+            self.server.stop()
+        if getattr(self, "db", None) is not None:
+            self.db.dispose()

@@ -1,0 +1,296 @@
+"""BootServerWorkflow: token check, lookups, schedule, claim, network, spawn.
+
+Workflow id ``boot-<server uuid>``.  A spawn that fails on its host (an error
+from the hypervisor, or a worker that never picks the task up) releases that
+claim and reschedules with the host excluded, up to ``max_attempts``.  Any
+terminal failure releases every claim and port and leaves the server in
+ERROR with a fault saying why; the workflow then fails with an
+ApplicationError whose type names the failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.catalog import CatalogActivities
+    from activities.identity import IdentityActivities
+    from activities.instances import InstanceActivities
+    from activities.network import NetworkActivities
+    from activities.scheduler.activities import SchedulerActivities
+    from activities.types import (
+        AllocateNetworkInput,
+        CheckTokenInput,
+        ClaimInput,
+        DestroyInput,
+        ImageInfo,
+        LookupInput,
+        MarkActiveInput,
+        OpContext,
+        RecordEventsInput,
+        ReleaseClaimInput,
+        SelectDestinationsInput,
+        SetErrorInput,
+        SpawnInput,
+        SpawnResult,
+    )
+    from novaflow import errors
+
+from workflows.common import (
+    HOST,
+    HOST_CLEANUP_RETRY,
+    OpTimeouts,
+    StepLog,
+    control,
+    failure_details,
+    failure_message,
+    failure_type,
+    on_host,
+)
+
+
+@dataclass
+class BootServerInput:
+    ctx: OpContext
+    name: str
+    flavor_ref: str
+    image_ref: str
+    network_ids: list[str] = field(default_factory=list)
+    availability_zone: str | None = None
+    force_host: str | None = None
+    scheduler_hints: dict[str, Any] = field(default_factory=dict)
+    max_attempts: int = 3
+    timeouts: OpTimeouts = field(default_factory=OpTimeouts)
+
+
+@dataclass
+class BootServerResult:
+    server_id: str
+    host: str
+    attempts: int
+    tried_hosts: list[str]
+
+
+class _BuildFailed(Exception):
+    """A terminal build failure, carried to the clean-up in ``run``."""
+
+    def __init__(self, error_type: str, message: str, details: list[Any] | None = None):
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+        self.details = details or []
+
+
+@workflow.defn(name="BootServerWorkflow")
+class BootServerWorkflow:
+    def __init__(self) -> None:
+        self._step = "starting"
+        self._host: str | None = None
+        self._attempt = 0
+        self._log = StepLog()
+
+    @workflow.query
+    def current_step(self) -> str:
+        """The step the build is at, e.g. 'spawn on host-2 (attempt 2)'."""
+        return self._step
+
+    @workflow.run
+    async def run(self, inp: BootServerInput) -> BootServerResult:
+        ctx = inp.ctx
+        try:
+            return await asyncio.wait_for(self._build(inp),
+                                          timeout=inp.timeouts.build_timeout_s)
+        except _BuildFailed as exc:
+            await self._fail(ctx, exc.error_type, exc.message, exc.details)
+        except asyncio.TimeoutError:
+            await self._cleanup(ctx, inp.timeouts)
+            await self._fail(ctx, errors.BUILD_TIMEOUT,
+                             f"Build of instance {ctx.server_id} timed out after "
+                             f"{inp.timeouts.build_timeout_s:g} seconds", [], cleanup=False)
+        except asyncio.CancelledError:
+            # Deleted while building: undo what this build did, then stop.
+            self._step = "cancelled: cleaning up"
+            await self._cleanup(ctx, inp.timeouts)
+            raise
+        raise AssertionError("unreachable")
+
+    async def _build(self, inp: BootServerInput) -> BootServerResult:
+        ctx = inp.ctx
+        t = workflow.now()
+        self._step = "check_token"
+        try:
+            await control(IdentityActivities.check_token, CheckTokenInput(ctx=ctx),
+                          summary="check_token")
+            self._log.add("check_token", t)
+            t = workflow.now()
+            self._step = "lookups"
+            flavor, image, networks = await asyncio.gather(
+                control(CatalogActivities.get_flavor, LookupInput(ctx=ctx, ref=inp.flavor_ref),
+                        summary=f"get_flavor {inp.flavor_ref}"),
+                control(CatalogActivities.get_image, LookupInput(ctx=ctx, ref=inp.image_ref),
+                        summary=f"get_image {inp.image_ref}"),
+                control(CatalogActivities.get_networks,
+                        LookupInput(ctx=ctx, ref="", refs=inp.network_ids),
+                        summary="get_networks"),
+            )
+            self._log.add("lookups", t, details=f"flavor {flavor.name}, image {image.name}")
+        except ActivityError as exc:
+            raise _BuildFailed(failure_type(exc) or errors.INVALID_REQUEST,
+                               failure_message(exc)) from exc
+
+        tried: list[str] = []
+        attempt_errors: list[str] = []
+        for attempt in range(1, inp.max_attempts + 1):
+            self._attempt = attempt
+            t = workflow.now()
+            self._step = f"select_destinations (attempt {attempt})"
+            try:
+                selection = await control(
+                    SchedulerActivities.select_destinations,
+                    SelectDestinationsInput(
+                        ctx=ctx, flavor=flavor, image=image,
+                        availability_zone=inp.availability_zone,
+                        scheduler_hints=inp.scheduler_hints, ignore_hosts=list(tried),
+                        force_host=inp.force_host,
+                        num_alternates=inp.max_attempts - attempt),
+                    summary=f"select_destinations, attempt {attempt}")
+                self._log.add("select_destinations", t,
+                              details="candidates: " + ", ".join(selection.hosts))
+                t = workflow.now()
+                self._step = f"claim_resources (attempt {attempt})"
+                claim = await control(
+                    SchedulerActivities.claim_resources,
+                    ClaimInput(ctx=ctx, consumer_id=ctx.server_id, flavor=flavor,
+                               candidates=selection.hosts),
+                    summary=f"claim_resources, attempt {attempt}")
+            except ActivityError as exc:
+                self._log.add("select_destinations", t, result="Error",
+                              details=failure_message(exc))
+                if attempt > 1 and failure_type(exc) == errors.NO_VALID_HOST:
+                    attempt_errors.append(f"attempt {attempt}: {failure_message(exc)}")
+                    raise _BuildFailed(errors.MAX_RETRIES_EXCEEDED,
+                                       self._max_retries_message(ctx, attempt_errors),
+                                       failure_details(exc)) from exc
+                raise _BuildFailed(failure_type(exc) or errors.NO_VALID_HOST,
+                                   failure_message(exc), failure_details(exc)) from exc
+            self._host = claim.host
+            workflow.upsert_search_attributes([HOST.value_set(claim.host)])
+            self._log.add("claim_resources", t, host=claim.host)
+
+            t = workflow.now()
+            self._step = f"allocate_network (attempt {attempt})"
+            try:
+                net = await control(NetworkActivities.allocate_network,
+                                    AllocateNetworkInput(ctx=ctx, networks=networks),
+                                    summary="allocate_network")
+            except ActivityError as exc:
+                await self._release(ctx, claim.host)
+                raise _BuildFailed(failure_type(exc) or errors.NETWORK_ALLOCATION_FAILED,
+                                   failure_message(exc)) from exc
+            self._log.add("allocate_network", t,
+                          details=", ".join(p.ip_address for p in net.ports))
+            await control(InstanceActivities.record_events,
+                          RecordEventsInput(ctx=ctx, events=self._log.take()),
+                          summary="record_events")
+
+            t = workflow.now()
+            self._step = f"spawn on {claim.host} (attempt {attempt})"
+            try:
+                spawned: SpawnResult = await on_host(
+                    "spawn",
+                    SpawnInput(server_id=ctx.server_id, name=inp.name,
+                               project_id=ctx.project_id, flavor=flavor,
+                               image=ImageInfo(**image.__dict__) if not isinstance(
+                                   image, ImageInfo) else image,
+                               ports=net.ports),
+                    claim.host, inp.timeouts, result_type=SpawnResult,
+                    summary=f"spawn on {claim.host}, attempt {attempt}")
+            except ActivityError as exc:
+                why = failure_message(exc)
+                self._log.add(f"spawn (attempt {attempt})", t, result="Error",
+                              host=claim.host, details=why)
+                attempt_errors.append(f"attempt {attempt} on {claim.host}: {why}")
+                tried.append(claim.host)
+                self._step = f"rescheduling after {claim.host} failed"
+                if failure_type(exc) == errors.HOST_UNAVAILABLE:
+                    # Its worker is gone: do not wait on a destroy it cannot run.
+                    await self._release(ctx, claim.host, destroy=False, timeouts=inp.timeouts)
+                else:
+                    await self._release(ctx, claim.host, destroy=True, timeouts=inp.timeouts)
+                continue
+            self._log.add(f"spawn (attempt {attempt})", t, host=claim.host,
+                          details=spawned.domain_name)
+            self._step = "mark_active"
+            await control(InstanceActivities.mark_active,
+                          MarkActiveInput(ctx=ctx, host=claim.host, node_uuid=claim.node_uuid,
+                                          power_state=spawned.power_state,
+                                          events=self._log.take()),
+                          summary=f"mark_active on {claim.host}")
+            self._step = "done"
+            return BootServerResult(server_id=ctx.server_id, host=claim.host,
+                                    attempts=attempt, tried_hosts=tried)
+        raise _BuildFailed(errors.MAX_RETRIES_EXCEEDED,
+                           self._max_retries_message(ctx, attempt_errors),
+                           [{"tried_hosts": tried, "attempts": attempt_errors}])
+
+    @staticmethod
+    def _max_retries_message(ctx: OpContext, attempt_errors: list[str]) -> str:
+        return (f"Exceeded maximum number of retries. Exhausted all hosts available for "
+                f"retrying build failures for instance {ctx.server_id}. "
+                + "; ".join(attempt_errors))
+
+    async def _release(self, ctx: OpContext, host: str, destroy: bool = False,
+                       timeouts: OpTimeouts | None = None) -> None:
+        if destroy and timeouts is not None:
+            try:
+                await on_host("destroy_domain", DestroyInput(server_id=ctx.server_id), host,
+                              timeouts, retry=HOST_CLEANUP_RETRY,
+                              summary=f"destroy_domain on {host}")
+            except ActivityError:
+                pass  # the spawn left nothing behind by contract; best effort
+        await control(SchedulerActivities.release_claim,
+                      ReleaseClaimInput(ctx=ctx, consumer_id=ctx.server_id, host=host),
+                      summary=f"release_claim on {host}")
+        await control(NetworkActivities.deallocate_network, ctx, summary="deallocate_network")
+
+    async def _cleanup(self, ctx: OpContext, timeouts: OpTimeouts) -> None:
+        """Undo everything the build may have done, wherever it stopped."""
+        if self._host:
+            try:
+                await on_host("destroy_domain", DestroyInput(server_id=ctx.server_id),
+                              self._host, timeouts, retry=HOST_CLEANUP_RETRY,
+                              summary=f"destroy_domain on {self._host}")
+            except ActivityError:
+                pass  # the delete workflow destroys it again, or queues it for the host
+        await control(SchedulerActivities.release_claim,
+                      ReleaseClaimInput(ctx=ctx, consumer_id=ctx.server_id),
+                      summary="release all claims")
+        await control(NetworkActivities.deallocate_network, ctx, summary="deallocate_network")
+
+    async def _fail(self, ctx: OpContext, error_type: str, message: str, details: list[Any],
+                    cleanup: bool = True) -> None:
+        self._step = f"failed: {error_type}"
+        if cleanup:
+            await control(SchedulerActivities.release_claim,
+                          ReleaseClaimInput(ctx=ctx, consumer_id=ctx.server_id),
+                          summary="release all claims")
+            await control(NetworkActivities.deallocate_network, ctx,
+                          summary="deallocate_network")
+        code = 500
+        await control(InstanceActivities.set_error,
+                      SetErrorInput(ctx=ctx, message=message, code=code,
+                                    details=json.dumps(details, default=str)[:8000],
+                                    error_type=error_type, events=self._log.take()),
+                      summary=f"set_error {error_type}")
+        raise ApplicationError(message, *details, type=error_type, non_retryable=True)
+
+
+# Keep the workflow's wall-clock budget out of the sandbox's reach.
+_ = timedelta

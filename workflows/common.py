@@ -1,0 +1,117 @@
+"""What every workflow shares: retry policies, timeouts, search attributes,
+and the helpers that call control-queue and host-queue activities."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.types import EventRecord
+    from novaflow import errors
+    from novaflow.queues import CONTROL_QUEUE, host_queue
+
+# Control-plane steps: transient DB trouble is retried, permanent errors are not.
+CONTROL_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=5),
+    maximum_attempts=10,
+    non_retryable_error_types=errors.PERMANENT,
+)
+# Host steps are not retried in place: a failed host is rescheduled away from.
+HOST_NO_RETRY = RetryPolicy(maximum_attempts=1)
+# Idempotent host clean-up (destroy) may be retried.
+HOST_CLEANUP_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=500),
+    maximum_interval=timedelta(seconds=10),
+    maximum_attempts=5,
+)
+CONTROL_TIMEOUT = timedelta(seconds=60)
+
+SERVER_ID = SearchAttributeKey.for_keyword("ServerId")
+PROJECT_ID = SearchAttributeKey.for_keyword("ProjectId")
+OPERATION = SearchAttributeKey.for_keyword("Operation")
+HOST = SearchAttributeKey.for_keyword("Host")
+FLAVOR_NAME = SearchAttributeKey.for_keyword("FlavorName")
+
+
+@dataclass
+class OpTimeouts:
+    """Timeouts an operation runs with, chosen by whoever starts it (settings)."""
+
+    host_schedule_to_start_s: float = 30.0
+    host_step_s: float = 300.0
+    build_timeout_s: float = 600.0
+    resize_confirm_window_s: float = 0.0
+
+
+@dataclass
+class StepLog:
+    """Instance-action events the workflow has timed but not yet written."""
+
+    pending: list[EventRecord] = field(default_factory=list)
+
+    def add(self, event: str, start: Any, result: str = "Success", host: str | None = None,
+            details: str | None = None) -> None:
+        self.pending.append(EventRecord(event=event, start_time=start,
+                                        finish_time=workflow.now(), result=result, host=host,
+                                        details=details))
+
+    def take(self) -> list[EventRecord]:
+        out, self.pending = self.pending, []
+        return out
+
+
+async def control(fn: Any, arg: Any, *, summary: str | None = None) -> Any:
+    """Run a control-queue activity method."""
+    return await workflow.execute_activity_method(
+        fn, arg, task_queue=CONTROL_QUEUE, start_to_close_timeout=CONTROL_TIMEOUT,
+        retry_policy=CONTROL_RETRY, summary=summary)
+
+
+async def on_host(name: str, arg: Any, host: str, timeouts: OpTimeouts, *,
+                  result_type: Any = None, retry: RetryPolicy = HOST_NO_RETRY,
+                  summary: str | None = None, wait_cancel: bool = True) -> Any:
+    """Run a host activity on ``host``'s own queue.
+
+    The schedule-to-start timeout is how a dead host shows: its worker never
+    picks the task up.
+    """
+    return await workflow.execute_activity(
+        name, arg, task_queue=host_queue(host), result_type=result_type,
+        schedule_to_start_timeout=timedelta(seconds=timeouts.host_schedule_to_start_s),
+        start_to_close_timeout=timedelta(seconds=timeouts.host_step_s),
+        retry_policy=retry, summary=summary,
+        cancellation_type=(workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+                           if wait_cancel else workflow.ActivityCancellationType.TRY_CANCEL))
+
+
+def failure_type(exc: BaseException) -> str:
+    """The ApplicationError type behind an activity failure ('' if none)."""
+    cause = exc.cause if isinstance(exc, ActivityError) else exc
+    if isinstance(cause, ApplicationError):
+        return cause.type or ""
+    if isinstance(cause, TimeoutError):
+        return errors.HOST_UNAVAILABLE
+    return ""
+
+
+def failure_message(exc: BaseException) -> str:
+    """A one-line description of an activity failure."""
+    cause = exc.cause if isinstance(exc, ActivityError) and exc.cause else exc
+    if isinstance(cause, TimeoutError):
+        return f"timed out ({cause.type.name if cause.type else 'unknown'})"
+    return getattr(cause, "message", None) or str(cause)
+
+
+def failure_details(exc: BaseException) -> list[Any]:
+    cause = exc.cause if isinstance(exc, ActivityError) else exc
+    if isinstance(cause, ApplicationError):
+        return list(cause.details)
+    return []

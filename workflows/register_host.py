@@ -1,0 +1,24 @@
+"""RegisterHostWorkflow: a host worker announcing itself to the control plane.
+
+Started by every host worker when it starts (workflow id
+``register-host-<hostname>``), so a new host appears without a manual
+discover step; host workers never open the database themselves.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.hosts import HostRegistryActivities
+    from activities.types import RegisterHostInput, RegisterHostResult
+
+from workflows.common import control
+
+
+@workflow.defn(name="RegisterHostWorkflow")
+class RegisterHostWorkflow:
+    @workflow.run
+    async def run(self, inp: RegisterHostInput) -> RegisterHostResult:
+        return await control(HostRegistryActivities.register_host, inp,
+                             summary=f"register {inp.hostname}")
