@@ -14,7 +14,7 @@ from activities.identity import LocalTokenBackend, TokenBackend
 from api import errors
 from api.deps import AppHandles
 from api.microversion import requested_version, response_headers
-from api.routes import catalog, flavors, servers, versions
+from api.routes import catalog, flavors, server_actions, servers, versions
 from novaflow import logs
 from novaflow.settings import Settings
 from schema.db import get_database
@@ -70,6 +70,6 @@ def create_app(settings: Settings, temporal: Client | None = None,
                  ms=round((time.perf_counter() - started) * 1000, 1))
         return response
 
-    for module in (versions, servers, flavors, catalog):
+    for module in (versions, servers, server_actions, flavors, catalog):
         app.include_router(module.router)
     return app

@@ -69,6 +69,8 @@ class ComputeNode(SQLModel, table=True):
     cpu_info: dict = _json()
     libvirt_uri: str = ""
     host_ip: str = "127.0.0.1"
+    # Recent build failures on this node (BuildFailureWeigher); reset by a success.
+    failed_builds: int = 0
     # Bumped by every claim: the compare-and-swap that makes claims atomic.
     generation: int = 0
     created_at: datetime = Field(default_factory=utcnow)
@@ -138,6 +140,11 @@ class Instance(SQLModel, table=True):
     deleted_at: datetime | None = None
     deleted: bool = Field(default=False, index=True)
     workflow_id: str | None = None  # the operation currently holding task_state
+    user_data: str | None = None
+    hostname: str | None = None
+    reservation_id: str | None = None
+    launch_index: int = 0
+    server_group_uuid: str | None = None
 
 
 class InstanceAction(SQLModel, table=True):
@@ -230,4 +237,134 @@ class Port(SQLModel, table=True):
     device_owner: str = "compute:nova"
     project_id: str = ""
     status: str = "DOWN"
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Migration(SQLModel, table=True):
+    """A move of an instance between hosts (resize, cold or live migration)."""
+
+    __tablename__ = "migrations"
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(default_factory=new_uuid, index=True, unique=True)
+    instance_uuid: str = Field(index=True)
+    migration_type: str  # resize | migration | live-migration | evacuation
+    status: str = Field(index=True)
+    source_compute: str | None = None
+    source_node: str | None = None
+    dest_compute: str | None = None
+    dest_node: str | None = None
+    dest_host: str | None = None
+    old_flavor: dict = _json()
+    new_flavor: dict = _json()
+    project_id: str = ""
+    user_id: str = ""
+    workflow_id: str | None = None
+    error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class KeyPair(SQLModel, table=True):
+    __tablename__ = "key_pairs"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    user_id: str = Field(index=True)
+    fingerprint: str
+    public_key: str
+    type: str = "ssh"
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ServerGroup(SQLModel, table=True):
+    __tablename__ = "server_groups"
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(default_factory=new_uuid, index=True, unique=True)
+    name: str
+    project_id: str = Field(index=True)
+    user_id: str
+    policy: str  # affinity | anti-affinity | soft-affinity | soft-anti-affinity
+    rules: dict = _json()
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ServerGroupMember(SQLModel, table=True):
+    __tablename__ = "server_group_members"
+    __table_args__ = (UniqueConstraint("group_uuid", "instance_uuid"),)
+    id: int | None = Field(default=None, primary_key=True)
+    group_uuid: str = Field(index=True)
+    instance_uuid: str = Field(index=True)
+
+
+class Aggregate(SQLModel, table=True):
+    __tablename__ = "aggregates"
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(default_factory=new_uuid, index=True, unique=True)
+    name: str = Field(unique=True)
+    metadata_: dict = Field(default_factory=dict, sa_column=Column("metadata", JSON,
+                                                                   nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AggregateHost(SQLModel, table=True):
+    __tablename__ = "aggregate_hosts"
+    __table_args__ = (UniqueConstraint("aggregate_id", "host"),)
+    id: int | None = Field(default=None, primary_key=True)
+    aggregate_id: int = Field(index=True, foreign_key="aggregates.id")
+    host: str = Field(index=True)
+
+
+class Quota(SQLModel, table=True):
+    """A per-project hard limit overriding the default (instances, cores, ram...)."""
+
+    __tablename__ = "quotas"
+    __table_args__ = (UniqueConstraint("project_id", "resource"),)
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: str = Field(index=True)
+    resource: str
+    hard_limit: int
+
+
+class Volume(SQLModel, table=True):
+    """Local volume catalog (Cinder's stand-in in the embedded stack)."""
+
+    __tablename__ = "volumes"
+    id: str = Field(default_factory=new_uuid, primary_key=True)
+    name: str = ""
+    size: int
+    status: str = "available"  # available | reserved | attaching | in-use | deleting | error
+    project_id: str = Field(index=True)
+    image_id: str | None = None
+    bootable: bool = False
+    attached_to: str | None = Field(default=None, index=True)
+    device: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class BlockDeviceMapping(SQLModel, table=True):
+    __tablename__ = "block_device_mappings"
+    id: int | None = Field(default=None, primary_key=True)
+    instance_uuid: str = Field(index=True)
+    volume_id: str | None = None
+    image_id: str | None = None
+    source_type: str  # image | volume | blank | snapshot
+    destination_type: str = "volume"  # volume | local
+    boot_index: int | None = None
+    device_name: str | None = None
+    volume_size: int | None = None
+    delete_on_termination: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class PendingHostCleanup(SQLModel, table=True):
+    """A domain to destroy on a host that was down when its server was deleted."""
+
+    __tablename__ = "pending_host_cleanups"
+    __table_args__ = (UniqueConstraint("host", "instance_uuid"),)
+    id: int | None = Field(default=None, primary_key=True)
+    host: str = Field(index=True)
+    instance_uuid: str
+    reason: str = "deleted while host was down"
     created_at: datetime = Field(default_factory=utcnow)

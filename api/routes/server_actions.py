@@ -1,0 +1,40 @@
+"""/v2.1/servers/{id}/action: dispatches to the handlers in ``api/actions``."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from fastapi import APIRouter, Request, Response
+
+import api.actions
+from api.actions import ACTIONS
+from api.deps import Ctx, Handles
+from api.errors import BadRequest
+from api.routes.servers import get_instance
+
+# Import every action family so its handlers register themselves.
+for _mod in pkgutil.iter_modules(api.actions.__path__):
+    importlib.import_module(f"api.actions.{_mod.name}")
+
+router = APIRouter(prefix="/v2.1/servers", tags=["server actions"])
+
+
+@router.post("/{server_id}/action")
+async def server_action(server_id: str, request: Request, ctx: Ctx, h: Handles) -> Response:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise BadRequest("Malformed request body") from None
+    if not isinstance(body, dict) or len(body) != 1:
+        raise BadRequest("There is no such action: the body must hold exactly one action")
+    (name, value), = body.items()
+    handler = ACTIONS.get(name)
+    if handler is None:
+        raise BadRequest(f"There is no such action: {name}")
+    with h.db.reader() as s:
+        inst = get_instance(s, ctx, server_id)
+    result = await handler(h, ctx, inst, value)
+    if isinstance(result, Response):
+        return result
+    return Response(status_code=202)
