@@ -23,7 +23,7 @@ from activities.types import (
 )
 from novaflow import errors
 from novaflow.states import TaskState, VmState
-from schema.models import Instance, utcnow
+from schema.models import ComputeNode, Instance, utcnow
 
 
 class InstanceActivities(ControlActivities):
@@ -67,6 +67,9 @@ class InstanceActivities(ControlActivities):
             inst.power_state = inp.power_state
             inst.host = inp.host
             inst.node = inp.host
+            node = s.exec(select(ComputeNode).where(ComputeNode.host == inp.host)).first()
+            if node is not None:
+                inst.availability_zone = node.availability_zone  # as Nova: the host's zone
             inst.launched_at = now
             inst.updated_at = now
             inst.fault = None

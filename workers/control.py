@@ -18,6 +18,7 @@ from activities.temporal_ops import TemporalActivities
 from novaflow.queues import CONTROL_QUEUE
 from novaflow.settings import Settings
 from schema.db import Database
+from workers.log_context import LogContextInterceptor
 from workflows.boot import BootServerWorkflow
 from workflows.delete import DeleteServerWorkflow
 from workflows.register_host import RegisterHostWorkflow
@@ -56,6 +57,7 @@ def build_control_worker(client: Client, db: Database, settings: Settings,
         task_queue=CONTROL_QUEUE,
         workflows=WORKFLOWS,
         activities=control_activities(client, db, settings, token_backend),
+        interceptors=[LogContextInterceptor()],
         activity_executor=ThreadPoolExecutor(max_workers=max_threads,
                                              thread_name_prefix="control-activity"),
         max_concurrent_activities=max_threads,

@@ -19,6 +19,7 @@ from activities.hypervisor.driver import ComputeDriver
 from activities.types import RegisterHostInput, RegisterHostResult
 from novaflow import logs
 from novaflow.queues import CONTROL_QUEUE, host_queue
+from workers.log_context import LogContextInterceptor
 from workflows.register_host import RegisterHostWorkflow
 
 log = logs.get_logger("novaflow.host")
@@ -52,6 +53,7 @@ def build_host_worker(client: Client, driver: ComputeDriver, hostname: str,
         client,
         task_queue=host_queue(hostname),
         activities=acts.all(),
+        interceptors=[LogContextInterceptor()],
         activity_executor=ThreadPoolExecutor(max_workers=max_threads,
                                              thread_name_prefix=f"{hostname}-activity"),
         max_concurrent_activities=max_threads,
