@@ -12,6 +12,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.base import ControlActivities
+from activities.scheduler import placement
 from activities.types import (
     InstanceLocation,
     MarkActiveInput,
@@ -70,6 +71,7 @@ class InstanceActivities(ControlActivities):
             node = s.exec(select(ComputeNode).where(ComputeNode.host == inp.host)).first()
             if node is not None:
                 inst.availability_zone = node.availability_zone  # as Nova: the host's zone
+                placement.record_build_result(s, inp.host, failed=False)
             inst.launched_at = now
             inst.updated_at = now
             inst.fault = None

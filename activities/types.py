@@ -99,6 +99,7 @@ class ClaimInput:
     consumer_id: str
     flavor: FlavorInfo
     candidates: list[str]
+    group_uuid: str | None = None  # late affinity check inside the claim
 
 
 @dataclass
@@ -113,6 +114,7 @@ class ReleaseClaimInput:
     ctx: OpContext
     consumer_id: str
     host: str | None = None  # None: every allocation of the consumer
+    build_failed: bool = False  # count a failed build against the host
 
 
 @dataclass
@@ -242,3 +244,309 @@ class RegisterHostResult:
     node_uuid: str
     service_id: str
     created: bool
+
+
+# -- power actions, host reports, delete in any state (issue 5) ---------------
+
+
+@dataclass
+class PowerActionInput:
+    """A power action on one server's domain, run on its host's queue."""
+
+    server_id: str
+    hard: bool = False  # reboot: destroy and start again instead of a guest reboot
+    shutdown_timeout_s: float = 60.0  # power_off: wait for a clean shutdown this long
+
+
+@dataclass
+class PowerActionResult:
+    power_state: int
+
+
+@dataclass
+class FinishPowerActionInput:
+    """The end of a power action: the new vm_state (None when it failed)."""
+
+    ctx: OpContext
+    task_state: str  # the task_state the operation holds; nothing changes if it moved on
+    vm_state: str | None = None
+    power_state: int | None = None
+    error: str | None = None
+    events: list[EventRecord] = field(default_factory=list)
+
+
+@dataclass
+class HostReportInput:
+    hostname: str
+
+
+@dataclass
+class DomainReport:
+    server_id: str
+    name: str
+    power_state: int
+
+
+@dataclass
+class HostReport:
+    """What a host's hypervisor says: its inventory and every domain on it."""
+
+    hostname: str
+    vcpus: int
+    memory_mb: int
+    local_gb: int
+    cpu_arch: str
+    hypervisor_type: str
+    hypervisor_version: int
+    domains: list[DomainReport] = field(default_factory=list)
+
+
+@dataclass
+class RecordHostReportInput:
+    report: HostReport
+    started_at: datetime  # rows changed after this are newer than the report: skipped
+
+
+@dataclass
+class RecordHostReportResult:
+    registered: bool  # False: the host's service was deleted, stop monitoring it
+    report_interval_s: float
+    destroy: list[str] = field(default_factory=list)  # server ids to destroy on the host
+    unknown: list[str] = field(default_factory=list)  # domains no server record knows
+    changes: list[str] = field(default_factory=list)  # what the report changed
+
+
+@dataclass
+class HostCleanupDoneInput:
+    hostname: str
+    server_ids: list[str]
+
+
+@dataclass
+class DeleteTargets:
+    """Everything a server holds that its delete must undo."""
+
+    hosts: list[str]  # hosts that may hold one of its domains
+    down_hosts: list[str]  # of those, the ones whose service is down
+    consumer_ids: list[str]  # allocation consumers: the server and its migrations
+    workflow_ids: list[str]  # operations still running on it (e.g. a resize)
+
+
+@dataclass
+class QueueHostCleanupInput:
+    ctx: OpContext
+    host: str
+    reason: str
+
+
+# -- resize, cold and live migration (issue 4) ---------------------------------
+
+
+@dataclass
+class MigrationRef:
+    """One migration of one server (the record the API wrote)."""
+
+    ctx: OpContext
+    migration_id: str
+
+
+@dataclass
+class HostCapabilities:
+    """What a live migration's compatibility checks compare between two hosts."""
+
+    host: str
+    cpu_arch: str
+    hypervisor_type: str
+    hypervisor_version: int
+    address: str = ""  # where the source reaches the destination (migrateToURI3)
+
+
+@dataclass
+class MigrationPlan:
+    """Everything a move needs, read once from the database at its start."""
+
+    migration_id: str
+    migration_type: str  # resize | migration | live-migration
+    name: str
+    source_host: str
+    source_node_uuid: str
+    vm_state: str  # the state a failed move returns the server to
+    power_state: int
+    old_flavor: FlavorInfo
+    new_flavor: FlavorInfo
+    image: ImageInfo
+    ports: list[PortInfo]
+    availability_zone: str | None = None
+    server_group_uuid: str | None = None
+    source: HostCapabilities | None = None
+
+
+@dataclass
+class ClaimMigrationInput:
+    """Claim on a destination for the instance while its source allocation
+    moves to the migration (one transaction)."""
+
+    ctx: OpContext
+    migration_id: str
+    source_host: str
+    flavor: FlavorInfo
+    candidates: list[str]
+    group_uuid: str | None = None
+
+
+@dataclass
+class ReleaseMigrationClaimInput:
+    """Undo a claim_for_migration: drop the destination claim, give the
+    source allocation back to the instance."""
+
+    ctx: OpContext
+    migration_id: str
+    dest_host: str
+
+
+@dataclass
+class MigrationStepInput:
+    """Advance a migration: its status and the instance's task_state together."""
+
+    ctx: OpContext
+    migration_id: str
+    status: str
+    task_state: str | None
+    events: list[EventRecord] = field(default_factory=list)
+
+
+@dataclass
+class FinishMoveInput:
+    """A move landed on ``host``: record where the server now runs."""
+
+    ctx: OpContext
+    migration_id: str
+    host: str
+    power_state: int
+    events: list[EventRecord] = field(default_factory=list)
+
+
+@dataclass
+class MoveFailedInput:
+    """A move failed: give allocations back, restore the server, say why."""
+
+    ctx: OpContext
+    migration_id: str
+    message: str
+    error_type: str = ""
+    details: str = ""
+    vm_state: str = "active"  # where the server returns to ("error" if it cannot)
+    host: str | None = None  # where the server is now (None: unchanged)
+    power_state: int | None = None
+    events: list[EventRecord] = field(default_factory=list)
+
+
+@dataclass
+class ResizeDecisionInput:
+    """A confirmResize / revertResize request (or the auto-confirm timer)."""
+
+    ctx: OpContext  # action_id None: the activity records the action
+    migration_id: str
+    decision: str  # confirm | revert
+    auto: bool = False
+
+
+@dataclass
+class DecisionDoneInput:
+    ctx: OpContext
+    migration_id: str
+    decision: str  # confirm | revert
+    power_state: int | None = None
+    events: list[EventRecord] = field(default_factory=list)
+
+
+@dataclass
+class DecisionFailedInput:
+    """A confirm or revert failed: the server stays (or ends) where ``vm_state`` says."""
+
+    ctx: OpContext
+    migration_id: str
+    decision: str
+    message: str
+    vm_state: str = "resized"
+    events: list[EventRecord] = field(default_factory=list)
+
+
+@dataclass
+class LivePrecheckInput:
+    ctx: OpContext
+    source_host: str
+    dest_host: str
+
+
+@dataclass
+class PrepResizeInput:
+    server_id: str
+    flavor: FlavorInfo
+    same_host: bool
+
+
+@dataclass
+class ResizeInstanceInput:
+    server_id: str
+    old_flavor: FlavorInfo
+    new_flavor: FlavorInfo
+    dest_host: str
+
+
+@dataclass
+class FinishResizeInput:
+    spawn: SpawnInput
+    power_on: bool = True
+
+
+@dataclass
+class ConfirmResizeInput:
+    server_id: str
+    same_host: bool
+
+
+@dataclass
+class LiveMigrateData:
+    """What the live-migration checks found and the later steps need (Nova's
+    migrate_data): the resolved block_migration and the shared-storage test."""
+
+    block_migration: bool = False
+    shared_instance_path: bool = False
+    test_file: str = ""
+    paused: bool = False  # the server is paused: it stays paused on the destination
+
+
+@dataclass
+class LiveCheckDestInput:
+    server_id: str
+    flavor: FlavorInfo
+    source: HostCapabilities
+    block_migration: bool | None  # None: "auto"
+
+
+@dataclass
+class LiveCheckSourceInput:
+    server_id: str
+    dest_host: str
+    data: LiveMigrateData
+    block_migration_requested: bool | None
+
+
+@dataclass
+class PreLiveMigrationInput:
+    spawn: SpawnInput
+    data: LiveMigrateData
+
+
+@dataclass
+class LiveMigrationInput:
+    server_id: str
+    dest: HostCapabilities
+    data: LiveMigrateData
+
+
+@dataclass
+class LiveMigrationStepInput:
+    server_id: str
+    data: LiveMigrateData

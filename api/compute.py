@@ -7,16 +7,21 @@ workflow cannot be started the row is rolled back to where it was.
 
 from __future__ import annotations
 
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from sqlmodel import select
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 
 from activities.types import OpContext
 from api.deps import AppHandles, RequestContext
-from api.errors import ComputeFault, Conflict
+from api.errors import BadRequest, ComputeFault, Conflict
 from novaflow import logs
 from novaflow.queues import CONTROL_QUEUE
 from novaflow.states import TaskState, VmState
-from schema.models import Instance, InstanceAction, utcnow
+from schema.models import Instance, InstanceAction, ServerGroup, ServerGroupMember, utcnow
 from workflows.boot import BootServerInput, BootServerWorkflow
 from workflows.common import FLAVOR_NAME, HOST, OPERATION, PROJECT_ID, SERVER_ID, OpTimeouts
 from workflows.delete import DeleteServerInput, DeleteServerWorkflow
@@ -61,7 +66,14 @@ async def create_server(h: AppHandles, ctx: RequestContext, inst: Instance,
     """Write the instance (BUILD/scheduling) and start its BootServerWorkflow."""
     workflow_id = f"boot-{inst.uuid}"
     inst.workflow_id = workflow_id
+    group_uuid = scheduler_hints.get("group")
     with h.db.writer() as s:
+        if group_uuid:
+            group = s.exec(select(ServerGroup).where(ServerGroup.uuid == str(group_uuid))).first()
+            if group is None or (group.project_id != inst.project_id and not ctx.is_admin):
+                raise BadRequest(f"Invalid server group {group_uuid}: not found.")
+            inst.server_group_uuid = group.uuid
+            s.add(ServerGroupMember(group_uuid=group.uuid, instance_uuid=inst.uuid))
         s.add(inst)
         action = _new_action(ctx, inst, "create", workflow_id)
         s.add(action)

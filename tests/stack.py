@@ -39,11 +39,12 @@ def wait_for(check: Callable[[], T], timeout: float = 30.0, interval: float = 0.
 class StackThread:
     """An EmbeddedStack running on its own event loop in a daemon thread."""
 
-    def __init__(self, state_dir: Path, hosts: int = 3, **settings_overrides: Any):
+    def __init__(self, state_dir: Path, hosts: int = 3, host_specs: list | None = None,
+                 **settings_overrides: Any):
         settings = Settings(state_dir=state_dir, api_port=free_port(), **settings_overrides)
         self.stack = EmbeddedStack(settings=settings, hosts=hosts,
                                    temporal_port=free_port(), ui_port=free_port(),
-                                   headless=True)
+                                   headless=True, host_specs=host_specs)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True,
                                        name="novaflow-stack")

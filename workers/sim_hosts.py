@@ -51,16 +51,16 @@ def default_hosts(count: int) -> list[SimHost]:
     return hosts
 
 
-def prepare(state_dir: Path, count: int) -> list[SimHost]:
+def prepare(state_dir: Path, count: int, specs: list[SimHost] | None = None) -> list[SimHost]:
     """Write (or re-read) the host definitions under ``state_dir/hosts``.
 
     Hosts that already exist keep their shape across restarts; more are added
-    when ``count`` grows.
+    when ``count`` grows.  ``specs`` replaces the default shapes (tests).
     """
     hosts_dir = state_dir / "hosts"
     hosts_dir.mkdir(parents=True, exist_ok=True)
     out = []
-    for host in default_hosts(count):
+    for host in specs if specs is not None else default_hosts(count):
         spec_file = hosts_dir / f"{host.name}.json"
         if spec_file.exists():
             host = SimHost(**json.loads(spec_file.read_text()))

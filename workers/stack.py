@@ -57,6 +57,7 @@ class EmbeddedStack:
     ui_port: int = 8233
     headless: bool = False
     driver_factory: DriverFactory = libvirt_driver_factory
+    host_specs: list[sim_hosts.SimHost] | None = None
     server: DevServer | None = None
     client: Client | None = None
     running_hosts: dict[str, RunningHost] = field(default_factory=dict)
@@ -87,7 +88,7 @@ class EmbeddedStack:
         self.client = await Client.connect(self.server.address)
         control = build_control_worker(self.client, self.db, self.settings)
         self._start_worker(control)
-        for host in sim_hosts.prepare(self.state_dir, self.hosts):
+        for host in sim_hosts.prepare(self.state_dir, self.hosts, self.host_specs):
             await self.start_host(host)
         await self._start_api()
 

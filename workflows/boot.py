@@ -56,6 +56,11 @@ from workflows.common import (
 )
 
 
+# How many times a build re-selects after its claims lost races to other
+# builds, before it gives up with NoValidHost.
+CLAIM_ROUNDS = 20
+
+
 @dataclass
 class BootServerInput:
     ctx: OpContext
@@ -110,10 +115,20 @@ class BootServerWorkflow:
         except _BuildFailed as exc:
             await self._fail(ctx, exc.error_type, exc.message, exc.details)
         except asyncio.TimeoutError:
+            # ERROR at once (the user sees the timeout when it happens), then undo
+            # the build, which may have to wait for a hung host step to end.
+            try:
+                await self._fail(ctx, errors.BUILD_TIMEOUT,
+                                 f"Build of instance {ctx.server_id} timed out after "
+                                 f"{inp.timeouts.build_timeout_s:g} seconds", [],
+                                 cleanup=False)
+            finally:
+                await self._cleanup(ctx, inp.timeouts)
+        except ActivityError:
+            # A step outside the build's own error handling failed (e.g. mark_active
+            # refused because a delete took the server over): undo, then fail.
             await self._cleanup(ctx, inp.timeouts)
-            await self._fail(ctx, errors.BUILD_TIMEOUT,
-                             f"Build of instance {ctx.server_id} timed out after "
-                             f"{inp.timeouts.build_timeout_s:g} seconds", [], cleanup=False)
+            raise
         except asyncio.CancelledError:
             # Deleted while building: undo what this build did, then stop.
             self._step = "cancelled: cleaning up"
@@ -147,42 +162,13 @@ class BootServerWorkflow:
 
         tried: list[str] = []
         attempt_errors: list[str] = []
+        group_uuid = inp.scheduler_hints.get("group")
         for attempt in range(1, inp.max_attempts + 1):
             self._attempt = attempt
-            t = workflow.now()
-            self._step = f"select_destinations (attempt {attempt})"
-            try:
-                selection = await control(
-                    SchedulerActivities.select_destinations,
-                    SelectDestinationsInput(
-                        ctx=ctx, flavor=flavor, image=image,
-                        availability_zone=inp.availability_zone,
-                        scheduler_hints=inp.scheduler_hints, ignore_hosts=list(tried),
-                        force_host=inp.force_host,
-                        num_alternates=inp.max_attempts - attempt),
-                    summary=f"select_destinations, attempt {attempt}")
-                self._log.add("select_destinations", t,
-                              details="candidates: " + ", ".join(selection.hosts))
-                t = workflow.now()
-                self._step = f"claim_resources (attempt {attempt})"
-                claim = await control(
-                    SchedulerActivities.claim_resources,
-                    ClaimInput(ctx=ctx, consumer_id=ctx.server_id, flavor=flavor,
-                               candidates=selection.hosts),
-                    summary=f"claim_resources, attempt {attempt}")
-            except ActivityError as exc:
-                self._log.add("select_destinations", t, result="Error",
-                              details=failure_message(exc))
-                if attempt > 1 and failure_type(exc) == errors.NO_VALID_HOST:
-                    attempt_errors.append(f"attempt {attempt}: {failure_message(exc)}")
-                    raise _BuildFailed(errors.MAX_RETRIES_EXCEEDED,
-                                       self._max_retries_message(ctx, attempt_errors),
-                                       failure_details(exc)) from exc
-                raise _BuildFailed(failure_type(exc) or errors.NO_VALID_HOST,
-                                   failure_message(exc), failure_details(exc)) from exc
+            claim = await self._schedule_and_claim(inp, flavor, image, tried, attempt,
+                                                   attempt_errors, group_uuid)
             self._host = claim.host
             workflow.upsert_search_attributes([HOST.value_set(claim.host)])
-            self._log.add("claim_resources", t, host=claim.host)
 
             t = workflow.now()
             self._step = f"allocate_network (attempt {attempt})"
@@ -211,7 +197,11 @@ class BootServerWorkflow:
                                    image, ImageInfo) else image,
                                ports=net.ports),
                     claim.host, inp.timeouts, result_type=SpawnResult,
-                    summary=f"spawn on {claim.host}, attempt {attempt}")
+                    summary=f"spawn on {claim.host}, attempt {attempt}",
+                    # On cancel (delete, build timeout) stop waiting at once: the
+                    # clean-up's destroy runs on the same host, which serialises it
+                    # behind a spawn still running there.
+                    wait_cancel=False)
             except ActivityError as exc:
                 why = failure_message(exc)
                 self._log.add(f"spawn (attempt {attempt})", t, result="Error",
@@ -219,11 +209,9 @@ class BootServerWorkflow:
                 attempt_errors.append(f"attempt {attempt} on {claim.host}: {why}")
                 tried.append(claim.host)
                 self._step = f"rescheduling after {claim.host} failed"
-                if failure_type(exc) == errors.HOST_UNAVAILABLE:
-                    # Its worker is gone: do not wait on a destroy it cannot run.
-                    await self._release(ctx, claim.host, destroy=False, timeouts=inp.timeouts)
-                else:
-                    await self._release(ctx, claim.host, destroy=True, timeouts=inp.timeouts)
+                # A host whose worker is gone cannot run a destroy: do not wait on it.
+                await self._release(ctx, claim.host, timeouts=inp.timeouts, build_failed=True,
+                                    destroy=failure_type(exc) != errors.HOST_UNAVAILABLE)
                 continue
             self._log.add(f"spawn (attempt {attempt})", t, host=claim.host,
                           details=spawned.domain_name)
@@ -246,8 +234,65 @@ class BootServerWorkflow:
                 f"retrying build failures for instance {ctx.server_id}. "
                 + "; ".join(attempt_errors))
 
+    async def _schedule_and_claim(self, inp: BootServerInput, flavor, image, tried: list[str],
+                                  attempt: int, attempt_errors: list[str],
+                                  group_uuid: str | None):  # noqa: ANN001, ANN202
+        """select_destinations then claim_resources for one attempt.
+
+        A claim that loses a race (the hosts filled up, or a group member
+        landed first) selects again with fresh usage; that is not a failed
+        attempt.  NoValidHost after a failed attempt is MaxRetriesExceeded.
+        """
+        ctx = inp.ctx
+        for round_ in range(1, CLAIM_ROUNDS + 1):
+            t = workflow.now()
+            self._step = f"select_destinations (attempt {attempt})"
+            try:
+                selection = await control(
+                    SchedulerActivities.select_destinations,
+                    SelectDestinationsInput(
+                        ctx=ctx, flavor=flavor, image=image,
+                        availability_zone=inp.availability_zone,
+                        scheduler_hints=inp.scheduler_hints, ignore_hosts=list(tried),
+                        force_host=inp.force_host,
+                        num_alternates=inp.max_attempts - attempt),
+                    summary=f"select_destinations, attempt {attempt}")
+            except ActivityError as exc:
+                self._log.add("select_destinations", t, result="Error",
+                              details=failure_message(exc))
+                if attempt > 1 and failure_type(exc) == errors.NO_VALID_HOST:
+                    attempt_errors.append(f"attempt {attempt}: {failure_message(exc)}")
+                    raise _BuildFailed(errors.MAX_RETRIES_EXCEEDED,
+                                       self._max_retries_message(ctx, attempt_errors),
+                                       failure_details(exc)) from exc
+                raise _BuildFailed(failure_type(exc) or errors.NO_VALID_HOST,
+                                   failure_message(exc), failure_details(exc)) from exc
+            self._log.add("select_destinations", t,
+                          details="candidates: " + ", ".join(selection.hosts))
+            t = workflow.now()
+            self._step = f"claim_resources (attempt {attempt})"
+            try:
+                claim = await control(
+                    SchedulerActivities.claim_resources,
+                    ClaimInput(ctx=ctx, consumer_id=ctx.server_id, flavor=flavor,
+                               candidates=selection.hosts, group_uuid=group_uuid),
+                    summary=f"claim_resources, attempt {attempt}"
+                            + (f", round {round_}" if round_ > 1 else ""))
+            except ActivityError as exc:
+                self._log.add("claim_resources", t, result="Error",
+                              details=failure_message(exc))
+                if failure_type(exc) != errors.CLAIM_CONFLICT:
+                    raise _BuildFailed(failure_type(exc) or errors.NO_VALID_HOST,
+                                       failure_message(exc)) from exc
+                continue
+            self._log.add("claim_resources", t, host=claim.host)
+            return claim
+        raise _BuildFailed(errors.NO_VALID_HOST,
+                           f"No valid host was found. Claims kept losing races after "
+                           f"{CLAIM_ROUNDS} selections.")
+
     async def _release(self, ctx: OpContext, host: str, destroy: bool = False,
-                       timeouts: OpTimeouts | None = None) -> None:
+                       timeouts: OpTimeouts | None = None, build_failed: bool = False) -> None:
         if destroy and timeouts is not None:
             try:
                 await on_host("destroy_domain", DestroyInput(server_id=ctx.server_id), host,
@@ -256,7 +301,8 @@ class BootServerWorkflow:
             except ActivityError:
                 pass  # the spawn left nothing behind by contract; best effort
         await control(SchedulerActivities.release_claim,
-                      ReleaseClaimInput(ctx=ctx, consumer_id=ctx.server_id, host=host),
+                      ReleaseClaimInput(ctx=ctx, consumer_id=ctx.server_id, host=host,
+                                        build_failed=build_failed),
                       summary=f"release_claim on {host}")
         await control(NetworkActivities.deallocate_network, ctx, summary="deallocate_network")
 

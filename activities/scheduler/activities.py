@@ -27,6 +27,11 @@ from activities.types import (
 from novaflow import errors
 from schema.models import ComputeNode
 
+# Per-host rejection reasons go into the NoValidHost details (admins see
+# them); past this many hosts only the per-filter counts do, to keep the
+# failure well inside Temporal's payload limit.
+MAX_EXPLAINED_HOSTS = 500
+
 
 def flavor_spec(f: FlavorInfo) -> FlavorSpec:
     return FlavorSpec(name=f.name, vcpus=f.vcpus, memory_mb=f.memory_mb, root_gb=f.root_gb,
@@ -38,6 +43,11 @@ class SchedulerActivities(ControlActivities):
     """Host selection and placement-style claims."""
 
     def request_spec(self, inp: SelectDestinationsInput) -> RequestSpec:
+        group = None
+        group_uuid = inp.scheduler_hints.get("group")
+        if group_uuid:
+            with self.db.reader() as s:
+                group = placement.group_spec(s, str(group_uuid), inp.ctx.server_id)
         return RequestSpec(
             instance_uuid=inp.ctx.server_id,
             flavor=flavor_spec(inp.flavor),
@@ -49,6 +59,7 @@ class SchedulerActivities(ControlActivities):
             requested_host=inp.requested_host,
             scheduler_hints=dict(inp.scheduler_hints),
             ignore_hosts=list(inp.ignore_hosts),
+            instance_group=group,
             is_admin=inp.ctx.is_admin,
         )
 
@@ -58,14 +69,12 @@ class SchedulerActivities(ControlActivities):
         with self.db.reader() as s:
             hosts = placement.load_host_states(s, self.settings)
         selection = select_hosts(hosts, spec, self.settings.scheduler,
-                                 num_alternates=inp.num_alternates, explain_hosts=True)
+                                 num_alternates=inp.num_alternates,
+                                 explain_hosts=len(hosts) <= MAX_EXPLAINED_HOSTS)
         if not selection.hosts:
             expl = selection.explanation
             raise ApplicationError(expl.fault_message(), expl.to_dict(),
                                    type=errors.NO_VALID_HOST, non_retryable=True)
-        with self.db.writer() as s:
-            self.add_event(s, inp.ctx, "select_destinations",
-                           details="candidates: " + ", ".join(selection.hosts))
         return SelectDestinationsResult(hosts=selection.hosts)
 
     @activity.defn(name="claim_resources")
@@ -79,17 +88,22 @@ class SchedulerActivities(ControlActivities):
                 if node is None:
                     reasons.append(f"{host}: gone")
                     continue
-                why = placement.claim_on_node(s, node, inp.consumer_id, f.vcpus, f.memory_mb,
-                                              disk, inp.ctx.project_id, inp.ctx.user_id)
+                why = None
+                if inp.group_uuid:
+                    why = placement.group_allows(s, inp.group_uuid, inp.consumer_id, host)
                 if why is None:
-                    self.add_event(s, inp.ctx, "claim_resources", host=host,
-                                   details=f"{f.vcpus} VCPU, {f.memory_mb} MB, {disk} GB")
+                    why = placement.claim_on_node(s, node, inp.consumer_id, f.vcpus,
+                                                  f.memory_mb, disk, inp.ctx.project_id,
+                                                  inp.ctx.user_id)
+                if why is None:
                     return ClaimResult(host=host, node_uuid=node.uuid,
                                        libvirt_uri=node.libvirt_uri)
                 reasons.append(f"{host}: {why}")
+        # The hosts filled up (or a group member landed) since selection: the
+        # workflow selects again with fresh usage.
         raise ApplicationError(
-            "No valid host was found. Claims failed on every candidate: " + "; ".join(reasons),
-            {"claims": reasons}, type=errors.NO_VALID_HOST, non_retryable=True)
+            "Claims failed on every candidate: " + "; ".join(reasons),
+            {"claims": reasons}, type=errors.CLAIM_CONFLICT, non_retryable=True)
 
     @activity.defn(name="release_claim")
     def release_claim(self, inp: ReleaseClaimInput) -> int:
@@ -100,4 +114,6 @@ class SchedulerActivities(ControlActivities):
                 if node is None:
                     return 0
                 node_uuid = node.uuid
+                if inp.build_failed:
+                    placement.record_build_result(s, inp.host, failed=True)
             return placement.release(s, inp.consumer_id, node_uuid)

@@ -14,10 +14,21 @@ from datetime import timedelta
 from sqlalchemy import func, update
 from sqlmodel import Session, delete, select
 
-from activities.scheduler.types import HostState
+from activities.scheduler.types import Aggregate as AggregateSpec
+from activities.scheduler.types import GroupSpec, HostState
 from novaflow.settings import Settings
 from novaflow.states import TaskState
-from schema.models import Allocation, ComputeNode, Instance, Service, utcnow
+from schema.models import (
+    Aggregate,
+    AggregateHost,
+    Allocation,
+    ComputeNode,
+    Instance,
+    ServerGroup,
+    ServerGroupMember,
+    Service,
+    utcnow,
+)
 
 # Task states that count as I/O-heavy work in progress (Nova's num_io_ops).
 IO_TASK_STATES = {TaskState.SPAWNING, TaskState.RESIZE_MIGRATING, TaskState.RESIZE_PREP,
@@ -63,6 +74,12 @@ def load_host_states(session: Session, settings: Settings) -> list[HostState]:
         instances[host].add(uuid)
         if task_state in IO_TASK_STATES:
             io_ops[host] += 1
+    aggregates: dict[str, list[AggregateSpec]] = defaultdict(list)
+    for agg, host in session.exec(
+        select(Aggregate, AggregateHost.host).join(AggregateHost,
+                                                   AggregateHost.aggregate_id == Aggregate.id)
+    ).all():
+        aggregates[host].append(AggregateSpec(name=agg.name, metadata=dict(agg.metadata_)))
     down_time = settings.scheduler.service_down_time
     states = []
     for n in nodes:
@@ -85,6 +102,8 @@ def load_host_states(session: Session, settings: Settings) -> list[HostState]:
             service_up=service_is_up(svc, down_time),
             num_instances=len(instances[n.host]), num_io_ops=io_ops[n.host],
             instance_uuids=instances[n.host],
+            aggregates=aggregates[n.host],
+            failed_builds=n.failed_builds,
             capabilities={"cpu_info": n.cpu_info, "hypervisor_type": n.hypervisor_type,
                           "hypervisor_version": n.hypervisor_version, "cpu_arch": n.cpu_arch},
             generation=n.generation,
@@ -143,3 +162,67 @@ def release(session: Session, consumer_id: str, node_uuid: str | None = None) ->
     if node_uuid:
         stmt = stmt.where(Allocation.node_uuid == node_uuid)
     return session.execute(stmt).rowcount or 0
+
+
+def group_members_by_host(session: Session, group_uuid: str, exclude: str | None = None
+                          ) -> dict[str, list[str]]:
+    """Where a server group's members hold resources: {host: [member uuids]}.
+
+    Allocations, not instance rows, are the truth here: a member that has
+    claimed but not yet spawned already occupies its host.
+    """
+    members = [m for m in session.exec(select(ServerGroupMember.instance_uuid).where(
+        ServerGroupMember.group_uuid == group_uuid)).all() if m != exclude]
+    if not members:
+        return {}
+    out: dict[str, list[str]] = defaultdict(list)
+    for consumer, host in session.exec(
+        select(Allocation.consumer_id, ComputeNode.host)
+        .join(ComputeNode, ComputeNode.uuid == Allocation.node_uuid)
+        .where(Allocation.consumer_id.in_(members))
+    ).all():
+        out[host].append(consumer)
+    return out
+
+
+def group_spec(session: Session, group_uuid: str, instance_uuid: str) -> GroupSpec | None:
+    """The GroupSpec of a server group as the filters and weighers need it."""
+    group = session.exec(select(ServerGroup).where(ServerGroup.uuid == group_uuid)).first()
+    if group is None:
+        return None
+    placed = group_members_by_host(session, group_uuid, exclude=instance_uuid)
+    hosts = [h for h, uuids in placed.items() for _ in uuids]
+    members = [u for uuids in placed.values() for u in uuids]
+    return GroupSpec(uuid=group.uuid, policy=group.policy, hosts=hosts, members=members,
+                     rules=dict(group.rules or {}))
+
+
+def group_allows(session: Session, group_uuid: str, instance_uuid: str, host: str) -> str | None:
+    """The late affinity check, run inside the claim's transaction.
+
+    Two parallel boots into an anti-affinity group both pass the filters on
+    the same host; only one may claim there.  Returns why not, or None.
+    """
+    group = session.exec(select(ServerGroup).where(ServerGroup.uuid == group_uuid)).first()
+    if group is None:
+        return None
+    placed = group_members_by_host(session, group_uuid, exclude=instance_uuid)
+    if group.policy == "anti-affinity":
+        limit = int((group.rules or {}).get("max_server_per_host", 1))
+        if len(placed.get(host, [])) >= limit:
+            return f"anti-affinity group {group.uuid} already has {limit} member(s) on {host}"
+    elif group.policy == "affinity":
+        other_hosts = set(placed) - {host}
+        if other_hosts:
+            return (f"affinity group {group.uuid} members are on "
+                    f"{', '.join(sorted(other_hosts))}")
+    return None
+
+
+def record_build_result(session: Session, host: str, failed: bool) -> None:
+    """Count a failed build against a node (BuildFailureWeigher), or reset on success."""
+    node = session.exec(select(ComputeNode).where(ComputeNode.host == host)).first()
+    if node is None:
+        return
+    node.failed_builds = node.failed_builds + 1 if failed else 0
+    session.add(node)
