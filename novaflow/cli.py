@@ -5,6 +5,8 @@
     novaflow worker host ...    one compute host's worker
     novaflow api                the REST facade alone
     novaflow db upgrade         bring the app database to the latest migration
+    novaflow temporal setup     register the search attributes on a cluster
+    novaflow replay WF_ID       replay a workflow's history against this code
 """
 
 from __future__ import annotations
@@ -125,6 +127,40 @@ async def _api(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _temporal_setup(args: argparse.Namespace) -> int:
+    from temporalio.client import Client
+
+    from novaflow.temporal_admin import register_search_attributes
+
+    client = await Client.connect(args.address, namespace=args.namespace)
+    added = await register_search_attributes(client, args.namespace)
+    print(f"search attributes added: {', '.join(added) or 'none (all present)'}")
+    return 0
+
+
+async def _replay(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from temporalio.client import Client, WorkflowHistory
+
+    from novaflow.temporal_admin import fetch_history, replay_history
+
+    if args.history_file:
+        history = WorkflowHistory.from_json(args.workflow_id,
+                                            Path(args.history_file).read_text())
+    else:
+        client = await Client.connect(_settings(args).temporal_address)
+        history = await fetch_history(client, args.workflow_id, args.run_id)
+        if args.save:
+            Path(args.save).write_text(history.to_json())
+    outcome = await replay_history(history)
+    if outcome.ok:
+        print(f"replay of {outcome.workflow_id}: OK, the local code reproduces its history")
+        return 0
+    print(f"replay of {outcome.workflow_id}: FAILED\n{outcome.error}")
+    return 1
+
+
 def _db_upgrade(args: argparse.Namespace) -> int:
     from schema.migrate import upgrade
 
@@ -168,6 +204,21 @@ def parser() -> argparse.ArgumentParser:
     api.add_argument("--database-url")
     api.add_argument("--state-dir")
     api.set_defaults(run=_api)
+
+    temporal = sub.add_parser("temporal", help="Temporal cluster set-up")
+    tsub = temporal.add_subparsers(dest="action", required=True)
+    tsetup = tsub.add_parser("setup", help="register novaflow's search attributes")
+    tsetup.add_argument("--address", default="127.0.0.1:7233")
+    tsetup.add_argument("--namespace", default="default")
+    tsetup.set_defaults(run=_temporal_setup)
+
+    replay = sub.add_parser("replay", help="replay a workflow's history against this code")
+    replay.add_argument("workflow_id")
+    replay.add_argument("--run-id")
+    replay.add_argument("--temporal-address")
+    replay.add_argument("--history-file", help="replay a saved history JSON instead")
+    replay.add_argument("--save", help="also write the fetched history to this file")
+    replay.set_defaults(run=_replay)
 
     db = sub.add_parser("db", help="app database")
     dsub = db.add_subparsers(dest="action", required=True)

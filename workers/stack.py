@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from temporalio.client import Client
@@ -33,10 +34,13 @@ log = logs.get_logger("novaflow.stack")
 DriverFactory = Callable[[sim_hosts.SimHost, str, Path], ComputeDriver]
 
 
-def libvirt_driver_factory(host: sim_hosts.SimHost, uri: str, state_dir: Path) -> ComputeDriver:
-    return LibvirtDriver(uri, host.name, local_gb=host.local_gb,
-                         persist_path=sim_hosts.domains_file(state_dir, host),
-                         images_dir=str((state_dir / "instances").resolve()))
+def libvirt_driver_factory(host: sim_hosts.SimHost, uri: str, state_dir: Path,
+                           driver_cls: type[LibvirtDriver] = LibvirtDriver,
+                           **kwargs: Any) -> ComputeDriver:
+    """A simulated host's driver: libvirt's test driver, domains kept on disk."""
+    return driver_cls(uri, host.name, local_gb=host.local_gb,
+                      persist_path=sim_hosts.domains_file(state_dir, host),
+                      images_dir=str((state_dir / "instances").resolve()), **kwargs)
 
 
 @dataclass

@@ -3,13 +3,14 @@ and the helpers that call control-queue and host-queue activities."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, TimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from activities.types import EventRecord
@@ -68,11 +69,23 @@ class StepLog:
         return out
 
 
+async def _cancellable(awaitable: Any) -> Any:
+    """Await an activity; if it ended because *this workflow* was cancelled,
+    raise CancelledError rather than an ActivityError a caller might take for
+    a failed step (and, say, reschedule a build that is being deleted)."""
+    try:
+        return await awaitable
+    except ActivityError as exc:
+        if isinstance(exc.cause, CancelledError):
+            raise asyncio.CancelledError(str(exc.cause)) from exc
+        raise
+
+
 async def control(fn: Any, arg: Any, *, summary: str | None = None) -> Any:
     """Run a control-queue activity method."""
-    return await workflow.execute_activity_method(
+    return await _cancellable(workflow.execute_activity_method(
         fn, arg, task_queue=CONTROL_QUEUE, start_to_close_timeout=CONTROL_TIMEOUT,
-        retry_policy=CONTROL_RETRY, summary=summary)
+        retry_policy=CONTROL_RETRY, summary=summary))
 
 
 async def on_host(name: str, arg: Any, host: str, timeouts: OpTimeouts, *,
@@ -83,13 +96,13 @@ async def on_host(name: str, arg: Any, host: str, timeouts: OpTimeouts, *,
     The schedule-to-start timeout is how a dead host shows: its worker never
     picks the task up.
     """
-    return await workflow.execute_activity(
+    return await _cancellable(workflow.execute_activity(
         name, arg, task_queue=host_queue(host), result_type=result_type,
         schedule_to_start_timeout=timedelta(seconds=timeouts.host_schedule_to_start_s),
         start_to_close_timeout=timedelta(seconds=timeouts.host_step_s),
         retry_policy=retry, summary=summary,
         cancellation_type=(workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
-                           if wait_cancel else workflow.ActivityCancellationType.TRY_CANCEL))
+                           if wait_cancel else workflow.ActivityCancellationType.TRY_CANCEL)))
 
 
 def failure_type(exc: BaseException) -> str:

@@ -1,0 +1,64 @@
+"""Every recorded history still replays against the current workflow code,
+and the guard really guards: a changed workflow fails to replay."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+from temporalio.workflow import NondeterminismError
+
+from novaflow.temporal_admin import all_workflows, replay_history
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+REQUIRED = {
+    "boot_no_valid_host",
+    "boot_rescheduled_after_spawn_failure",
+    "boot_max_retries_exceeded",
+    "boot_host_never_picked_up_spawn",
+    "boot_cancelled_by_delete",
+    "delete_during_build",
+    "resize_reverted",
+}
+
+
+def load(path: Path) -> WorkflowHistory:
+    return WorkflowHistory.from_json(path.stem, path.read_text())
+
+
+def test_the_required_histories_are_recorded():
+    assert REQUIRED <= {p.stem for p in HISTORIES}
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
+async def test_history_replays_against_current_code(path: Path):
+    outcome = await replay_history(load(path))
+    assert outcome.ok, outcome.error
+
+
+def test_histories_record_the_failure_they_are_named_for():
+    by_name = {p.stem: json.loads(p.read_text()) for p in HISTORIES}
+
+    def failure_type(history: dict) -> str | None:
+        last = history["events"][-1]
+        attrs = last.get("workflowExecutionFailedEventAttributes")
+        return attrs["failure"]["applicationFailureInfo"]["type"] if attrs else None
+
+    assert failure_type(by_name["boot_no_valid_host"]) == "NoValidHost"
+    assert failure_type(by_name["boot_max_retries_exceeded"]) == "MaxRetriesExceeded"
+    assert failure_type(by_name["boot_rescheduled_after_spawn_failure"]) is None
+    assert by_name["boot_cancelled_by_delete"]["events"][-1]["eventType"] in (
+        "EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED", "WorkflowExecutionCanceled")
+
+
+async def test_a_changed_workflow_is_caught_as_nondeterministic():
+    from changed_boot import ChangedBootServerWorkflow
+
+    others = [w for w in all_workflows() if w.__name__ != "BootServerWorkflow"]
+    replayer = Replayer(workflows=[ChangedBootServerWorkflow, *others])
+    history = load(next(p for p in HISTORIES if p.stem == "boot_rescheduled_after_spawn_failure"))
+    with pytest.raises(NondeterminismError):
+        await replayer.replay_workflow(history)
