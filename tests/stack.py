@@ -41,6 +41,9 @@ class StackThread:
 
     def __init__(self, state_dir: Path, hosts: int = 3, host_specs: list | None = None,
                  **settings_overrides: Any):
+        # The suite boots far more than Nova's default quota (10 instances,
+        # 20 cores) per project; quota tests set their project's limits.
+        settings_overrides.setdefault("quota", {"instances": -1, "cores": -1, "ram": -1})
         settings = Settings(state_dir=state_dir, api_port=free_port(), **settings_overrides)
         self.stack = EmbeddedStack(settings=settings, hosts=hosts,
                                    temporal_port=free_port(), ui_port=free_port(),
