@@ -88,6 +88,7 @@ class NetworkActivities(ControlActivities):
                          "type": "fixed", "port_id": p.id})
                 inst.addresses = addresses
                 s.add(inst)
+            self.add_events(s, inp.ctx, inp.events)
             self.add_event(s, inp.ctx, "allocate_network",
                            details=", ".join(p.ip_address for p in ports))
         return AllocateNetworkResult(ports=ports)

@@ -130,6 +130,7 @@ class PortInfo:
 class AllocateNetworkInput:
     ctx: OpContext
     networks: list[NetworkInfo]
+    events: list[EventRecord] = field(default_factory=list)  # steps timed so far
 
 
 @dataclass
@@ -145,6 +146,8 @@ class SpawnInput:
     flavor: FlavorInfo
     image: ImageInfo
     ports: list[PortInfo]
+    # Volumes to attach (boot from volume: the one with boot_index 0 is the root disk).
+    volumes: list[VolumeDisk] = field(default_factory=list)
 
 
 @dataclass
@@ -424,6 +427,7 @@ class FinishMoveInput:
     host: str
     power_state: int
     events: list[EventRecord] = field(default_factory=list)
+    error: str = ""  # it landed, but a later clean-up failed: the migration says so
 
 
 @dataclass
@@ -550,3 +554,49 @@ class LiveMigrationInput:
 class LiveMigrationStepInput:
     server_id: str
     data: LiveMigrateData
+
+
+# -- volumes (boot from volume) ------------------------------------------------
+
+
+@dataclass
+class BlockDeviceSpec:
+    """One block_device_mapping_v2 entry a build honours (after API validation)."""
+
+    source_type: str  # volume | image | blank
+    destination_type: str  # volume
+    uuid: str | None = None  # the volume or image
+    boot_index: int | None = None
+    volume_size: int | None = None
+    delete_on_termination: bool = False
+
+
+@dataclass
+class VolumeDisk:
+    """A volume as the hypervisor attaches it."""
+
+    volume_id: str
+    device: str  # vda, vdb...
+    boot_index: int | None
+    size_gb: int
+    path: str
+
+
+@dataclass
+class ReserveVolumesInput:
+    ctx: OpContext
+    block_devices: list[BlockDeviceSpec] = field(default_factory=list)
+
+
+@dataclass
+class ReserveVolumesResult:
+    disks: list[VolumeDisk]
+    boot_from_volume: bool = False
+    image: ImageInfo | None = None  # the boot volume's image, if it came from one
+
+
+@dataclass
+class AttachVolumesInput:
+    ctx: OpContext
+    host: str
+    disks: list[VolumeDisk] = field(default_factory=list)

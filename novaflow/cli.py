@@ -44,7 +44,10 @@ async def _until_signalled() -> None:
 
 
 def _banner(stack) -> str:  # noqa: ANN001
+    from novaflow.clouds import export_lines
+
     api = stack.api_url
+    exports = "\n  ".join(export_lines(stack.clouds_file))
     return f"""
 novaflow is up.
   Compute API   {api}/v2.1   (token: X-Auth-Token: <user>:<project>, admin as user 'admin')
@@ -53,24 +56,27 @@ novaflow is up.
   hosts         {', '.join(stack.running_hosts)}
   state dir     {stack.state_dir.resolve()}
 
-Boot a server:
-  IMAGE=$(curl -s {api}/image/v2/images -H 'X-Auth-Token: demo:demo' | python3 -c 'import json,sys; print(json.load(sys.stdin)["images"][0]["id"])')
-  NET=$(curl -s {api}/networking/v2.0/networks -H 'X-Auth-Token: demo:demo' | python3 -c 'import json,sys; print(json.load(sys.stdin)["networks"][0]["id"])')
-  curl -s -X POST {api}/v2.1/servers -H 'X-Auth-Token: demo:demo' -H 'Content-Type: application/json' \\
-    -d '{{"server": {{"name": "vm1", "flavorRef": "1", "imageRef": "'$IMAGE'", "networks": [{{"uuid": "'$NET'"}}]}}}}'
+Use the openstack CLI or openstacksdk (cloud novaflow-admin is the admin):
+  {exports}
+  openstack server create --flavor m1.tiny --image cirros --network private vm1 --wait
 
 Ctrl-C stops everything.
 """
 
 
 async def _up(args: argparse.Namespace) -> int:
-    from workers.stack import EmbeddedStack
+    from workers.stack import EmbeddedStack, PortInUse
 
     settings = _settings(args)
     settings.api_host = args.api_host
     stack = EmbeddedStack(settings=settings, hosts=args.hosts, temporal_port=args.temporal_port,
                           ui_port=args.ui_port)
     try:
+        try:
+            stack.check_ports()
+        except PortInUse as exc:
+            print(f"novaflow: {exc}", file=sys.stderr, flush=True)
+            return 1
         await stack.start()
         print(_banner(stack), flush=True)
         await _until_signalled()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from activities.hypervisor.driver import ComputeDriver
 from activities.hypervisor.libvirt_driver import LibvirtDriver
 from api.app import create_app
 from novaflow import logs
+from novaflow.clouds import write_clouds_yaml
 from novaflow.settings import Settings
 from schema.db import get_database
 from schema.migrate import upgrade
@@ -41,6 +43,10 @@ def libvirt_driver_factory(host: sim_hosts.SimHost, uri: str, state_dir: Path,
     return driver_cls(uri, host.name, local_gb=host.local_gb,
                       persist_path=sim_hosts.domains_file(state_dir, host),
                       images_dir=str((state_dir / "instances").resolve()), **kwargs)
+
+
+class PortInUse(RuntimeError):
+    """A port the stack needs is taken by another process."""
 
 
 @dataclass
@@ -77,7 +83,23 @@ class EmbeddedStack:
     def api_url(self) -> str:
         return f"http://{self.settings.api_host}:{self.settings.api_port}"
 
+    def check_ports(self) -> None:
+        """Fail fast, and say which, when a port the stack needs is taken."""
+        wanted = {"API": (self.settings.api_host, self.settings.api_port),
+                  "Temporal": ("127.0.0.1", self.temporal_port)}
+        if not self.headless:
+            wanted["Temporal UI"] = ("127.0.0.1", self.ui_port)
+        for what, (host, port) in wanted.items():
+            with socket.socket() as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    sock.bind((host, port))
+                except OSError as exc:
+                    raise PortInUse(f"the {what} port {host}:{port} is already in use "
+                                    f"({exc.strerror}); is another novaflow running?") from exc
+
     async def start(self) -> None:
+        self.check_ports()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.server = DevServer(self.state_dir / "temporal.db", self.temporal_port,
                                 self.ui_port, headless=self.headless,
@@ -95,6 +117,8 @@ class EmbeddedStack:
         for host in sim_hosts.prepare(self.state_dir, self.hosts, self.host_specs):
             await self.start_host(host)
         await self._start_api()
+        # What `openstack` and openstacksdk need to talk to this stack.
+        self.clouds_file = write_clouds_yaml(self.state_dir, self.api_url)
 
     def _start_worker(self, worker: Worker) -> asyncio.Task:
         self._workers.append(worker)

@@ -4,7 +4,9 @@ package) as a child process, with the settings DESIGN.md's pitfalls call for."""
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
+import signal
 import shutil
 import subprocess
 import sys
@@ -19,6 +21,14 @@ SEARCH_ATTRIBUTES = {
     "Host": "Keyword",
     "FlavorName": "Keyword",
 }
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the parent dies, even by SIGKILL (Linux),
+    so a crashed stack or test run never leaves a dev server behind."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def temporal_cli() -> str:
@@ -74,7 +84,8 @@ class DevServer:
         """Start the server and wait until it answers, within ``timeout``."""
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+                                     stdin=subprocess.DEVNULL, start_new_session=True,
+                                     preexec_fn=_die_with_parent)
         deadline = asyncio.get_running_loop().time() + timeout
         last: Exception | None = None
         while asyncio.get_running_loop().time() < deadline:

@@ -11,6 +11,7 @@ ApplicationError whose type names the failure.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,12 +22,15 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.catalog import CatalogActivities
+    from activities.host_reports import HostStateActivities
     from activities.identity import IdentityActivities
     from activities.instances import InstanceActivities
     from activities.network import NetworkActivities
     from activities.scheduler.activities import SchedulerActivities
     from activities.types import (
         AllocateNetworkInput,
+        AttachVolumesInput,
+        BlockDeviceSpec,
         CheckTokenInput,
         ClaimInput,
         DestroyInput,
@@ -34,13 +38,17 @@ with workflow.unsafe.imports_passed_through():
         LookupInput,
         MarkActiveInput,
         OpContext,
+        QueueHostCleanupInput,
         RecordEventsInput,
         ReleaseClaimInput,
+        ReserveVolumesInput,
+        ReserveVolumesResult,
         SelectDestinationsInput,
         SetErrorInput,
         SpawnInput,
         SpawnResult,
     )
+    from activities.volumes import VolumeActivities
     from novaflow import errors
 
 from workflows.common import (
@@ -73,6 +81,8 @@ class BootServerInput:
     scheduler_hints: dict[str, Any] = field(default_factory=dict)
     max_attempts: int = 3
     timeouts: OpTimeouts = field(default_factory=OpTimeouts)
+    # Volumes to reserve and attach; with a boot_index 0 volume, image_ref may be "".
+    block_devices: list[BlockDeviceSpec] = field(default_factory=list)
 
 
 @dataclass
@@ -149,13 +159,24 @@ class BootServerWorkflow:
             flavor, image, networks = await asyncio.gather(
                 control(CatalogActivities.get_flavor, LookupInput(ctx=ctx, ref=inp.flavor_ref),
                         summary=f"get_flavor {inp.flavor_ref}"),
-                control(CatalogActivities.get_image, LookupInput(ctx=ctx, ref=inp.image_ref),
-                        summary=f"get_image {inp.image_ref}"),
+                self._get_image(inp),
                 control(CatalogActivities.get_networks,
                         LookupInput(ctx=ctx, ref="", refs=inp.network_ids),
                         summary="get_networks"),
             )
             self._log.add("lookups", t, details=f"flavor {flavor.name}, image {image.name}")
+            volumes: ReserveVolumesResult | None = None
+            if inp.block_devices:
+                t = workflow.now()
+                self._step = "reserve_volumes"
+                volumes = await control(VolumeActivities.reserve_volumes,
+                                        ReserveVolumesInput(ctx=ctx,
+                                                            block_devices=inp.block_devices),
+                                        summary="reserve_volumes")
+                if volumes.boot_from_volume:
+                    # The root disk is the volume: nothing to claim on the host's disk.
+                    flavor = dataclasses.replace(flavor, root_gb=0)
+                    image = volumes.image or image
         except ActivityError as exc:
             raise _BuildFailed(failure_type(exc) or errors.INVALID_REQUEST,
                                failure_message(exc)) from exc
@@ -173,18 +194,20 @@ class BootServerWorkflow:
             t = workflow.now()
             self._step = f"allocate_network (attempt {attempt})"
             try:
+                # The steps timed so far are written in the same transaction.
                 net = await control(NetworkActivities.allocate_network,
-                                    AllocateNetworkInput(ctx=ctx, networks=networks),
+                                    AllocateNetworkInput(ctx=ctx, networks=networks,
+                                                         events=self._log.take()),
                                     summary="allocate_network")
             except ActivityError as exc:
                 await self._release(ctx, claim.host)
                 raise _BuildFailed(failure_type(exc) or errors.NETWORK_ALLOCATION_FAILED,
                                    failure_message(exc)) from exc
-            self._log.add("allocate_network", t,
-                          details=", ".join(p.ip_address for p in net.ports))
-            await control(InstanceActivities.record_events,
-                          RecordEventsInput(ctx=ctx, events=self._log.take()),
-                          summary="record_events")
+            # allocate_network recorded its own event and everything before it.
+            if self._log.pending:
+                await control(InstanceActivities.record_events,
+                              RecordEventsInput(ctx=ctx, events=self._log.take()),
+                              summary="record_events")
 
             t = workflow.now()
             self._step = f"spawn on {claim.host} (attempt {attempt})"
@@ -195,7 +218,7 @@ class BootServerWorkflow:
                                project_id=ctx.project_id, flavor=flavor,
                                image=ImageInfo(**image.__dict__) if not isinstance(
                                    image, ImageInfo) else image,
-                               ports=net.ports),
+                               ports=net.ports, volumes=volumes.disks if volumes else []),
                     claim.host, inp.timeouts, result_type=SpawnResult,
                     summary=f"spawn on {claim.host}, attempt {attempt}",
                     # On cancel (delete, build timeout) stop waiting at once: the
@@ -215,6 +238,11 @@ class BootServerWorkflow:
                 continue
             self._log.add(f"spawn (attempt {attempt})", t, host=claim.host,
                           details=spawned.domain_name)
+            if volumes and volumes.disks:
+                self._step = "attach_volumes"
+                await control(VolumeActivities.attach_volumes,
+                              AttachVolumesInput(ctx=ctx, host=claim.host, disks=volumes.disks),
+                              summary=f"attach_volumes on {claim.host}")
             self._step = "mark_active"
             await control(InstanceActivities.mark_active,
                           MarkActiveInput(ctx=ctx, host=claim.host, node_uuid=claim.node_uuid,
@@ -227,6 +255,14 @@ class BootServerWorkflow:
         raise _BuildFailed(errors.MAX_RETRIES_EXCEEDED,
                            self._max_retries_message(ctx, attempt_errors),
                            [{"tried_hosts": tried, "attempts": attempt_errors}])
+
+    async def _get_image(self, inp: BootServerInput) -> ImageInfo:
+        """The image to boot; a volume-backed server may have none (its volume's comes later)."""
+        if not inp.image_ref:
+            return ImageInfo(id="", name="")
+        return await control(CatalogActivities.get_image,
+                             LookupInput(ctx=inp.ctx, ref=inp.image_ref),
+                             summary=f"get_image {inp.image_ref}")
 
     @staticmethod
     def _max_retries_message(ctx: OpContext, attempt_errors: list[str]) -> str:
@@ -313,8 +349,14 @@ class BootServerWorkflow:
                 await on_host("destroy_domain", DestroyInput(server_id=ctx.server_id),
                               self._host, timeouts, retry=HOST_CLEANUP_RETRY,
                               summary=f"destroy_domain on {self._host}")
-            except ActivityError:
-                pass  # the delete workflow destroys it again, or queues it for the host
+            except ActivityError as exc:
+                # The host is away (or refused): its monitor destroys the domain when
+                # it reports again, so a delete need not wait for this host too.
+                await control(HostStateActivities.queue_host_cleanup,
+                              QueueHostCleanupInput(ctx=ctx, host=self._host,
+                                                    reason="build clean-up: "
+                                                    + failure_message(exc)),
+                              summary=f"queue_host_cleanup on {self._host}")
         await control(SchedulerActivities.release_claim,
                       ReleaseClaimInput(ctx=ctx, consumer_id=ctx.server_id),
                       summary="release all claims")

@@ -10,7 +10,13 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, TimeoutError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    FailureError,
+    TimeoutError,
+)
 
 with workflow.unsafe.imports_passed_through():
     from activities.types import EventRecord
@@ -79,13 +85,28 @@ async def _cancellable(awaitable: Any) -> Any:
         if isinstance(exc.cause, CancelledError):
             raise asyncio.CancelledError(str(exc.cause)) from exc
         raise
+    except CancelledError as exc:
+        raise asyncio.CancelledError(str(exc)) from exc
+    except FailureError as exc:
+        # A local activity's failure arrives unwrapped; give callers the one
+        # shape regular activities have: an ActivityError caused by it.
+        raise ActivityError(
+            f"local activity failed: {exc}", scheduled_event_id=0, started_event_id=0,
+            identity="", activity_type="", activity_id="", retry_state=None) from exc
 
 
 async def control(fn: Any, arg: Any, *, summary: str | None = None) -> Any:
-    """Run a control-queue activity method."""
-    return await _cancellable(workflow.execute_activity_method(
-        fn, arg, task_queue=CONTROL_QUEUE, start_to_close_timeout=CONTROL_TIMEOUT,
-        retry_policy=CONTROL_RETRY, summary=summary))
+    """Run a control-plane step (a DB read or write) as a local activity.
+
+    Local activities run in the control worker beside the workflow and are
+    recorded as markers: about half the cost of a round trip through a task
+    queue (DESIGN.md), which is most of a boot's latency.  Host work never
+    goes through here: it stays a regular activity on the host's queue, so a
+    dead host shows as a schedule-to-start timeout.
+    """
+    return await _cancellable(workflow.execute_local_activity_method(
+        fn, arg, start_to_close_timeout=CONTROL_TIMEOUT, retry_policy=CONTROL_RETRY,
+        summary=summary))
 
 
 async def on_host(name: str, arg: Any, host: str, timeouts: OpTimeouts, *,
