@@ -14,7 +14,24 @@ from activities.identity import LocalTokenBackend, TokenBackend
 from api import errors
 from api.deps import AppHandles
 from api.microversion import requested_version, response_headers
-from api.routes import catalog, flavors, server_actions, servers, versions
+from api.routes import (
+    availability_zones,
+    catalog,
+    flavors,
+    hypervisors,
+    instance_actions,
+    keypairs,
+    limits,
+    metadata,
+    migrations,
+    server_actions,
+    server_groups,
+    servers,
+    services,
+    versions,
+    volumes,
+)
+from api.routes import quotas as quota_sets
 from novaflow import logs
 from novaflow.settings import Settings
 from schema.db import get_database
@@ -60,7 +77,11 @@ def create_app(settings: Settings, temporal: Client | None = None,
                 return response
             request.state.api_version = ver
             ver_headers = response_headers(ver)
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception as exc:  # never a stack trace, and always the request ids
+            log.exception("unexpected API error", error=repr(exc))
+            response = errors.error_response(errors.unexpected_fault())
         response.headers["x-openstack-request-id"] = request_id
         response.headers["x-compute-request-id"] = request_id
         for k, v in ver_headers.items():
@@ -71,5 +92,11 @@ def create_app(settings: Settings, temporal: Client | None = None,
         return response
 
     for module in (versions, servers, server_actions, flavors, catalog):
+        app.include_router(module.router)
+    for module in (services, hypervisors):
+        app.include_router(module.router)
+    app.include_router(migrations.router)
+    for module in (keypairs, server_groups, availability_zones, limits, quota_sets,
+                   instance_actions, metadata, volumes):
         app.include_router(module.router)
     return app

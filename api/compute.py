@@ -62,7 +62,7 @@ def _new_action(ctx: RequestContext, inst: Instance, action: str, workflow_id: s
 
 async def create_server(h: AppHandles, ctx: RequestContext, inst: Instance,
                         network_ids: list[str], scheduler_hints: dict,
-                        force_host: str | None) -> Instance:
+                        force_host: str | None, block_devices: list | None = None) -> Instance:
     """Write the instance (BUILD/scheduling) and start its BootServerWorkflow."""
     workflow_id = f"boot-{inst.uuid}"
     inst.workflow_id = workflow_id
@@ -85,7 +85,8 @@ async def create_server(h: AppHandles, ctx: RequestContext, inst: Instance,
         flavor_ref=inst.flavor["flavorid"], image_ref=inst.image_ref,
         network_ids=network_ids, availability_zone=inst.availability_zone,
         force_host=force_host, scheduler_hints=scheduler_hints,
-        max_attempts=h.settings.scheduler.max_attempts, timeouts=op_timeouts(h))
+        max_attempts=h.settings.scheduler.max_attempts, timeouts=op_timeouts(h),
+        block_devices=list(block_devices or []))
     try:
         await h.temporal.start_workflow(
             BootServerWorkflow.run, inp, id=workflow_id, task_queue=CONTROL_QUEUE,

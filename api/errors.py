@@ -5,8 +5,8 @@
     ├── Unauthorized        401 unauthorized
     ├── Forbidden           403 forbidden      (policy, quota exceeded)
     ├── NotFound            404 itemNotFound
-    ├── MethodNotAllowed    405 methodNotAllowed
-    ├── NotAcceptable       406 notAcceptable  (microversion out of range)
+    ├── MethodNotAllowed    405 badMethod
+    ├── NotAcceptable       406 computeFault   (microversion out of range)
     ├── Conflict            409 conflictingRequest
     ├── OverLimit           413 overLimit
     └── ComputeFault        500 computeFault   (never with a stack trace)
@@ -57,11 +57,12 @@ class NotFound(NovaAPIError):
 
 
 class MethodNotAllowed(NovaAPIError):
-    status, key = 405, "methodNotAllowed"
+    status, key = 405, "badMethod"
 
 
 class NotAcceptable(NovaAPIError):
-    status, key = 406, "notAcceptable"
+    # Nova has no fault name for 406, so its body falls back to computeFault.
+    status, key = 406, "computeFault"
 
 
 class Conflict(NovaAPIError):
@@ -121,6 +122,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_req: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected API error", error=repr(exc))
-        return error_response(ComputeFault(
-            "Unexpected API Error. Please report this at the novaflow issue tracker and "
-            "attach the request id."))
+        return error_response(unexpected_fault())
+
+
+def unexpected_fault() -> ComputeFault:
+    """What a bug looks like to the client: Nova's message, no stack trace."""
+    return ComputeFault("Unexpected API Error. Please report this at the novaflow issue "
+                        "tracker and attach the request id.")

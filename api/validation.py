@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -62,3 +63,30 @@ def no_extra_keys(d: dict, allowed: set[str], where: str) -> None:
         raise BadRequest(f"Invalid input for field/attribute {where}. Additional properties "
                          f"are not allowed ({', '.join(repr(e) for e in extra)} "
                          f"{'was' if len(extra) == 1 else 'were'} unexpected)")
+
+
+async def json_body(request: Any) -> Any:
+    """The request's JSON body, or Nova's 400 for one that is not JSON."""
+    try:
+        return await request.json()
+    except ValueError:
+        raise BadRequest("Malformed request body") from None
+
+
+_METADATA_KEY = re.compile(r"^[a-zA-Z0-9-_:. ]{1,255}$")
+
+
+def validate_metadata(value: object, field: str = "metadata") -> dict[str, str]:
+    """Nova's metadata schema: keys of 1-255 safe characters, string values <= 255."""
+    if not isinstance(value, dict):
+        raise BadRequest(f"Invalid input for field/attribute {field}. Value: {value!r:.100}. "
+                         f"{value!r:.100} is not of type 'object'")
+    for k, v in value.items():
+        if not isinstance(k, str) or not _METADATA_KEY.match(k):
+            raise BadRequest(f"Invalid input for field/attribute {field}. Value: "
+                             f"{value!r:.100}. Additional properties are not allowed "
+                             f"({k!r:.100} was unexpected)")
+        if not isinstance(v, str) or len(v) > 255:
+            raise BadRequest(f"Invalid input for field/attribute {k}. Value: {v!r:.100}. "
+                             f"{v!r:.100} is not a string of at most 255 characters")
+    return dict(value)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
 
 from api.deps import RequestContext
+from api.errors import BadRequest
 from novaflow.states import api_status
 from schema.models import Flavor, Instance
 
@@ -52,7 +56,10 @@ def server_summary(ctx: RequestContext, inst: Instance) -> dict:
 
 
 def server_detail(ctx: RequestContext, inst: Instance, ui_url: str | None = None,
-                  current_step: str | None = None) -> dict:
+                  current_step: str | None = None, volumes: list[dict] | None = None,
+                  single: bool = False) -> dict:
+    """A server in full; ``volumes`` are its attachments ({id, delete_on_termination}),
+    ``single`` marks a show or update (2.71 adds the server groups there only)."""
     status = api_status(inst.vm_state, inst.task_state)
     body = {
         "id": inst.uuid,
@@ -83,7 +90,8 @@ def server_detail(ctx: RequestContext, inst: Instance, ui_url: str | None = None
         "OS-EXT-STS:task_state": inst.task_state,
         "OS-EXT-STS:vm_state": inst.vm_state,
         "OS-EXT-STS:power_state": inst.power_state,
-        "os-extended-volumes:volumes_attached": [],
+        "os-extended-volumes:volumes_attached": [
+            v if ctx.version.at_least("2.3") else {"id": v["id"]} for v in volumes or []],
     }
     if ctx.version.at_least("2.9"):
         body["locked"] = False
@@ -91,8 +99,14 @@ def server_detail(ctx: RequestContext, inst: Instance, ui_url: str | None = None
         body["description"] = inst.description
     if ctx.version.at_least("2.26"):
         body["tags"] = []
+    if ctx.version.at_least("2.63"):
+        body["trusted_image_certificates"] = None
+    if ctx.version.at_least("2.71") and single:
+        body["server_groups"] = [inst.server_group_uuid] if inst.server_group_uuid else []
     if ctx.version.at_least("2.73"):
         body["locked_reason"] = None
+    if ctx.version.at_least("2.90"):
+        body["OS-EXT-SRV-ATTR:hostname"] = inst.hostname or inst.display_name
     if inst.fault and status in ("ERROR", "DELETED"):
         fault = {"code": inst.fault.get("code", 500), "created": inst.fault.get("created"),
                  "message": inst.fault.get("message", "")}
@@ -107,13 +121,13 @@ def server_detail(ctx: RequestContext, inst: Instance, ui_url: str | None = None
         })
         if ctx.version.at_least("2.3"):
             body.update({
-                "OS-EXT-SRV-ATTR:hostname": inst.display_name,
-                "OS-EXT-SRV-ATTR:reservation_id": "",
-                "OS-EXT-SRV-ATTR:launch_index": 0,
+                "OS-EXT-SRV-ATTR:hostname": inst.hostname or inst.display_name,
+                "OS-EXT-SRV-ATTR:reservation_id": inst.reservation_id or "",
+                "OS-EXT-SRV-ATTR:launch_index": inst.launch_index,
                 "OS-EXT-SRV-ATTR:kernel_id": "",
                 "OS-EXT-SRV-ATTR:ramdisk_id": "",
                 "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
-                "OS-EXT-SRV-ATTR:user_data": None,
+                "OS-EXT-SRV-ATTR:user_data": inst.user_data,
             })
         # novaflow extensions: where to watch the operation and where it is.
         if inst.workflow_id:
@@ -152,3 +166,42 @@ def flavor_detail(ctx: RequestContext, f: Flavor) -> dict:
     if ctx.version.at_least("2.61"):
         body["extra_specs"] = dict(f.extra_specs or {})
     return body
+
+
+def limit_param(query: Any, max_limit: int) -> int:
+    """``?limit=``: Nova's checks, capped at the configured max_limit."""
+    raw = query.get("limit")
+    if raw is None:
+        return max_limit
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise BadRequest("limit param must be an integer") from None
+    if limit < 0:
+        raise BadRequest("limit param must be positive")
+    return min(limit, max_limit)
+
+
+def page(ctx: RequestContext, request: Any, rows: list, key: Callable[[Any], str],
+         collection: str, max_limit: int) -> tuple[list, list[dict] | None]:
+    """One page of ``rows`` (already sorted) after ``?marker=``, and its "next" link.
+
+    The marker is the key of the last item the client saw; the link is only
+    given when more items follow, so clients that follow links stop.
+    """
+    q = request.query_params
+    limit = limit_param(q, max_limit)
+    marker = q.get("marker")
+    if marker is not None:
+        keys = [key(r) for r in rows]
+        if marker not in keys:
+            raise BadRequest(f"marker [{marker}] not found")
+        rows = rows[keys.index(marker) + 1:]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if not (more and rows):
+        return rows, None
+    params = [(k, v) for k, v in q.multi_items() if k != "marker"]
+    params.append(("marker", key(rows[-1])))
+    href = f"{ctx.base_url}/v2.1/{collection}?{urlencode(params)}"
+    return rows, [{"rel": "next", "href": href}]

@@ -63,6 +63,21 @@ class SchedulerSettings(BaseModel):
     service_down_time: int = 60
 
 
+class QuotaSettings(BaseModel):
+    """Nova's [quota] defaults: per-project hard limits (-1 is unlimited).
+
+    A project's own limits (``PUT /os-quota-sets/{project}``) override these.
+    """
+
+    instances: int = 10
+    cores: int = 20
+    ram: int = 51200
+    key_pairs: int = 100  # per user
+    metadata_items: int = 128
+    server_groups: int = 10
+    server_group_members: int = 10
+
+
 class Settings(BaseSettings):
     """Process-wide settings; see the module docstring for how to set them."""
 
@@ -84,16 +99,28 @@ class Settings(BaseSettings):
     reserved_host_cpus: int = 0
     reserved_host_disk_mb: int = 0
 
-    # Host liveness (see workflows/host_monitor.py).
+    # Host liveness (see workflows/host_monitor.py): each host reports every
+    # report_interval seconds (Nova's default); a host silent for longer than
+    # scheduler.service_down_time (60 s, six missed reports) counts as down.
     report_interval: int = 10
+    # Destroy domains that no server record knows of (Nova's
+    # running_deleted_instance_action=reap, for domains we never created).
+    reap_unknown_domains: bool = False
     # How long a host worker may take to pick up work for its host before the
     # host counts as unavailable for that request.
     host_schedule_to_start_timeout: float = 30.0
     spawn_timeout: float = 300.0
     instance_build_timeout: int = 600
+    # Seconds a resize or cold migration waits in VERIFY_RESIZE before it is
+    # confirmed automatically (0: wait for the user, as Nova's default).
     resize_confirm_window: int = 0
+    # Let a resize land on the host the server is on (Nova's default: no).
+    allow_resize_to_same_host: bool = False
 
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    quota: QuotaSettings = Field(default_factory=QuotaSettings)
+    # Nova's [api] max_limit: the most items one page of a list returns.
+    api_max_limit: int = 1000
 
     def effective_database_url(self) -> str:
         """The configured URL, or the SQLite file in the state dir."""

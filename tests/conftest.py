@@ -18,7 +18,10 @@ from stack import StackThread  # noqa: E402
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory):
     st = StackThread(tmp_path_factory.mktemp("novaflow"), hosts=3,
-                     host_schedule_to_start_timeout=5.0, spawn_timeout=30.0)
+                     host_schedule_to_start_timeout=5.0, spawn_timeout=30.0,
+                     # Host reports every second, so liveness and power sync
+                     # show within seconds (tests/e2e/test_hosts.py).
+                     report_interval=1)
     st.start()
     yield st
     st.stop()

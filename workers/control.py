@@ -9,21 +9,30 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.catalog import CatalogActivities
+from activities.host_reports import HostStateActivities
 from activities.hosts import HostRegistryActivities
 from activities.identity import IdentityActivities, LocalTokenBackend, TokenBackend
 from activities.instances import InstanceActivities
+from activities.migrations import MigrationActivities
 from activities.network import NetworkActivities
 from activities.scheduler.activities import SchedulerActivities
 from activities.temporal_ops import TemporalActivities
+from activities.volumes import VolumeActivities
 from novaflow.queues import CONTROL_QUEUE
 from novaflow.settings import Settings
 from schema.db import Database
 from workers.log_context import LogContextInterceptor
 from workflows.boot import BootServerWorkflow
 from workflows.delete import DeleteServerWorkflow
+from workflows.host_monitor import HostMonitorWorkflow
+from workflows.live_migrate import LiveMigrateServerWorkflow
+from workflows.power import PowerActionWorkflow
 from workflows.register_host import RegisterHostWorkflow
+from workflows.resize import ResizeServerWorkflow
 
 WORKFLOWS = [BootServerWorkflow, DeleteServerWorkflow, RegisterHostWorkflow]
+WORKFLOWS += [PowerActionWorkflow, HostMonitorWorkflow]
+WORKFLOWS += [ResizeServerWorkflow, LiveMigrateServerWorkflow]
 
 
 def control_activities(client: Client, db: Database, settings: Settings,
@@ -45,6 +54,9 @@ def control_activities(client: Client, db: Database, settings: Settings,
         instances.record_events, instances.mark_deleted, instances.get_instance_location,
         hosts.register_host,
         temporal.wait_workflow_closed,
+        *HostStateActivities(db, settings).all(),
+        *VolumeActivities(db, settings).all(),
+        *MigrationActivities(db, settings).all(),
     ]
 
 

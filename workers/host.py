@@ -3,7 +3,8 @@ own task queue, ``novaflow-host-<hostname>``.
 
 On start it registers the host with the control plane (a RegisterHostWorkflow
 carrying the inventory libvirt reports), so new hosts need no manual
-discover step.  It never opens the database.
+discover step, and starts (or wakes) the host's HostMonitorWorkflow, which
+keeps its heartbeat and power states current.  It never opens the database.
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ from temporalio.worker import Worker
 
 from activities.hypervisor.activities import HostActivities
 from activities.hypervisor.driver import ComputeDriver
+from activities.hypervisor.moves import HostMoveActivities
+from activities.power import HostPowerActivities
 from activities.types import RegisterHostInput, RegisterHostResult
 from novaflow import logs
 from novaflow.queues import CONTROL_QUEUE, host_queue
 from workers.log_context import LogContextInterceptor
+from workflows.host_monitor import HostMonitorInput, HostMonitorWorkflow
 from workflows.register_host import RegisterHostWorkflow
 
 log = logs.get_logger("novaflow.host")
@@ -29,7 +33,7 @@ async def register_host(client: Client, driver: ComputeDriver, hostname: str,
                         availability_zone: str, libvirt_uri: str) -> RegisterHostResult:
     """Announce the host and its inventory to the control plane."""
     info = driver.node_info()
-    return await client.execute_workflow(
+    result = await client.execute_workflow(
         RegisterHostWorkflow.run,
         RegisterHostInput(hostname=hostname, vcpus=info.vcpus, memory_mb=info.memory_mb,
                           local_gb=info.local_gb, cpu_arch=info.cpu_arch,
@@ -43,6 +47,20 @@ async def register_host(client: Client, driver: ComputeDriver, hostname: str,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         static_summary=f"register compute host {hostname}",
     )
+    await start_host_monitor(client, hostname)
+    return result
+
+
+async def start_host_monitor(client: Client, hostname: str) -> None:
+    """Start the host's monitor, or wake the running one to report at once."""
+    await client.start_workflow(
+        HostMonitorWorkflow.run, HostMonitorInput(hostname=hostname),
+        id=f"host-monitor-{hostname}", task_queue=CONTROL_QUEUE,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        start_signal="report_now",
+        static_summary=f"monitor compute host {hostname}",
+    )
 
 
 def build_host_worker(client: Client, driver: ComputeDriver, hostname: str,
@@ -52,7 +70,8 @@ def build_host_worker(client: Client, driver: ComputeDriver, hostname: str,
     return Worker(
         client,
         task_queue=host_queue(hostname),
-        activities=acts.all(),
+        activities=(acts.all() + HostPowerActivities(driver, hostname).all()
+                    + HostMoveActivities(driver, hostname).all()),
         interceptors=[LogContextInterceptor()],
         activity_executor=ThreadPoolExecutor(max_workers=max_threads,
                                              thread_name_prefix=f"{hostname}-activity"),

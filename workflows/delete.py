@@ -1,13 +1,25 @@
-"""DeleteServerWorkflow: stop any build in flight, destroy the domain, free
-everything the server holds, mark it deleted.
+"""DeleteServerWorkflow: delete a server from any state.
 
-Workflow id ``delete-<server uuid>``.  Every step is idempotent, so a repeated
-delete is harmless.  A build still running is cancelled first (its own
-clean-up runs) and waited for, so the two never race on the host.
+Workflow id ``delete-<server uuid>``.  Steps, each idempotent so a repeated
+delete is harmless:
+
+1. Find what the server holds (hosts that may have its domain: its host,
+   the hosts of unfinished migrations and of its allocations; allocation
+   consumers: the server and its migrations).
+2. Cancel every operation still running on it (the build, a resize…) and
+   wait until each has stopped, so their own clean-ups never race ours; then
+   look again, since they may have moved things meanwhile.
+3. Destroy the domain on every such host, in parallel.  A host that is down
+   (its service missed its heartbeats, or its worker does not pick the task
+   up in time) is not waited for: a PendingHostCleanup row records the
+   domain, and the host monitor destroys it when the host reports again.
+4. Release every allocation, free the ports and volumes, mark the server
+   deleted.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -15,17 +27,21 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.host_reports import HostStateActivities
     from activities.instances import InstanceActivities
     from activities.network import NetworkActivities
     from activities.scheduler.activities import SchedulerActivities
     from activities.temporal_ops import TemporalActivities
     from activities.types import (
+        DeleteTargets,
         DestroyInput,
         MarkDeletedInput,
         OpContext,
+        QueueHostCleanupInput,
         ReleaseClaimInput,
         WaitClosedInput,
     )
+    from activities.volumes import VolumeActivities
     from novaflow.queues import CONTROL_QUEUE
 
 from workflows.common import (
@@ -59,42 +75,37 @@ class DeleteServerWorkflow:
     @workflow.run
     async def run(self, inp: DeleteServerInput) -> str:
         ctx = inp.ctx
-        for wf_id in inp.running_workflow_ids:
-            t = workflow.now()
-            self._step = f"cancelling {wf_id}"
-            try:
-                await workflow.get_external_workflow_handle(wf_id).cancel()
-            except Exception:  # noqa: BLE001 - it may have finished meanwhile
-                pass
-            status = await workflow.execute_activity_method(
-                TemporalActivities.wait_workflow_closed, WaitClosedInput(workflow_id=wf_id),
-                task_queue=CONTROL_QUEUE, start_to_close_timeout=timedelta(minutes=10),
-                heartbeat_timeout=timedelta(seconds=10), retry_policy=CONTROL_RETRY,
-                summary=f"wait for {wf_id} to stop")
-            self._log.add("cancel_running_operation", t, details=f"{wf_id}: {status}")
+        self._step = "get_delete_targets"
+        before: DeleteTargets = await control(HostStateActivities.get_delete_targets, ctx,
+                                              summary="get_delete_targets")
+        own = workflow.info().workflow_id
+        running = [w for w in dict.fromkeys(inp.running_workflow_ids + before.workflow_ids)
+                   if w != own]
+        for wf_id in running:
+            await self._stop_operation(wf_id)
+        after = before
+        if running:
+            self._step = "get_delete_targets (after cancelling)"
+            after = await control(HostStateActivities.get_delete_targets, ctx,
+                                  summary="get_delete_targets after cancelling")
 
-        self._step = "get_instance_location"
-        loc = await control(InstanceActivities.get_instance_location, ctx,
-                            summary="get_instance_location")
-        if loc.host:
-            t = workflow.now()
-            self._step = f"destroy_domain on {loc.host}"
-            try:
-                existed = await on_host("destroy_domain", DestroyInput(server_id=ctx.server_id),
-                                        loc.host, inp.timeouts, retry=HOST_CLEANUP_RETRY,
-                                        summary=f"destroy_domain on {loc.host}")
-                self._log.add("destroy_domain", t, host=loc.host,
-                              details="destroyed" if existed else "already gone")
-            except ActivityError as exc:
-                self._log.add("destroy_domain", t, result="Error", host=loc.host,
-                              details=failure_message(exc))
+        hosts = list(dict.fromkeys(before.hosts + after.hosts))
+        down = set(after.down_hosts)
+        self._step = "destroy_domain on " + (", ".join(hosts) or "no host")
+        await asyncio.gather(*(self._destroy_on(ctx, host, host in down, inp.timeouts)
+                               for host in hosts))
+
         t = workflow.now()
-        self._step = "release_claim"
-        freed = await control(SchedulerActivities.release_claim,
-                              ReleaseClaimInput(ctx=ctx, consumer_id=ctx.server_id),
-                              summary="release all claims")
+        self._step = "release_resources"
+        freed = 0
+        for consumer in dict.fromkeys(before.consumer_ids + after.consumer_ids):
+            freed += await control(SchedulerActivities.release_claim,
+                                   ReleaseClaimInput(ctx=ctx, consumer_id=consumer),
+                                   summary=f"release allocations of {consumer}")
         ports = await control(NetworkActivities.deallocate_network, ctx,
                               summary="deallocate_network")
+        if workflow.patched("release-volumes"):  # histories from before volumes replay
+            await control(VolumeActivities.release_volumes, ctx, summary="release_volumes")
         self._log.add("release_resources", t,
                       details=f"{freed} allocation(s), {ports} port(s)")
         self._step = "mark_deleted"
@@ -103,3 +114,40 @@ class DeleteServerWorkflow:
                       summary="mark_deleted")
         self._step = "done"
         return "deleted"
+
+    async def _stop_operation(self, wf_id: str) -> None:
+        """Cancel an operation in flight and wait until it has cleaned up and stopped."""
+        t = workflow.now()
+        self._step = f"cancelling {wf_id}"
+        try:
+            await workflow.get_external_workflow_handle(wf_id).cancel()
+        except Exception:  # noqa: BLE001, S110 - it may have finished meanwhile
+            pass
+        status = await workflow.execute_activity_method(
+            TemporalActivities.wait_workflow_closed, WaitClosedInput(workflow_id=wf_id),
+            task_queue=CONTROL_QUEUE, start_to_close_timeout=timedelta(minutes=10),
+            heartbeat_timeout=timedelta(seconds=10), retry_policy=CONTROL_RETRY,
+            summary=f"wait for {wf_id} to stop")
+        self._log.add("cancel_running_operation", t, details=f"{wf_id}: {status}")
+
+    async def _destroy_on(self, ctx: OpContext, host: str, known_down: bool,
+                          timeouts: OpTimeouts) -> None:
+        t = workflow.now()
+        if not known_down:
+            try:
+                existed = await on_host("destroy_domain", DestroyInput(server_id=ctx.server_id),
+                                        host, timeouts, retry=HOST_CLEANUP_RETRY,
+                                        summary=f"destroy_domain on {host}")
+                self._log.add("destroy_domain", t, host=host,
+                              details="destroyed" if existed else "no domain there")
+                return
+            except ActivityError as exc:
+                why = failure_message(exc)
+                self._log.add("destroy_domain", t, result="Error", host=host, details=why)
+        else:
+            why = "host is down"
+        # Do not hold the delete for a host that is away: it cleans up when it returns.
+        await control(HostStateActivities.queue_host_cleanup,
+                      QueueHostCleanupInput(ctx=ctx, host=host,
+                                            reason=f"destroy when {host} returns: {why}"),
+                      summary=f"queue_host_cleanup on {host}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
-from activities.types import SpawnInput
+from activities.types import FlavorInfo, HostCapabilities, LiveMigrateData, SpawnInput
 
 
 class DriverError(Exception):
@@ -72,3 +72,117 @@ class ComputeDriver(ABC):
 
     def close(self) -> None:
         """Release the connection to the hypervisor."""
+
+    # Power actions.  Each returns the domain afterwards and raises
+    # DomainNotFound if there is none.  Not abstract, so test doubles that
+    # only care about spawn need not implement them.  Calls for one server are
+    # serialised: a destroy issued while a spawn or power action is running
+    # takes effect after it, never before.
+
+    def power_on(self, server_id: str) -> DomainInfo:
+        """Start a stopped domain (restoring a suspended one's saved state)."""
+        raise DriverError(f"{type(self).__name__} does not support power_on")
+
+    def power_off(self, server_id: str, timeout: float = 60.0) -> DomainInfo:
+        """Shut the guest down cleanly; after ``timeout`` seconds, pull the plug."""
+        raise DriverError(f"{type(self).__name__} does not support power_off")
+
+    def reboot(self, server_id: str, hard: bool = False) -> DomainInfo:
+        """Reboot the guest (soft), or destroy and start the domain (hard)."""
+        raise DriverError(f"{type(self).__name__} does not support reboot")
+
+    def pause(self, server_id: str) -> DomainInfo:
+        """Freeze the domain's vCPUs; its memory stays on the host."""
+        raise DriverError(f"{type(self).__name__} does not support pause")
+
+    def unpause(self, server_id: str) -> DomainInfo:
+        raise DriverError(f"{type(self).__name__} does not support unpause")
+
+    def suspend(self, server_id: str) -> DomainInfo:
+        """Save the domain's memory to disk and stop it (libvirt managed save)."""
+        raise DriverError(f"{type(self).__name__} does not support suspend")
+
+    def resume(self, server_id: str) -> DomainInfo:
+        """Start a suspended domain from its saved state."""
+        raise DriverError(f"{type(self).__name__} does not support resume")
+
+    # Moves (resize, cold and live migration), each idempotent.  Not abstract,
+    # for the same reason as the power actions.
+
+    def _unsupported(self, what: str) -> DriverError:
+        return DriverError(f"{type(self).__name__} does not support {what}")
+
+    def prep_resize(self, server_id: str, flavor: FlavorInfo, same_host: bool) -> None:
+        """Destination side, first: check this host can take the server with
+        ``flavor``; raise DriverError if not.  Creates nothing."""
+        raise self._unsupported("prep_resize")
+
+    def migrate_disk_and_power_off(self, server_id: str, old_flavor: FlavorInfo,
+                                   new_flavor: FlavorInfo, dest_host: str) -> None:
+        """Source side: power the domain off and hand its disks to the destination.
+
+        The definition stays here, shut off, until the move is confirmed or
+        reverted.  Refuses to shrink the root disk (Nova: "Unable to resize
+        disk down.").  A domain already off is not an error.
+        """
+        raise self._unsupported("migrate_disk_and_power_off")
+
+    def finish_migration(self, inp: SpawnInput, power_on: bool = True) -> DomainInfo:
+        """Destination side, last: define the domain with the new flavor
+        (replacing this server's old definition on a same-host resize) and
+        start it if ``power_on``.  On failure leaves no new definition."""
+        raise self._unsupported("finish_migration")
+
+    def confirm_migration(self, server_id: str, same_host: bool) -> None:
+        """Source side, on confirm: drop what the source kept for a revert.
+        On a same-host resize the domain is the resized server: keep it."""
+        raise self._unsupported("confirm_migration")
+
+    def finish_revert_migration(self, inp: SpawnInput, power_on: bool = True) -> DomainInfo:
+        """Source side, on revert: the server's domain here again with the old
+        flavor (``inp``), started if ``power_on``."""
+        raise self._unsupported("finish_revert_migration")
+
+    def check_can_live_migrate_destination(self, server_id: str, flavor: FlavorInfo,
+                                           source: HostCapabilities,
+                                           block_migration: bool | None) -> LiveMigrateData:
+        """Destination side: compatible cpu arch and hypervisor, room for the
+        flavor; leaves a shared-storage test file the source looks for.
+        ``block_migration`` None is "auto"."""
+        raise self._unsupported("live migration")
+
+    def check_can_live_migrate_source(self, server_id: str, data: LiveMigrateData,
+                                      block_migration: bool | None) -> LiveMigrateData:
+        """Source side: the domain runs here; resolves block_migration from
+        whether the destination's test file is visible (shared storage)."""
+        raise self._unsupported("live migration")
+
+    def cleanup_live_migration_destination_check(self, data: LiveMigrateData) -> None:
+        """Destination side: remove the shared-storage test file."""
+        raise self._unsupported("live migration")
+
+    def pre_live_migration(self, inp: SpawnInput, data: LiveMigrateData) -> None:
+        """Destination side: get ready to receive the domain."""
+        raise self._unsupported("live migration")
+
+    def live_migrate_to(self, server_id: str, dest: HostCapabilities,
+                        data: LiveMigrateData) -> None:
+        """Source side: move the running domain to ``dest``; when this returns
+        the guest runs there and no longer here.  On failure it still runs here."""
+        raise self._unsupported("live migration")
+
+    def post_live_migration_at_destination(self, server_id: str,
+                                           data: LiveMigrateData) -> DomainInfo:
+        """Destination side, after the switch-over: the domain is defined and
+        running (or paused, if it was) here."""
+        raise self._unsupported("live migration")
+
+    def post_live_migration(self, server_id: str, data: LiveMigrateData) -> None:
+        """Source side, after the switch-over: remove what is left here."""
+        raise self._unsupported("live migration")
+
+    def rollback_live_migration_at_destination(self, server_id: str,
+                                               data: LiveMigrateData) -> None:
+        """Destination side, on failure before the switch-over: remove what
+        pre_live_migration prepared.  Succeeds if nothing is there."""
+        raise self._unsupported("live migration")

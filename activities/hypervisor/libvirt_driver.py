@@ -9,9 +9,14 @@ host worker finds its domains again, as a real host would.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import tempfile
 import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import libvirt
@@ -24,7 +29,7 @@ from activities.hypervisor.driver import (
     DriverError,
     NodeInfo,
 )
-from activities.types import SpawnInput
+from activities.types import FlavorInfo, HostCapabilities, LiveMigrateData, SpawnInput
 from novaflow.states import PowerState
 
 # libvirt's domain states -> Nova's power states.
@@ -82,6 +87,9 @@ class LibvirtDriver(ComputeDriver):
                 dom.create()
             if entry["state"] == PowerState.PAUSED:
                 dom.suspend()
+            if entry.get("saved"):  # suspended: recreate its managed-save image
+                dom.create()
+                dom.managedSave(0)
 
     def _persist(self) -> None:
         if not self._persist_path:
@@ -91,6 +99,7 @@ class LibvirtDriver(ComputeDriver):
             saved[dom.UUIDString()] = {
                 "xml": dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE),
                 "state": _POWER_STATE.get(dom.state()[0], PowerState.NOSTATE),
+                "saved": bool(dom.hasManagedSaveImage(0)),
             }
         tmp = self._persist_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(saved))
@@ -184,9 +193,293 @@ class LibvirtDriver(ComputeDriver):
         with self._lock:
             return [self._info(d) for d in self.conn.listAllDomains()]
 
+    # -- power actions ----------------------------------------------------------
+
+    def _act(self, server_id: str, what: str,
+             fn: Callable[[libvirt.virDomain], None]) -> DomainInfo:
+        """Run ``fn(dom)`` on the server's domain under the lock, then persist."""
+        with self._lock:
+            dom = self._lookup(server_id)
+            try:
+                fn(dom)
+            except libvirt.libvirtError as exc:
+                raise DriverError(f"{what} of {domain_name(server_id)} failed: {exc}") from exc
+            self._persist()
+            return self._info(dom)
+
+    @staticmethod
+    def _state(dom: libvirt.virDomain) -> int:
+        return dom.state()[0]
+
+    def power_on(self, server_id: str) -> DomainInfo:
+        def start(dom: libvirt.virDomain) -> None:
+            if not dom.isActive():
+                dom.create()  # also restores a managed-save image
+        return self._act(server_id, "power_on", start)
+
+    def power_off(self, server_id: str, timeout: float = 60.0) -> DomainInfo:
+        def shutdown(dom: libvirt.virDomain) -> None:
+            if dom.isActive():
+                dom.shutdown()
+        self._act(server_id, "shutdown", shutdown)
+        # ACPI shutdown is asynchronous on a real hypervisor: wait for the guest,
+        # outside the lock so the host's other work goes on meanwhile.
+        deadline = time.monotonic() + timeout
+        while self.get_domain(server_id).power_state != PowerState.SHUTDOWN:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+
+        def destroy(dom: libvirt.virDomain) -> None:
+            if dom.isActive():
+                dom.destroy()  # the guest ignored the shutdown request
+        return self._act(server_id, "power_off", destroy)
+
+    def reboot(self, server_id: str, hard: bool = False) -> DomainInfo:
+        def hard_reboot(dom: libvirt.virDomain) -> None:
+            if dom.hasManagedSaveImage(0):
+                dom.managedSaveRemove(0)  # a hard reboot boots afresh
+            if dom.isActive():
+                dom.destroy()
+            dom.create()
+
+        def soft_reboot(dom: libvirt.virDomain) -> None:
+            if self._state(dom) != libvirt.VIR_DOMAIN_RUNNING:
+                hard_reboot(dom)  # nothing to ask a guest that is not running (Nova falls back too)
+                return
+            try:
+                dom.reboot(0)
+            except libvirt.libvirtError:
+                hard_reboot(dom)
+        return self._act(server_id, "reboot", hard_reboot if hard else soft_reboot)
+
+    def pause(self, server_id: str) -> DomainInfo:
+        def pause(dom: libvirt.virDomain) -> None:
+            if self._state(dom) != libvirt.VIR_DOMAIN_PAUSED:
+                dom.suspend()  # libvirt's "suspend" is Nova's pause
+        return self._act(server_id, "pause", pause)
+
+    def unpause(self, server_id: str) -> DomainInfo:
+        def unpause(dom: libvirt.virDomain) -> None:
+            if self._state(dom) == libvirt.VIR_DOMAIN_PAUSED:
+                dom.resume()
+        return self._act(server_id, "unpause", unpause)
+
+    def suspend(self, server_id: str) -> DomainInfo:
+        def suspend(dom: libvirt.virDomain) -> None:
+            if dom.isActive():
+                dom.managedSave(0)  # the test driver supports it too
+        return self._act(server_id, "suspend", suspend)
+
+    def resume(self, server_id: str) -> DomainInfo:
+        def resume(dom: libvirt.virDomain) -> None:
+            if not dom.isActive():
+                dom.create()  # starts from the managed-save image
+            elif self._state(dom) == libvirt.VIR_DOMAIN_PAUSED:
+                dom.resume()
+        return self._act(server_id, "resume", resume)
+
     def close(self) -> None:
         with self._lock:
             try:
                 self.conn.close()
             except libvirt.libvirtError:
                 pass
+
+    # -- moves: resize, cold and live migration ---------------------------------
+
+    @staticmethod
+    def _undefine(dom: libvirt.virDomain) -> None:
+        if dom.isActive():
+            dom.destroy()
+        if dom.hasManagedSaveImage(0):
+            dom.managedSaveRemove(0)
+        dom.undefine()
+
+    @staticmethod
+    def _matches(dom: libvirt.virDomain, flavor: FlavorInfo) -> bool:
+        _state, max_kib, _mem, vcpus, _cpu = dom.info()
+        return max_kib // 1024 == flavor.memory_mb and vcpus == flavor.vcpus
+
+    def _lookup_or_none(self, server_id: str) -> libvirt.virDomain | None:
+        try:
+            return self._lookup(server_id)
+        except DomainNotFound:
+            return None
+
+    def _define_and_start(self, inp: SpawnInput, power_on: bool,
+                          paused: bool = False) -> DomainInfo:
+        """Define ``inp``'s domain and start it; on failure leave no definition."""
+        xml = build_domain_xml(inp, self.virt_type, self._images_dir)
+        try:
+            dom = self.conn.defineXML(xml)
+        except libvirt.libvirtError as exc:
+            raise DriverError(f"defineXML failed: {exc}") from exc
+        try:
+            if power_on:
+                dom.create()
+                if paused:
+                    dom.suspend()
+        except libvirt.libvirtError as exc:
+            self._undefine(dom)
+            raise DriverError(f"starting {domain_name(inp.server_id)} failed: {exc}") from exc
+        self._persist()
+        return self._info(dom)
+
+    def prep_resize(self, server_id: str, flavor: FlavorInfo, same_host: bool) -> None:
+        node = self.node_info()
+        if flavor.memory_mb > node.memory_mb:  # overcommit aside, it must fit once
+            raise DriverError(f"{self.hostname} has {node.memory_mb} MB, flavor "
+                              f"{flavor.name} needs {flavor.memory_mb} MB")
+        with self._lock:
+            dom = self._lookup_or_none(server_id)
+            if dom is not None and not same_host and dom.isActive():
+                raise DriverError(f"{domain_name(server_id)} is already running on "
+                                  f"{self.hostname}")
+
+    def migrate_disk_and_power_off(self, server_id: str, old_flavor: FlavorInfo,
+                                   new_flavor: FlavorInfo, dest_host: str) -> None:
+        # The disks live in the instances directory, which the embedded stack's
+        # hosts share; copying them to a host without shared storage is not
+        # implemented.
+        if new_flavor.root_gb < old_flavor.root_gb or (
+                new_flavor.ephemeral_gb < old_flavor.ephemeral_gb):
+            raise DriverError("Resize error: Unable to resize disk down.")
+        with self._lock:
+            dom = self._lookup(server_id)
+            try:
+                if dom.isActive():
+                    dom.destroy()
+            except libvirt.libvirtError as exc:
+                raise DriverError(f"powering off {domain_name(server_id)} failed: {exc}") from exc
+            self._persist()
+
+    def finish_migration(self, inp: SpawnInput, power_on: bool = True) -> DomainInfo:
+        with self._lock:
+            old = self._lookup_or_none(inp.server_id)
+            if old is not None:
+                if old.isActive() and self._matches(old, inp.flavor):
+                    return self._info(old)  # a retried finish
+                self._undefine(old)  # a same-host resize: the old definition gives way
+            return self._define_and_start(inp, power_on)
+
+    def confirm_migration(self, server_id: str, same_host: bool) -> None:
+        if not same_host:
+            self.destroy(server_id)
+
+    def finish_revert_migration(self, inp: SpawnInput, power_on: bool = True) -> DomainInfo:
+        with self._lock:
+            dom = self._lookup_or_none(inp.server_id)
+            if dom is not None and self._matches(dom, inp.flavor):
+                try:
+                    if power_on and not dom.isActive():
+                        dom.create()
+                except libvirt.libvirtError as exc:
+                    raise DriverError(f"starting {domain_name(inp.server_id)} failed: "
+                                      f"{exc}") from exc
+                self._persist()
+                return self._info(dom)
+            if dom is not None:
+                self._undefine(dom)  # defined with the new flavor (same-host resize)
+            return self._define_and_start(inp, power_on)
+
+    def check_can_live_migrate_destination(self, server_id: str, flavor: FlavorInfo,
+                                           source: HostCapabilities,
+                                           block_migration: bool | None) -> LiveMigrateData:
+        node = self.node_info()
+        if node.cpu_arch != source.cpu_arch:
+            raise DriverError(f"CPU architecture {node.cpu_arch} of {self.hostname} is not "
+                              f"compatible with {source.cpu_arch} of {source.host}")
+        if node.hypervisor_type != source.hypervisor_type:
+            raise DriverError(f"hypervisor {node.hypervisor_type} of {self.hostname} differs "
+                              f"from {source.hypervisor_type} of {source.host}")
+        if node.hypervisor_version < source.hypervisor_version:
+            raise DriverError(f"hypervisor version {node.hypervisor_version} of "
+                              f"{self.hostname} is older than {source.hypervisor_version} "
+                              f"of {source.host}")
+        if flavor.memory_mb > node.memory_mb:
+            raise DriverError(f"{self.hostname} has {node.memory_mb} MB, the server needs "
+                              f"{flavor.memory_mb} MB")
+        # Nova's shared-storage test: a file the source looks for.
+        os.makedirs(self._images_dir, exist_ok=True)
+        fd, path = tempfile.mkstemp(prefix=".live-migration-check-", dir=self._images_dir)
+        os.close(fd)
+        return LiveMigrateData(block_migration=bool(block_migration),
+                               test_file=os.path.basename(path))
+
+    def check_can_live_migrate_source(self, server_id: str, data: LiveMigrateData,
+                                      block_migration: bool | None) -> LiveMigrateData:
+        with self._lock:
+            state = self._state(self._lookup(server_id))
+        if state not in (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_PAUSED):
+            raise DriverError(f"{domain_name(server_id)} is not running on {self.hostname}")
+        shared = bool(data.test_file) and os.path.exists(
+            os.path.join(self._images_dir, data.test_file))
+        if block_migration and shared:
+            raise DriverError(f"{self.hostname} is not on local storage: Block migration can "
+                              "not be used with shared storage.")
+        if block_migration is False and not shared:
+            raise DriverError(f"{self.hostname} is not on shared storage: Shared storage "
+                              "live-migration requires either shared storage or "
+                              "boot-from-volume with no local disks.")
+        return replace(data, block_migration=not shared, shared_instance_path=shared,
+                       paused=state == libvirt.VIR_DOMAIN_PAUSED)
+
+    def cleanup_live_migration_destination_check(self, data: LiveMigrateData) -> None:
+        if data.test_file:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(self._images_dir, data.test_file))
+
+    def pre_live_migration(self, inp: SpawnInput, data: LiveMigrateData) -> None:
+        if not self.is_test:
+            return  # migrateToURI3 creates the incoming domain itself
+        # The test driver cannot receive a migration: stand in for QEMU's
+        # incoming process with the domain defined here and started paused.
+        with self._lock:
+            dom = self._lookup_or_none(inp.server_id)
+            if dom is not None:
+                if dom.isActive():
+                    return  # a retried step
+                self._undefine(dom)
+            self._define_and_start(inp, power_on=True, paused=True)
+
+    def live_migrate_to(self, server_id: str, dest: HostCapabilities,
+                        data: LiveMigrateData) -> None:
+        with self._lock:
+            dom = self._lookup(server_id)
+            if self.is_test:
+                # The domain already waits on the destination (pre_live_migration);
+                # the switch-over is the source letting go of its own.
+                self._undefine(dom)
+                self._persist()
+                return
+        flags = (libvirt.VIR_MIGRATE_LIVE | libvirt.VIR_MIGRATE_PEER2PEER
+                 | libvirt.VIR_MIGRATE_PERSIST_DEST | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE)
+        if data.block_migration:
+            flags |= libvirt.VIR_MIGRATE_NON_SHARED_INC
+        uri = f"qemu+tcp://{dest.address or dest.host}/system"
+        try:
+            dom.migrateToURI3(uri, {}, flags)  # blocks until the guest runs there
+        except libvirt.libvirtError as exc:
+            raise DriverError(f"live migration to {dest.host} failed: {exc}") from exc
+        with self._lock:
+            self._persist()
+
+    def post_live_migration_at_destination(self, server_id: str,
+                                           data: LiveMigrateData) -> DomainInfo:
+        with self._lock:
+            dom = self._lookup(server_id)
+            try:
+                if not data.paused and self._state(dom) == libvirt.VIR_DOMAIN_PAUSED:
+                    dom.resume()
+            except libvirt.libvirtError as exc:
+                raise DriverError(f"resuming {domain_name(server_id)} failed: {exc}") from exc
+            self._persist()
+            return self._info(dom)
+
+    def post_live_migration(self, server_id: str, data: LiveMigrateData) -> None:
+        self.destroy(server_id)  # normally nothing is left (undefined at the switch-over)
+
+    def rollback_live_migration_at_destination(self, server_id: str,
+                                               data: LiveMigrateData) -> None:
+        self.destroy(server_id)

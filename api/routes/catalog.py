@@ -1,55 +1,198 @@
-"""The local catalog in Glance v2's and Neutron v2.0's shapes (read side), so
-clients of the embedded stack can find image and network ids by name."""
+"""The local catalog in Glance v2's and Neutron v2.0's shapes, so clients of
+the embedded stack (openstacksdk, the ``openstack`` CLI) discover the image
+and network services and find ids by name.
+
+Members read what they may see (public images, shared networks, their own
+ports); admins may create and delete images, networks and subnets.  The
+image store keeps metadata only: an uploaded file is counted and hashed,
+not kept.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+import hashlib
+import ipaddress
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import delete as sql_delete
 from sqlmodel import select
 
-from api.deps import Ctx, Handles
-from api.errors import NotFound
+from api.deps import Ctx, Handles, RequestContext
+from api.errors import BadRequest, Conflict, NotFound
+from api.validation import is_uuid, json_body, require_dict
 from api.views import isotime
-from schema.models import Image, Network, Subnet
+from schema.models import Image, Network, Port, Subnet, utcnow
 
 router = APIRouter(tags=["catalog"])
 
 
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+# -- Glance v2 ----------------------------------------------------------------
+
+@router.get("/image")
+@router.get("/image/")
+@router.get("/image/versions")
+async def image_versions(request: Request) -> dict:
+    href = f"{_base(request)}/image/v2/"
+    return {"versions": [
+        {"id": v, "status": "CURRENT" if v == "v2.16" else "SUPPORTED",
+         "links": [{"rel": "self", "href": href}]}
+        for v in ("v2.16", "v2.0")]}
+
+
+_IMAGE_FIELDS = {"id", "name", "visibility", "disk_format", "container_format", "min_disk",
+                 "min_ram", "protected", "tags", "os_hidden"}
+_READ_ONLY = {"status", "owner", "size", "virtual_size", "checksum", "created_at",
+              "updated_at", "self", "file", "schema", "direct_url", "locations",
+              "os_hash_algo", "os_hash_value"}
+
+
 def image_view(img: Image) -> dict:
+    props = dict(img.properties or {})
     body = {
         "id": img.id, "name": img.name, "status": img.status, "visibility": img.visibility,
         "owner": img.owner, "disk_format": img.disk_format,
         "container_format": img.container_format, "min_disk": img.min_disk,
-        "min_ram": img.min_ram, "size": img.size, "protected": False, "tags": [],
+        "min_ram": img.min_ram, "size": img.size or None, "virtual_size": None,
+        "protected": bool(props.pop("protected", False)), "tags": props.pop("tags", []),
+        "checksum": props.pop("checksum", None), "os_hash_algo": props.pop("os_hash_algo", None),
+        "os_hash_value": props.pop("os_hash_value", None), "os_hidden": False,
         "created_at": isotime(img.created_at), "updated_at": isotime(img.updated_at),
         "self": f"/v2/images/{img.id}", "file": f"/v2/images/{img.id}/file",
-        "schema": "/v2/schemas/image", "os_hidden": False, "checksum": None,
+        "schema": "/v2/schemas/image",
     }
-    body.update(img.properties or {})
+    body.update(props)
     return body
 
 
-def _visible_images(ctx, h) -> list[Image]:  # noqa: ANN001
+def _image_visible(ctx: RequestContext, img: Image) -> bool:
+    return img.visibility in ("public", "community") or img.owner == ctx.project_id \
+        or ctx.is_admin
+
+
+def _image(ctx: RequestContext, h, image_id: str) -> Image:
     with h.db.reader() as s:
-        rows = s.exec(select(Image).order_by(Image.created_at)).all()
-    return [i for i in rows if i.visibility != "private" or i.owner == ctx.project_id
-            or ctx.is_admin]
+        img = s.get(Image, image_id) if is_uuid(image_id) else None
+    if img is None or not _image_visible(ctx, img):
+        raise NotFound(f"No image found with ID {image_id}")
+    return img
 
 
 @router.get("/image/v2/images")
 async def list_images(request: Request, ctx: Ctx, h: Handles) -> dict:
-    rows = _visible_images(ctx, h)
-    if "name" in request.query_params:
-        rows = [i for i in rows if i.name == request.query_params["name"]]
-    return {"images": [image_view(i) for i in rows], "first": "/v2/images",
-            "schema": "/v2/schemas/images"}
+    q = request.query_params
+    with h.db.reader() as s:
+        rows = s.exec(select(Image).order_by(Image.created_at.desc(), Image.id)).all()
+    rows = [i for i in rows if _image_visible(ctx, i)]
+    for key in ("name", "id", "status", "visibility", "owner", "disk_format"):
+        if key in q:
+            # Glance's "in:" operator: any of a comma-separated list.
+            wanted = q[key][3:].split(",") if q[key].startswith("in:") else [q[key]]
+            rows = [i for i in rows if str(getattr(i, key)) in wanted]
+    out: dict = {"first": "/v2/images", "schema": "/v2/schemas/images"}
+    if "marker" in q:
+        ids = [i.id for i in rows]
+        if q["marker"] not in ids:
+            raise BadRequest(f"Invalid marker. Image {q['marker']} could not be found.")
+        rows = rows[ids.index(q["marker"]) + 1:]
+    limit = int(q["limit"]) if q.get("limit", "").isdigit() else 25
+    if len(rows) > limit:
+        rows = rows[:limit]
+        out["next"] = f"/v2/images?marker={rows[-1].id}&limit={limit}"
+    out["images"] = [image_view(i) for i in rows]
+    return out
 
 
 @router.get("/image/v2/images/{image_id}")
 async def show_image(image_id: str, ctx: Ctx, h: Handles) -> dict:
-    for img in _visible_images(ctx, h):
-        if img.id == image_id:
-            return image_view(img)
-    raise NotFound(f"No image found with ID {image_id}")
+    return image_view(_image(ctx, h, image_id))
+
+
+@router.post("/image/v2/images", status_code=201)
+async def create_image(request: Request, ctx: Ctx, h: Handles) -> dict:
+    ctx.require_admin("add_image")
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise BadRequest("Malformed request body")
+    bad = sorted(set(body) & _READ_ONLY)
+    if bad:
+        raise BadRequest(f"Attribute '{bad[0]}' is read-only.")
+    if body.get("visibility", "shared") not in ("public", "private", "shared", "community"):
+        raise BadRequest(f"Invalid visibility value: {body['visibility']}")
+    if "id" in body and not is_uuid(body["id"]):
+        raise BadRequest(f"Invalid id value: {body['id']}")
+    props = {k: v for k, v in body.items() if k not in _IMAGE_FIELDS}
+    for key in ("protected", "tags"):
+        if key in body:
+            props[key] = body[key]
+    try:
+        img = Image(name=str(body.get("name") or ""), status="queued",
+                    visibility=body.get("visibility", "shared"), owner=ctx.project_id,
+                    disk_format=body.get("disk_format") or "raw",
+                    container_format=body.get("container_format") or "bare",
+                    min_disk=int(body.get("min_disk", 0)), min_ram=int(body.get("min_ram", 0)),
+                    properties=props, **({"id": body["id"]} if "id" in body else {}))
+    except (TypeError, ValueError):
+        raise BadRequest("min_disk and min_ram must be integers") from None
+    with h.db.writer() as s:
+        if "id" in body and s.get(Image, body["id"]) is not None:
+            raise Conflict(f"Image with identifier {body['id']} already exists!")
+        s.add(img)
+    return image_view(img)
+
+
+@router.put("/image/v2/images/{image_id}/file", status_code=204)
+async def upload_image_data(image_id: str, request: Request, ctx: Ctx, h: Handles) -> Response:
+    """Accept the image's bytes: they are measured and hashed, then dropped."""
+    ctx.require_admin("upload_image")
+    img = _image(ctx, h, image_id)
+    md5, sha512, size = hashlib.md5(), hashlib.sha512(), 0
+    async for chunk in request.stream():
+        md5.update(chunk)
+        sha512.update(chunk)
+        size += len(chunk)
+    with h.db.writer() as s:
+        row = s.get(Image, img.id)
+        row.size, row.status, row.updated_at = size, "active", utcnow()
+        row.properties = {**(row.properties or {}), "checksum": md5.hexdigest(),
+                          "os_hash_algo": "sha512", "os_hash_value": sha512.hexdigest()}
+        s.add(row)
+    return Response(status_code=204)
+
+
+@router.delete("/image/v2/images/{image_id}", status_code=204)
+async def delete_image(image_id: str, ctx: Ctx, h: Handles) -> Response:
+    ctx.require_admin("delete_image")
+    img = _image(ctx, h, image_id)
+    with h.db.writer() as s:
+        s.delete(s.get(Image, img.id))
+    return Response(status_code=204)
+
+
+# -- Neutron v2.0 -------------------------------------------------------------
+
+@router.get("/networking")
+@router.get("/networking/")
+async def network_versions(request: Request) -> dict:
+    return {"versions": [{"id": "v2.0", "status": "CURRENT", "links": [
+        {"rel": "self", "href": f"{_base(request)}/networking/v2.0/"}]}]}
+
+
+@router.get("/networking/v2.0")
+@router.get("/networking/v2.0/")
+async def network_resources(request: Request) -> dict:
+    base = f"{_base(request)}/networking/v2.0"
+    return {"resources": [
+        {"name": n, "collection": f"{n}s", "links": [{"rel": "self", "href": f"{base}/{n}s"}]}
+        for n in ("network", "subnet", "port")]}
+
+
+@router.get("/networking/v2.0/extensions")
+async def network_extensions(ctx: Ctx) -> dict:
+    return {"extensions": []}
 
 
 def network_view(net: Network, subnet_ids: list[str]) -> dict:
@@ -64,24 +207,35 @@ def network_view(net: Network, subnet_ids: list[str]) -> dict:
     }
 
 
-def _visible_networks(ctx, h) -> list[dict]:  # noqa: ANN001
+def _network_visible(ctx: RequestContext, net: Network) -> bool:
+    return net.shared or net.project_id == ctx.project_id or ctx.is_admin
+
+
+def _visible_networks(ctx: RequestContext, h) -> list[dict]:
     with h.db.reader() as s:
         nets = s.exec(select(Network).order_by(Network.created_at)).all()
-        subnets = s.exec(select(Subnet)).all()
+        subnets = s.exec(select(Subnet).order_by(Subnet.created_at)).all()
     by_net: dict[str, list[str]] = {}
     for sn in subnets:
         by_net.setdefault(sn.network_id, []).append(sn.id)
-    return [network_view(n, by_net.get(n.id, [])) for n in nets
-            if n.shared or n.project_id == ctx.project_id or ctx.is_admin]
+    return [network_view(n, by_net.get(n.id, [])) for n in nets if _network_visible(ctx, n)]
+
+
+def _filtered(items: list[dict], request: Request, keys: tuple[str, ...]) -> list[dict]:
+    q = request.query_params
+    for key in keys:
+        if key in q:
+            wanted = q.getlist(key)
+            items = [i for i in items if str(i.get(key)).lower() in
+                     {w.lower() for w in wanted} or str(i.get(key)) in wanted]
+    return items
 
 
 @router.get("/networking/v2.0/networks")
 async def list_networks(request: Request, ctx: Ctx, h: Handles) -> dict:
-    nets = _visible_networks(ctx, h)
-    for key in ("name", "id"):
-        if key in request.query_params:
-            nets = [n for n in nets if n[key] == request.query_params[key]]
-    return {"networks": nets}
+    return {"networks": _filtered(_visible_networks(ctx, h), request,
+                                  ("name", "id", "shared", "project_id", "tenant_id",
+                                   "status"))}
 
 
 @router.get("/networking/v2.0/networks/{network_id}")
@@ -90,3 +244,173 @@ async def show_network(network_id: str, ctx: Ctx, h: Handles) -> dict:
         if net["id"] == network_id:
             return {"network": net}
     raise NotFound(f"Network {network_id} could not be found.")
+
+
+@router.post("/networking/v2.0/networks", status_code=201)
+async def create_network(request: Request, ctx: Ctx, h: Handles) -> dict:
+    ctx.require_admin("create_network")
+    body = require_dict(await json_body(request), "network")
+    try:
+        net = Network(name=str(body.get("name", "")), shared=bool(body.get("shared", False)),
+                      admin_state_up=bool(body.get("admin_state_up", True)),
+                      mtu=int(body.get("mtu", 1500)),
+                      project_id=str(body.get("project_id") or body.get("tenant_id")
+                                     or ctx.project_id))
+    except (TypeError, ValueError):
+        raise BadRequest("Invalid input for mtu: it must be an integer") from None
+    with h.db.writer() as s:
+        s.add(net)
+    return {"network": network_view(net, [])}
+
+
+@router.delete("/networking/v2.0/networks/{network_id}", status_code=204)
+async def delete_network(network_id: str, ctx: Ctx, h: Handles) -> Response:
+    ctx.require_admin("delete_network")
+    with h.db.writer() as s:
+        net = s.get(Network, network_id)
+        if net is None:
+            raise NotFound(f"Network {network_id} could not be found.")
+        if s.exec(select(Port).where(Port.network_id == network_id)).first() is not None:
+            raise Conflict(f"Unable to complete operation on network {network_id}. There are "
+                           "one or more ports still in use on the network.")
+        s.execute(sql_delete(Subnet).where(Subnet.network_id == network_id))
+        s.delete(net)
+    return Response(status_code=204)
+
+
+def subnet_view(sn: Subnet, project_id: str) -> dict:
+    cidr = ipaddress.ip_network(sn.cidr, strict=False)
+    # Neutron's default pool: every host address but the gateway's.
+    first = cidr[2] if sn.gateway_ip == str(cidr[1]) else cidr[1]
+    hosts = [str(first), str(cidr[-2])] if cidr.num_addresses > 3 else []
+    return {
+        "id": sn.id, "name": sn.name, "network_id": sn.network_id, "cidr": sn.cidr,
+        "gateway_ip": sn.gateway_ip, "ip_version": sn.ip_version,
+        "enable_dhcp": sn.enable_dhcp, "project_id": project_id, "tenant_id": project_id,
+        "allocation_pools": [{"start": hosts[0], "end": hosts[1]}] if hosts else [],
+        "dns_nameservers": [], "host_routes": [], "ipv6_ra_mode": None,
+        "ipv6_address_mode": None, "subnetpool_id": None, "description": "", "tags": [],
+        "service_types": [], "segment_id": None, "revision_number": 0,
+        "created_at": isotime(sn.created_at), "updated_at": isotime(sn.created_at),
+    }
+
+
+def _visible_subnets(ctx: RequestContext, h) -> list[dict]:
+    with h.db.reader() as s:
+        rows = s.exec(select(Subnet, Network).join(Network, Network.id == Subnet.network_id)
+                      .order_by(Subnet.created_at)).all()
+    return [subnet_view(sn, net.project_id) for sn, net in rows if _network_visible(ctx, net)]
+
+
+@router.get("/networking/v2.0/subnets")
+async def list_subnets(request: Request, ctx: Ctx, h: Handles) -> dict:
+    return {"subnets": _filtered(_visible_subnets(ctx, h), request,
+                                 ("name", "id", "network_id", "cidr", "ip_version"))}
+
+
+@router.get("/networking/v2.0/subnets/{subnet_id}")
+async def show_subnet(subnet_id: str, ctx: Ctx, h: Handles) -> dict:
+    for sn in _visible_subnets(ctx, h):
+        if sn["id"] == subnet_id:
+            return {"subnet": sn}
+    raise NotFound(f"Subnet {subnet_id} could not be found.")
+
+
+@router.post("/networking/v2.0/subnets", status_code=201)
+async def create_subnet(request: Request, ctx: Ctx, h: Handles) -> dict:
+    ctx.require_admin("create_subnet")
+    body = require_dict(await json_body(request), "subnet")
+    try:
+        cidr = ipaddress.ip_network(str(body.get("cidr")), strict=False)
+    except ValueError:
+        raise BadRequest(f"Invalid input for cidr. Reason: '{body.get('cidr')}' is not a "
+                         "valid IP subnet.") from None
+    if cidr.version != 4 or cidr.num_addresses < 4:
+        raise BadRequest("Only IPv4 subnets with at least two host addresses are supported.")
+    gateway = body.get("gateway_ip", str(cidr[1]))
+    with h.db.writer() as s:
+        net = s.get(Network, str(body.get("network_id")))
+        if net is None:
+            raise NotFound(f"Network {body.get('network_id')} could not be found.")
+        sn = Subnet(network_id=net.id, name=str(body.get("name", "")), cidr=str(cidr),
+                    gateway_ip=gateway, ip_version=4,
+                    enable_dhcp=bool(body.get("enable_dhcp", True)))
+        s.add(sn)
+        project_id = net.project_id
+    return {"subnet": subnet_view(sn, project_id)}
+
+
+def port_view(p: Port) -> dict:
+    return {
+        "id": p.id, "name": "", "network_id": p.network_id, "mac_address": p.mac_address,
+        "fixed_ips": [{"subnet_id": p.subnet_id, "ip_address": p.ip_address}],
+        "device_id": p.device_id or "", "device_owner": p.device_owner, "status": p.status,
+        "project_id": p.project_id, "tenant_id": p.project_id, "admin_state_up": True,
+        "binding:vnic_type": "normal", "security_groups": [], "description": "",
+        "tags": [], "port_security_enabled": True, "allowed_address_pairs": [],
+        "extra_dhcp_opts": [], "revision_number": 1,
+        "created_at": isotime(p.created_at), "updated_at": isotime(p.created_at),
+    }
+
+
+def _visible_ports(ctx: RequestContext, h) -> list[dict]:
+    with h.db.reader() as s:
+        rows = s.exec(select(Port).order_by(Port.created_at)).all()
+    return [port_view(p) for p in rows if p.project_id == ctx.project_id or ctx.is_admin]
+
+
+@router.get("/networking/v2.0/ports")
+async def list_ports(request: Request, ctx: Ctx, h: Handles) -> dict:
+    return {"ports": _filtered(_visible_ports(ctx, h), request,
+                               ("id", "network_id", "device_id", "device_owner",
+                                "mac_address", "status"))}
+
+
+@router.get("/networking/v2.0/ports/{port_id}")
+async def show_port(port_id: str, ctx: Ctx, h: Handles) -> dict:
+    for p in _visible_ports(ctx, h):
+        if p["id"] == port_id:
+            return {"port": p}
+    raise NotFound(f"Port {port_id} could not be found.")
+
+
+# -- Keystone v3 (lookups only) ------------------------------------------------
+# With the local token backend a project is any name a token carries; clients
+# still resolve names through Keystone (``openstack quota set --instances 5
+# demo``), so projects are answered for the caller's own project, or any for
+# admins.
+
+@router.get("/identity")
+@router.get("/identity/")
+@router.get("/identity/v3")
+@router.get("/identity/v3/")
+async def identity_version(request: Request) -> dict:
+    return {"version": {"id": "v3.14", "status": "stable", "updated": "2020-04-07T00:00:00Z",
+                        "links": [{"rel": "self", "href": f"{_base(request)}/identity/v3/"}],
+                        "media-types": [{"base": "application/json",
+                                         "type": "application/vnd.openstack.identity-v3+json"}]}}
+
+
+def _project(request: Request, project_id: str) -> dict:
+    return {"id": project_id, "name": project_id, "domain_id": "default", "enabled": True,
+            "description": "", "is_domain": False, "parent_id": "default", "tags": [],
+            "options": {},
+            "links": {"self": f"{_base(request)}/identity/v3/projects/{project_id}"}}
+
+
+@router.get("/identity/v3/projects")
+async def list_projects(request: Request, ctx: Ctx) -> dict:
+    name = request.query_params.get("name")
+    if ctx.is_admin and name:
+        names = [name]
+    else:
+        names = [ctx.project_id] if name in (None, ctx.project_id) else []
+    return {"projects": [_project(request, n) for n in names],
+            "links": {"self": str(request.url), "next": None, "previous": None}}
+
+
+@router.get("/identity/v3/projects/{project_id}")
+async def show_project(project_id: str, request: Request, ctx: Ctx) -> dict:
+    if project_id != ctx.project_id:
+        ctx.require_admin("identity:get_project")
+    return {"project": _project(request, project_id)}

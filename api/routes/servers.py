@@ -1,20 +1,42 @@
-"""/v2.1/servers: create, list, show, delete."""
+"""/v2.1/servers: create, list (filters, pagination), show, update, delete."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import secrets
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
+from sqlalchemy import delete as sql_delete
 from sqlmodel import Session, select
 
-from api import compute, views
+from api import compute, quotas, views
 from api.deps import Ctx, Handles, RequestContext
-from api.errors import BadRequest, Forbidden, NotFound
-from api.validation import integer, is_uuid, no_extra_keys, require_dict, string
+from api.errors import BadRequest, NotFound
+from api.routes import volumes
+from api.validation import (
+    integer,
+    is_uuid,
+    json_body,
+    no_extra_keys,
+    require_dict,
+    string,
+    validate_metadata,
+)
 from novaflow.states import TaskState, VmState, vm_states_for_status
-from schema.models import ComputeNode, Flavor, Image, Instance, Network
+from schema.models import (
+    BlockDeviceMapping,
+    ComputeNode,
+    Flavor,
+    Image,
+    Instance,
+    KeyPair,
+    Network,
+    utcnow,
+)
 
 router = APIRouter(prefix="/v2.1/servers", tags=["servers"])
 
@@ -87,34 +109,103 @@ def _flavor_snapshot(f: Flavor) -> dict:
             "swap": f.swap, "extra_specs": dict(f.extra_specs or {})}
 
 
+MAX_USER_DATA = 65535  # bytes of base64, as in Nova
+
+
+def _name(server: dict, key: str = "name", required: bool = True) -> str | None:
+    name = string(server, key, required=required, min_len=1)
+    if name is not None and name != name.strip():
+        raise BadRequest(f"Invalid input for field/attribute {key}. Value: {name}. "
+                         f"'{name}' is not a 'name' (no leading or trailing spaces)")
+    return name
+
+
+def _user_data(server: dict) -> str | None:
+    """``user_data``: base64, at most 65535 bytes once encoded (Nova's limits)."""
+    value = server.get("user_data")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f"Invalid input for field/attribute user_data. Value: {value!r:.50}. "
+                         f"{value!r:.50} is not of type 'string'")
+    if len(value) > MAX_USER_DATA:
+        raise BadRequest(f"User data too large. User data must be no larger than "
+                         f"{MAX_USER_DATA} bytes once base64 encoded. Your data is "
+                         f"{len(value)} bytes")
+    try:
+        base64.b64decode("".join(value.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest(f"Invalid input for field/attribute user_data. Value: {value:.50}. "
+                         f"'{value:.50}' is not a 'base64'") from None
+    return value
+
+
+def _security_groups(server: dict) -> list[str]:
+    groups = server.get("security_groups")
+    if groups is None:
+        return ["default"]
+    if not isinstance(groups, list) or not all(
+            isinstance(g, dict) and isinstance(g.get("name"), str) and g["name"]
+            for g in groups):
+        raise BadRequest("Invalid input for field/attribute security_groups. Each security "
+                         "group must be an object with a 'name'")
+    return [g["name"] for g in groups]
+
+
+def _hostname(ctx: RequestContext, server: dict, name: str, count: int) -> str | None:
+    """The guest hostname: asked for (2.90+, single server only) or made from the name."""
+    if server.get("hostname") is not None:
+        if count > 1:
+            raise BadRequest("Cannot specify hostname when creating multiple instances")
+        value = string(server, "hostname", min_len=1)
+        if not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9.-]*", value or ""):
+            raise BadRequest(f"Invalid input for field/attribute hostname. Value: {value}. "
+                             f"'{value}' is not a valid hostname")
+        return value
+    clean = re.sub(r"[^a-z0-9.-]+", "-", name.lower()).strip("-.")
+    return clean[:63] or "server"
+
+
+def _version_gated(ctx: RequestContext, server: dict) -> None:
+    """Keys that only exist from some microversion are unexpected before it (400)."""
+    for key, since in (("description", "2.19"), ("tags", "2.52"), ("hostname", "2.90")):
+        if key in server and not ctx.version.at_least(since):
+            raise BadRequest(f"Invalid input for field/attribute server. Additional "
+                             f"properties are not allowed ('{key}' was unexpected)")
+    if server.get("tags"):
+        raise BadRequest("Server tags are not supported by this cloud")
+
+
 @router.post("", status_code=202)
 async def create_server(request: Request, response: Response, ctx: Ctx, h: Handles) -> dict:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise BadRequest("Malformed request body") from None
+    body = await json_body(request)
     server = require_dict(body, "server")
     no_extra_keys(server, SERVER_KEYS, "server")
-    name = string(server, "name", required=True, min_len=1)
+    _version_gated(ctx, server)
+    name = _name(server)
     description = string(server, "description")
     flavor_ref = str(server.get("flavorRef") or "")
-    image_ref = str(server.get("imageRef") or "")
     if not flavor_ref:
         raise BadRequest("Invalid input for field/attribute server. 'flavorRef' is a "
                          "required property")
-    if not image_ref:
+    bdms = volumes.parse_block_device_mapping(server.get("block_device_mapping_v2"))
+    boot = volumes.boot_device(bdms)
+    volume_backed = boot is not None and boot["destination_type"] == "volume"
+    image_ref = "" if volume_backed else str(server.get("imageRef") or "")
+    if not image_ref and boot is not None and boot["source_type"] == "image":
+        image_ref = boot["uuid"]  # the CLI's image BDM (image -> local) names the image
+    if not image_ref and not volume_backed:
         raise BadRequest("Invalid input for field/attribute server. 'imageRef' is a "
                          "required property")
-    metadata = server.get("metadata") or {}
-    if not isinstance(metadata, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) and len(k) <= 255 and len(v) <= 255
-            for k, v in metadata.items()):
-        raise BadRequest("Invalid input for field/attribute metadata. Metadata keys and "
-                         "values must be strings of at most 255 characters")
+    metadata = validate_metadata(server.get("metadata") or {})
+    user_data = _user_data(server)
+    key_name = string(server, "key_name")
+    security_groups = _security_groups(server)
     min_count = integer(server, "min_count", minimum=1, default=1)
     max_count = integer(server, "max_count", minimum=1, default=min_count)
     if max_count < min_count:
         raise BadRequest("min_count must be <= max_count")
+    want_reservation = server.get("return_reservation_id") in (True, "True", "true", "1")
     hints = body.get("os:scheduler_hints") or body.get("OS-SCH-HNT:scheduler_hints") or {}
     if not isinstance(hints, dict):
         raise BadRequest("Invalid input for field/attribute os:scheduler_hints.")
@@ -123,99 +214,189 @@ async def create_server(request: Request, response: Response, ctx: Ctx, h: Handl
         flavor = s.exec(select(Flavor).where(Flavor.flavorid == flavor_ref)).first()
         if flavor is None or flavor.disabled:
             raise BadRequest(f"Flavor {flavor_ref} could not be found.")
-        image = s.get(Image, image_ref) if is_uuid(image_ref) else None
-        if image is None or image.status != "active":
-            raise BadRequest("Can not find requested image")
-        if image.min_ram > flavor.memory_mb:
-            raise BadRequest("Flavor's memory is too small for requested image.")
-        if image.min_disk > flavor.root_gb and flavor.root_gb:
-            raise BadRequest("Flavor's disk is too small for requested image.")
+        image = None
+        if image_ref:
+            image = s.get(Image, image_ref) if is_uuid(image_ref) else None
+            if image is None or image.status != "active" or (
+                    image.visibility == "private" and image.owner != ctx.project_id
+                    and not ctx.is_admin):
+                raise BadRequest(f"Image {image_ref} could not be found.")
+            if image.min_ram > flavor.memory_mb:
+                raise BadRequest("Flavor's memory is too small for requested image.")
+            if image.min_disk > flavor.root_gb and flavor.root_gb:
+                raise BadRequest("Flavor's disk is too small for requested image.")
+        boot_image_id = volumes.check_block_devices(s, ctx, bdms, max_count)
+        if volume_backed and boot_image_id:
+            image = s.get(Image, boot_image_id)
+        if key_name is not None and s.exec(select(KeyPair).where(
+                KeyPair.user_id == ctx.user_id, KeyPair.name == key_name)).first() is None:
+            raise BadRequest("Invalid key_name provided.")
+        quotas.check_metadata_items(s, ctx.project_id, len(metadata), h.settings)
         network_ids = _networks(s, ctx, server)
         zone, force_host = _availability_zone(s, ctx, server)
 
-    created = []
-    for index in range(1, max_count + 1):
-        inst = Instance(
-            display_name=name if max_count == 1 else f"{name}-{index}",
-            description=description, project_id=ctx.project_id, user_id=ctx.user_id,
-            vm_state=VmState.BUILDING, task_state=TaskState.SCHEDULING, power_state=0,
-            availability_zone=zone, flavor=_flavor_snapshot(flavor), image_ref=image.id,
-            image={"id": image.id, "name": image.name, "properties": dict(image.properties)},
-            key_name=server.get("key_name"), metadata_=metadata,
-            requested_networks=network_ids,
-        )
-        created.append(await compute.create_server(h, ctx, inst, network_ids, hints,
-                                                   force_host))
+    image_snapshot = ({"id": image.id, "name": image.name,
+                       "properties": dict(image.properties)} if image else {})
+    specs = volumes.block_device_specs(bdms)
+    created: list[Instance] = []
+    async with quotas.project_lock(ctx.project_id):
+        with h.db.reader() as s:
+            count = quotas.instances_allowed(s, ctx.project_id, flavor.vcpus, flavor.memory_mb,
+                                             min_count, max_count, settings=h.settings)
+        reservation_id = f"r-{secrets.token_hex(4)}"
+        for index in range(count):
+            display = name if count == 1 else f"{name}-{index + 1}"
+            inst = Instance(
+                display_name=display, description=description, project_id=ctx.project_id,
+                user_id=ctx.user_id, vm_state=VmState.BUILDING,
+                task_state=TaskState.SCHEDULING, power_state=0, availability_zone=zone,
+                flavor=_flavor_snapshot(flavor),
+                image_ref="" if volume_backed else image.id, image=image_snapshot,
+                key_name=key_name, metadata_=metadata, requested_networks=network_ids,
+                user_data=user_data, hostname=_hostname(ctx, server, display, count),
+                reservation_id=reservation_id, launch_index=index,
+            )
+            rows = volumes.block_device_rows(inst.uuid, bdms)
+            if rows:
+                with h.db.writer() as s:
+                    s.add_all(rows)
+            try:
+                created.append(await compute.create_server(
+                    h, ctx, inst, network_ids, hints, force_host, block_devices=specs))
+            except Exception:
+                if rows:  # the server was never written: neither are its mappings
+                    with h.db.writer() as s:
+                        s.execute(sql_delete(BlockDeviceMapping).where(
+                            BlockDeviceMapping.instance_uuid == inst.uuid))
+                raise
+    if want_reservation:
+        return {"reservation_id": reservation_id}
     first = created[0]
     response.headers["Location"] = f"{ctx.base_url}/v2.1/servers/{first.uuid}"
     return {"server": {
         "id": first.uuid,
         "links": views.links(ctx, "servers", first.uuid),
         "OS-DCF:diskConfig": "MANUAL",
-        "security_groups": [{"name": "default"}],
-        "adminPass": secrets.token_urlsafe(9),
+        "security_groups": [{"name": g} for g in security_groups],
+        "adminPass": server.get("adminPass") or secrets.token_urlsafe(9),
     }}
 
 
-def _parse_time(value: str) -> datetime:
+def _parse_time(value: str, name: str = "changes-since") -> datetime:
     try:
-        ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        ts = datetime.fromisoformat(value)
         return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
     except ValueError:
-        raise BadRequest(f"Invalid filter field: changes-since. ({value})") from None
+        raise BadRequest(f"Invalid filter field: {name}. ({value})") from None
 
 
-def _list(request: Request, ctx: RequestContext, h, detail: bool) -> dict:  # noqa: ANN001
-    q = request.query_params
+_TRUE = ("", "1", "t", "true", "on", "y", "yes")
+_FALSE = ("0", "f", "false", "off", "n", "no")
+
+
+def _all_tenants(q) -> bool:
+    if "all_tenants" not in q:
+        return False
+    value = q["all_tenants"].lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise BadRequest(f"Invalid value '{q['all_tenants']}' for all_tenants: it must be a "
+                     "boolean")
+
+
+def _aware(ts: datetime) -> datetime:
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+def _query(ctx: RequestContext, q, detail: bool):
+    """The SQL part of a server list: scope, deletion, state, host, image."""
     stmt = select(Instance)
-    all_tenants = q.get("all_tenants") not in (None, "0", "false", "False")
-    if all_tenants:
-        ctx.require_admin("listing servers of all projects")
-    project = q.get("project_id") or q.get("tenant_id")
-    if project and ctx.is_admin:
-        stmt = stmt.where(Instance.project_id == project)
-    elif not all_tenants:
+    if _all_tenants(q):
+        which = "detail" if detail else "index"
+        ctx.require_admin(f"os_compute_api:servers:{which}:get_all_tenants")
+        project = q.get("project_id") or q.get("tenant_id")
+        if project:
+            stmt = stmt.where(Instance.project_id == project)
+    else:
+        # As in Nova, tenant_id/project_id only narrow an all_tenants listing.
         stmt = stmt.where(Instance.project_id == ctx.project_id)
-    if "changes-since" in q:
-        stmt = stmt.where(Instance.updated_at >= _parse_time(q["changes-since"]))
+    since = _parse_time(q["changes-since"]) if "changes-since" in q else None
+    before = (_parse_time(q["changes-before"], "changes-before")
+              if "changes-before" in q and ctx.version.at_least("2.66") else None)
+    if since and before and since > before:
+        raise BadRequest("The value of changes-since must be less than or equal to "
+                         "changes-before.")
+    if since or before:
+        # A client syncing changes must also see what was deleted meanwhile.
+        if since:
+            stmt = stmt.where(Instance.updated_at >= since)
+        if before:
+            stmt = stmt.where(Instance.updated_at <= before)
+    elif ctx.is_admin and q.get("deleted", "").lower() in _TRUE[1:]:
+        stmt = stmt.where(Instance.deleted == True)  # noqa: E712
     else:
         stmt = stmt.where(Instance.deleted == False)  # noqa: E712
-    if "status" in q:
-        states = vm_states_for_status(q["status"])
-        if not states:
-            return {"servers": []}
+    statuses = q.getlist("status")
+    if statuses:
+        states = [vm for st in statuses for vm in vm_states_for_status(st)]
         stmt = stmt.where(Instance.vm_state.in_(states))
-    if "host" in q:
-        if not ctx.is_admin:
-            raise Forbidden("Policy doesn't allow filtering by host.")
+    if "host" in q and ctx.is_admin:  # members' host filter is ignored, as in Nova
         stmt = stmt.where(Instance.host == q["host"])
-    stmt = stmt.order_by(Instance.created_at.desc(), Instance.id.desc())
+    if "image" in q:
+        stmt = stmt.where(Instance.image_ref == q["image"].rstrip("/").split("/")[-1])
+    if "reservation_id" in q:
+        stmt = stmt.where(Instance.reservation_id == q["reservation_id"])
+    return stmt.order_by(Instance.created_at.desc(), Instance.id.desc())
+
+
+def _regex(q, key: str):
+    try:
+        return re.compile(q[key]) if key in q else None
+    except re.error:
+        raise BadRequest(f"Invalid filter field: {key}. ({q[key]})") from None
+
+
+def _list(request: Request, ctx: RequestContext, h, detail: bool) -> dict:
+    q = request.query_params
+    stmt = _query(ctx, q, detail)
+    name_re, ip_re = _regex(q, "name"), _regex(q, "ip")
+    flavor = q.get("flavor", "").rstrip("/").split("/")[-1] or None
+    limit = views.limit_param(q, h.settings.api_max_limit)
     with h.db.reader() as s:
         rows = list(s.exec(stmt).all())
-    if "name" in q:
-        try:
-            pattern = re.compile(q["name"])
-        except re.error:
-            raise BadRequest(f"Invalid filter field: name. ({q['name']})") from None
-        rows = [r for r in rows if pattern.search(r.display_name)]
-    if "marker" in q:
-        ids = [r.uuid for r in rows]
-        if q["marker"] not in ids:
-            raise BadRequest(f"marker [{q['marker']}] not found")
-        rows = rows[ids.index(q["marker"]) + 1:]
-    limit = integer(dict(q), "limit", minimum=0)
-    more = limit is not None and len(rows) > limit
-    if limit is not None:
+        marker = None
+        if "marker" in q:
+            # The marker need not pass the filters, only be a server the caller may see.
+            marker = s.exec(select(Instance).where(Instance.uuid == q["marker"])).first()
+            if marker is None or (marker.project_id != ctx.project_id and not ctx.is_admin):
+                raise BadRequest(f"marker [{q['marker']}] not found")
+        if name_re:
+            rows = [r for r in rows if name_re.search(r.display_name)]
+        if ip_re:
+            rows = [r for r in rows if any(ip_re.search(a.get("addr", ""))
+                                           for addrs in (r.addresses or {}).values()
+                                           for a in addrs)]
+        if flavor:
+            rows = [r for r in rows if (r.flavor or {}).get("flavorid") == flavor]
+        if marker is not None:
+            key = (_aware(marker.created_at), marker.id)
+            rows = [r for r in rows if (_aware(r.created_at), r.id) < key]
+        more = len(rows) > limit
         rows = rows[:limit]
-    render = views.server_detail if detail else views.server_summary
-    out: dict = {"servers": [render(ctx, r) for r in rows]}
+        attached = volumes.attached_volumes(s, [r.uuid for r in rows]) if detail else {}
+    if detail:
+        out: dict = {"servers": [views.server_detail(ctx, r, volumes=attached.get(r.uuid))
+                                 for r in rows]}
+    else:
+        out = {"servers": [views.server_summary(ctx, r) for r in rows]}
     if more and rows:
         path = "servers/detail" if detail else "servers"
-        params = {k: v for k, v in q.items() if k != "marker"}
-        params["marker"] = rows[-1].uuid
-        query = "&".join(f"{k}={v}" for k, v in params.items())
+        params = [(k, v) for k, v in q.multi_items() if k != "marker"]
+        params.append(("marker", rows[-1].uuid))
         out["servers_links"] = [{"rel": "next",
-                                 "href": f"{ctx.base_url}/v2.1/{path}?{query}"}]
+                                 "href": f"{ctx.base_url}/v2.1/{path}?{urlencode(params)}"}]
     return out
 
 
@@ -242,8 +423,33 @@ async def _current_step(h, inst: Instance) -> str | None:  # noqa: ANN001
 async def show_server(server_id: str, ctx: Ctx, h: Handles) -> dict:
     with h.db.reader() as s:
         inst = get_instance(s, ctx, server_id)
+        attached = volumes.attached_volumes(s, [inst.uuid]).get(inst.uuid)
     step = await _current_step(h, inst) if ctx.is_admin else None
-    return {"server": views.server_detail(ctx, inst, h.settings.temporal_ui_url, step)}
+    return {"server": views.server_detail(ctx, inst, h.settings.temporal_ui_url, step,
+                                          volumes=attached, single=True)}
+
+
+@router.put("/{server_id}")
+async def update_server(server_id: str, request: Request, ctx: Ctx, h: Handles) -> dict:
+    """Rename, describe (2.19+) or re-hostname (2.90+) a server, in any state."""
+    server = require_dict(await json_body(request), "server")
+    no_extra_keys(server, {"name", "description", "hostname", "accessIPv4", "accessIPv6",
+                           "OS-DCF:diskConfig"}, "server")
+    _version_gated(ctx, server)
+    name = _name(server, required=False)
+    description = string(server, "description") if "description" in server else None
+    with h.db.writer() as s:
+        inst = get_instance(s, ctx, server_id)
+        if name is not None:
+            inst.display_name = name
+        if "description" in server:
+            inst.description = description
+        if "hostname" in server:
+            inst.hostname = _hostname(ctx, server, inst.display_name, 1)
+        inst.updated_at = utcnow()
+        s.add(inst)
+        attached = volumes.attached_volumes(s, [inst.uuid]).get(inst.uuid)
+    return {"server": views.server_detail(ctx, inst, volumes=attached, single=True)}
 
 
 @router.delete("/{server_id}", status_code=204)
