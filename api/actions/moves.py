@@ -21,6 +21,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
 from api import compute
+from api.quotas import enforce_quota
 from api.actions import action
 from api.deps import AppHandles, RequestContext
 from api.errors import BadRequest, ComputeFault, Conflict, NotFound
@@ -91,6 +92,11 @@ async def _start_move(h: AppHandles, ctx: RequestContext, inst: Instance, *, nam
         current = s.exec(select(Flavor).where(
             Flavor.flavorid == (row.flavor or {}).get("flavorid"))).first()
         old = {**(row.flavor or {}), "id": current.id if current else None}
+        if new_flavor is not None:  # a resize up must fit the project's quota
+            enforce_quota(s, row.project_id, 0,
+                          new_flavor.vcpus - int(old.get("vcpus") or 0),
+                          new_flavor.memory_mb - int(old.get("memory_mb") or 0),
+                          settings=h.settings)
         mig = Migration(uuid=mig_uuid, instance_uuid=row.uuid, migration_type=migration_type,
                         status=status, source_compute=row.host, source_node=row.node,
                         old_flavor=old,

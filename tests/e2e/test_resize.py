@@ -623,3 +623,21 @@ def test_delete_during_the_move_cleans_both_hosts(stack, admin, catalog_ids, rz)
     assert allocations(stack, sid) == [] and allocations(stack, mig.uuid) == []
     assert migration(stack, sid).status == "error"
     assert "deleted during the migration" in migration(stack, sid).error
+
+
+def test_resize_past_the_project_quota_is_refused_and_changes_nothing(stack, admin, catalog_ids):
+    from conftest import client_for
+
+    project = "quota-resize"
+    resp = admin.put(f"/v2.1/os-quota-sets/{project}",
+                     json={"quota_set": {"instances": 5, "cores": 1, "ram": 51200}})
+    assert resp.status_code == 200, resp.text
+    with client_for(stack, f"qr:{project}") as member:
+        sid = boot(member, catalog_ids, "quota-bound", flavor="1")  # 1 vCPU: at the limit
+        wait_status(member, sid, {"ACTIVE"})
+        resp = member.post(f"/v2.1/servers/{sid}/action", json={"resize": {"flavorRef": "3"}})
+        assert resp.status_code == 403
+        assert "Quota exceeded for cores" in resp.json()["forbidden"]["message"]
+        after = server(member, sid)
+        assert after["status"] == "ACTIVE" and after["OS-EXT-STS:task_state"] is None
+        assert member.delete(f"/v2.1/servers/{sid}").status_code == 204
