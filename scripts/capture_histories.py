@@ -169,7 +169,8 @@ async def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="novaflow-capture-") as tmp:
         settings = Settings(state_dir=Path(tmp), api_port=free_port(),
-                            host_schedule_to_start_timeout=3.0, spawn_timeout=30.0)
+                            host_schedule_to_start_timeout=3.0, spawn_timeout=30.0,
+                            quota={"instances": -1, "cores": -1, "ram": -1})
         stack = EmbeddedStack(settings=settings, host_specs=HOSTS, temporal_port=free_port(),
                               ui_port=free_port(), headless=True,
                               driver_factory=driver_factory)

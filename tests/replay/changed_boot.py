@@ -1,7 +1,10 @@
-"""A deliberately incompatible copy of BootServerWorkflow: it skips the token
-check, so its first command differs from every recorded boot history."""
+"""A deliberately incompatible copy of BootServerWorkflow: it pauses on a
+timer before the token check, so its first command (a timer) differs from
+the first command of every recorded boot history (the token check)."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from temporalio import workflow
 
@@ -12,12 +15,5 @@ from workflows.boot import BootServerInput, BootServerResult, BootServerWorkflow
 class ChangedBootServerWorkflow(BootServerWorkflow):
     @workflow.run
     async def run(self, inp: BootServerInput) -> BootServerResult:
-        inp.ctx.token = "skipped"
-        return await self._build_without_token_check(inp)
-
-    async def _build_without_token_check(self, inp: BootServerInput) -> BootServerResult:
-        # Straight to scheduling: the recorded history's first activity was
-        # check_token, so replay must stop with a NondeterminismError.
-        claim = await self._schedule_and_claim(inp, None, None, [], 1, [], None)
-        return BootServerResult(server_id=inp.ctx.server_id, host=claim.host, attempts=1,
-                                tried_hosts=[])
+        await workflow.sleep(timedelta(seconds=1))  # the incompatible change
+        return await super().run(inp)
