@@ -104,7 +104,7 @@ class HostStateActivities(ControlActivities):
         """Nova's _sync_power_states for one host's report."""
         domains = {d.server_id: d for d in rep.domains}
         here = s.exec(select(Instance).where(Instance.host == rep.hostname,
-                                             Instance.deleted == False)).all()
+                                             Instance.deleted.is_(False))).all()
         for inst in here:
             # An operation in flight owns the row; a row changed after the report
             # began is newer than what the report saw.

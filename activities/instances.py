@@ -30,7 +30,7 @@ from schema.models import ComputeNode, Instance, utcnow
 class InstanceActivities(ControlActivities):
     """State changes of instance rows."""
 
-    def _instance(self, session, server_id: str) -> Instance:  # noqa: ANN001
+    def _instance(self, session, server_id: str) -> Instance:
         inst = session.exec(select(Instance).where(Instance.uuid == server_id)).first()
         if inst is None:
             raise ApplicationError(f"Instance {server_id} could not be found.",

@@ -30,7 +30,7 @@ from schema.models import Instance, Port, Subnet
 
 def _mac() -> str:
     # fa:16:3e is the OUI OpenStack uses for its ports.
-    return "fa:16:3e:%02x:%02x:%02x" % tuple(random.randrange(256) for _ in range(3))
+    return "fa:16:3e:" + ":".join(f"{random.randrange(256):02x}" for _ in range(3))
 
 
 def _port_info(port: Port, network_name: str) -> PortInfo:

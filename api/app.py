@@ -60,7 +60,7 @@ def create_app(settings: Settings, temporal: Client | None = None,
     errors.install(app)
 
     @app.middleware("http")
-    async def request_context(request: Request, call_next):  # noqa: ANN202
+    async def request_context(request: Request, call_next):
         request_id = f"req-{uuid.uuid4()}"
         request.state.request_id = request_id
         logs.clear()

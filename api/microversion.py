@@ -42,7 +42,7 @@ MIN_VERSION = APIVersion(2, 1)
 MAX_VERSION = APIVersion(2, 96)
 
 
-def requested_version(headers) -> APIVersion:  # noqa: ANN001 - a Starlette Headers
+def requested_version(headers) -> APIVersion:
     """The microversion the request asks for (406 if unsupported)."""
     text = None
     for value in headers.getlist("openstack-api-version"):

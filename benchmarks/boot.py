@@ -175,7 +175,7 @@ async def boot_one(
             network_id=network_id,
             timeout_s=timeout_s,
         )
-    except Exception as exc:  # noqa: BLE001 - malformed replies count as errors
+    except Exception as exc:
         result.latency_ms = None
         result.error = f"{result.server_id or 'POST /servers'}: unexpected {exc!r}"
     return result

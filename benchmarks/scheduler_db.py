@@ -23,18 +23,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from activities.scheduler.activities import SchedulerActivities  # noqa: E402
-from activities.types import (  # noqa: E402
+from activities.scheduler.activities import SchedulerActivities
+from activities.types import (
     ClaimInput,
     FlavorInfo,
     ImageInfo,
     OpContext,
     SelectDestinationsInput,
 )
-from novaflow.settings import Settings  # noqa: E402
-from schema.db import Database  # noqa: E402
-from schema.migrate import upgrade  # noqa: E402
-from schema.models import Allocation, ComputeNode, Service, new_uuid, utcnow  # noqa: E402
+from novaflow.settings import Settings
+from schema.db import Database
+from schema.migrate import upgrade
+from schema.models import Allocation, ComputeNode, Service, new_uuid, utcnow
 
 SIZES = [(16, 65536, 500), (32, 131072, 1000), (48, 262144, 2000), (64, 524288, 4000)]
 

@@ -43,7 +43,7 @@ async def _until_signalled() -> None:
     await stop.wait()
 
 
-def _banner(stack) -> str:  # noqa: ANN001
+def _banner(stack) -> str:
     from novaflow.clouds import export_lines
 
     api = stack.api_url

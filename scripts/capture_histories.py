@@ -28,12 +28,12 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from activities.hypervisor.faults import FaultInjectingDriver  # noqa: E402
-from novaflow.settings import Settings  # noqa: E402
-from schema.models import Flavor  # noqa: E402
-from workers import sim_hosts  # noqa: E402
-from workers.sim_hosts import SimHost  # noqa: E402
-from workers.stack import EmbeddedStack, libvirt_driver_factory  # noqa: E402
+from activities.hypervisor.faults import FaultInjectingDriver
+from novaflow.settings import Settings
+from schema.models import Flavor
+from workers import sim_hosts
+from workers.sim_hosts import SimHost
+from workers.stack import EmbeddedStack, libvirt_driver_factory
 
 HOSTS = [
     SimHost("host-a", 16, 32768, 500, "nova"),
@@ -50,7 +50,7 @@ FAULTS = {"flaky-1": {"faults": {"spawn"}}, "bad-1": {"faults": {"spawn"}},
           "bad-2": {"faults": {"spawn"}}, "slow-1": {"delays": {"spawn": 4.0}}}
 
 
-def driver_factory(host: SimHost, uri: str, state_dir: Path):  # noqa: ANN201
+def driver_factory(host: SimHost, uri: str, state_dir: Path):
     if host.name in FAULTS:
         return libvirt_driver_factory(host, uri, state_dir,
                                       partial(FaultInjectingDriver, **FAULTS[host.name]))
@@ -97,7 +97,7 @@ class Capture:
         handle = self.stack.client.get_workflow_handle(workflow_id)
         try:
             await asyncio.wait_for(handle.result(), 120)
-        except Exception:  # noqa: BLE001 - failed workflows are what we keep
+        except Exception:
             pass
         history = await handle.fetch_history()
         path = self.out / f"{scenario}.json"
@@ -165,7 +165,7 @@ async def main() -> None:
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    from tests.stack import free_port  # noqa: PLC0415
+    from tests.stack import free_port
 
     with tempfile.TemporaryDirectory(prefix="novaflow-capture-") as tmp:
         settings = Settings(state_dir=Path(tmp), api_port=free_port(),

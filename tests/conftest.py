@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from stack import StackThread  # noqa: E402
+from stack import StackThread
 
 
 @pytest.fixture(scope="session")

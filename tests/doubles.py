@@ -17,7 +17,7 @@ FailingSpawnDriver = partial(FaultInjectingDriver, faults={"spawn"})
 SlowSpawnDriver = partial(FaultInjectingDriver, delays={"spawn": 3.0})
 
 
-def restart_host_with(stack_thread, name: str, driver_cls=LibvirtDriver,  # noqa: ANN001
+def restart_host_with(stack_thread, name: str, driver_cls=LibvirtDriver,
                       **driver_kwargs) -> LibvirtDriver:
     """Restart host ``name``'s worker over a ``driver_cls`` driver (same libvirt state)."""
     st = stack_thread.stack

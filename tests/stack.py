@@ -72,5 +72,5 @@ class StackThread:
         return self.stack.api_url
 
     @property
-    def db(self):  # noqa: ANN201
+    def db(self):
         return self.stack.db

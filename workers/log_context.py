@@ -26,7 +26,7 @@ def _server_id(args: Any) -> str | None:
 
 
 class _Inbound(ActivityInboundInterceptor):
-    async def execute_activity(self, input: ExecuteActivityInput) -> Any:  # noqa: A002
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
         info = activity.info()
         logs.clear()
         logs.bind(workflow_id=info.workflow_id, run_id=info.workflow_run_id,
@@ -35,5 +35,5 @@ class _Inbound(ActivityInboundInterceptor):
 
 
 class LogContextInterceptor(Interceptor):
-    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:  # noqa: A002
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
         return _Inbound(next)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import os
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -82,7 +82,7 @@ class DevServer:
 
     async def start(self, timeout: float = 60.0) -> None:
         """Start the server and wait until it answers, within ``timeout``."""
-        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         self.proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True,
                                      preexec_fn=_die_with_parent)
@@ -98,7 +98,7 @@ class DevServer:
                     __import__("temporalio.api.workflowservice.v1", fromlist=["x"])
                     .GetSystemInfoRequest())
                 return
-            except Exception as exc:  # noqa: BLE001 - not up yet
+            except Exception as exc:
                 last = exc
                 await asyncio.sleep(0.2)
         raise RuntimeError(f"temporal dev server not ready after {timeout}s: {last}")

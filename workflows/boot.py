@@ -63,7 +63,6 @@ from workflows.common import (
     on_host,
 )
 
-
 # How many times a build re-selects after its claims lost races to other
 # builds, before it gives up with NoValidHost.
 CLAIM_ROUNDS = 20
@@ -124,7 +123,7 @@ class BootServerWorkflow:
                                           timeout=inp.timeouts.build_timeout_s)
         except _BuildFailed as exc:
             await self._fail(ctx, exc.error_type, exc.message, exc.details)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             # ERROR at once (the user sees the timeout when it happens), then undo
             # the build, which may have to wait for a hung host step to end.
             try:
@@ -272,7 +271,7 @@ class BootServerWorkflow:
 
     async def _schedule_and_claim(self, inp: BootServerInput, flavor, image, tried: list[str],
                                   attempt: int, attempt_errors: list[str],
-                                  group_uuid: str | None):  # noqa: ANN001, ANN202
+                                  group_uuid: str | None):
         """select_destinations then claim_resources for one attempt.
 
         A claim that loses a race (the hosts filled up, or a group member

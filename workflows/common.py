@@ -21,7 +21,7 @@ from temporalio.exceptions import (
 with workflow.unsafe.imports_passed_through():
     from activities.types import EventRecord
     from novaflow import errors
-    from novaflow.queues import CONTROL_QUEUE, host_queue
+    from novaflow.queues import host_queue
 
 # Control-plane steps: transient DB trouble is retried, permanent errors are not.
 CONTROL_RETRY = RetryPolicy(

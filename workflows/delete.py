@@ -121,7 +121,7 @@ class DeleteServerWorkflow:
         self._step = f"cancelling {wf_id}"
         try:
             await workflow.get_external_workflow_handle(wf_id).cancel()
-        except Exception:  # noqa: BLE001, S110 - it may have finished meanwhile
+        except Exception:
             pass
         status = await workflow.execute_activity_method(
             TemporalActivities.wait_workflow_closed, WaitClosedInput(workflow_id=wf_id),

@@ -61,7 +61,8 @@ def build_domain_xml(inp: SpawnInput, virt_type: str, images_dir: str) -> str:
     <nf:instance xmlns:nf="{METADATA_NS}">
       <nf:name>{escape(inp.name)}</nf:name>
       <nf:project>{escape(inp.project_id)}</nf:project>
-      <nf:flavor name={quoteattr(inp.flavor.name)} vcpus='{inp.flavor.vcpus}' memory_mb='{inp.flavor.memory_mb}' disk_gb='{inp.flavor.root_gb}'/>
+      <nf:flavor name={quoteattr(inp.flavor.name)} vcpus='{inp.flavor.vcpus}'
+                 memory_mb='{inp.flavor.memory_mb}' disk_gb='{inp.flavor.root_gb}'/>
       <nf:image id={quoteattr(inp.image.id)} name={quoteattr(inp.image.name)}/>
       <nf:ports>{ports_meta}</nf:ports>
       <nf:volumes>{volumes_meta}</nf:volumes>

@@ -70,7 +70,7 @@ class ComputeDriver(ABC):
     def list_domains(self) -> list[DomainInfo]:
         """Every domain defined on this host."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release the connection to the hypervisor."""
 
     # Power actions.  Each returns the domain afterwards and raises

@@ -21,10 +21,10 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
 from api import compute
-from api.quotas import enforce_quota
 from api.actions import action
 from api.deps import AppHandles, RequestContext
 from api.errors import BadRequest, ComputeFault, Conflict, NotFound
+from api.quotas import enforce_quota
 from api.validation import no_extra_keys
 from novaflow import logs
 from novaflow.queues import CONTROL_QUEUE

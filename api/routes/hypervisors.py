@@ -36,7 +36,7 @@ class _Usage:
             .group_by(Allocation.node_uuid)).all()}
         live = s.exec(select(Instance.host, Instance.uuid, Instance.display_name,
                              Instance.task_state)
-                      .where(Instance.deleted == False, Instance.host != None)
+                      .where(Instance.deleted.is_(False), Instance.host.is_not(None))
                       ).all()
         self.servers: dict[str, list[dict]] = {}
         self.busy: Counter[str] = Counter()

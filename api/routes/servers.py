@@ -410,12 +410,12 @@ async def list_servers_detail(request: Request, ctx: Ctx, h: Handles) -> dict:
     return _list(request, ctx, h, detail=True)
 
 
-async def _current_step(h, inst: Instance) -> str | None:  # noqa: ANN001
+async def _current_step(h, inst: Instance) -> str | None:
     if not inst.workflow_id or inst.task_state is None or h.temporal is None:
         return None
     try:
         return await h.temporal.get_workflow_handle(inst.workflow_id).query("current_step")
-    except Exception:  # noqa: BLE001 - the workflow may just have finished
+    except Exception:
         return None
 
 

@@ -203,14 +203,14 @@ def _legacy_update(verb: str, body: dict, ctx: RequestContext, h: Any) -> dict:
 def _in_use(s: Session, host: str, node: ComputeNode | None) -> str | None:
     """Why the host's service cannot be deleted yet, or None."""
     if s.exec(select(Instance.id).where(Instance.host == host,
-                                        Instance.deleted == False)).first():
+                                        Instance.deleted.is_(False))).first():
         return ("Unable to delete compute service that is hosting instances. Migrate or "
                 "delete the instances first.")
     if node is not None:
         consumers = list(s.exec(select(Allocation.consumer_id).where(
             Allocation.node_uuid == node.uuid)).all())
         live = s.exec(select(Instance.id).where(Instance.uuid.in_(consumers),
-                                                Instance.deleted == False)).first()
+                                                Instance.deleted.is_(False))).first()
         if live:
             return ("Unable to delete compute service that has servers being built on it. "
                     "Wait for the builds or delete the servers first.")

@@ -7,9 +7,9 @@ from contextlib import contextmanager
 
 import httpx
 from sqlmodel import select
+from stack import StackThread, wait_for
 
 from schema.models import Allocation, ComputeNode, Port
-from stack import StackThread, wait_for
 
 
 def boot(client: httpx.Client, ids: dict[str, str], name: str, flavor: str = "1",
@@ -53,7 +53,7 @@ def ports(stack: StackThread, server_id: str) -> list[str]:
         return [p.ip_address for p in s.exec(select(Port).where(Port.device_id == server_id))]
 
 
-def domain(stack: StackThread, host: str, server_id: str):  # noqa: ANN201
+def domain(stack: StackThread, host: str, server_id: str):
     """The DomainInfo the host's libvirt connection holds, or None."""
     from activities.hypervisor.driver import DomainNotFound
 

@@ -626,13 +626,12 @@ def test_delete_during_the_move_cleans_both_hosts(stack, admin, catalog_ids, rz)
 
 
 def test_resize_past_the_project_quota_is_refused_and_changes_nothing(stack, admin, catalog_ids):
-    from conftest import client_for
-
     project = "quota-resize"
     resp = admin.put(f"/v2.1/os-quota-sets/{project}",
                      json={"quota_set": {"instances": 5, "cores": 1, "ram": 51200}})
     assert resp.status_code == 200, resp.text
-    with client_for(stack, f"qr:{project}") as member:
+    with httpx.Client(base_url=stack.api_url, headers={"X-Auth-Token": f"qr:{project}"},
+                      timeout=30) as member:
         sid = boot(member, catalog_ids, "quota-bound", flavor="1")  # 1 vCPU: at the limit
         wait_status(member, sid, {"ACTIVE"})
         resp = member.post(f"/v2.1/servers/{sid}/action", json={"resize": {"flavorRef": "3"}})

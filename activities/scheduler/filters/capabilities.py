@@ -185,7 +185,7 @@ class ImagePropertiesFilter(ProfileFilter):
                       or version_satisfies(host.hypervisor_version, version))
         for supported in host.supported_instances:
             offered = _canon_triple(tuple(supported))
-            if all(w is None or w == o for w, o in zip(wants, offered)):
+            if all(w is None or w == o for w, o in zip(wants, offered, strict=False)):
                 if version_ok:
                     return None
                 return self.reject(

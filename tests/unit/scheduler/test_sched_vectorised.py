@@ -172,6 +172,7 @@ def test_select_matches_per_host_reference(seed):
         spec = random_spec(rng, i)
         for s in (settings, lenient):
             sel = select_hosts(table, spec, s, num_alternates=3, rng=random.Random(i))
-            assert list(zip(sel.hosts, sel.nodes)) == reference_select(hosts, spec, s, 3)
+            expected = reference_select(hosts, spec, s, 3)
+            assert list(zip(sel.hosts, sel.nodes, strict=True)) == expected
         if sel.hosts:
             table.consume(sel.rows[0], spec)
