@@ -55,7 +55,7 @@ from workflows.common import (
     HOST,
     HOST_CLEANUP_RETRY,
     OpTimeouts,
-    StepLog,
+    StepTracking,
     control,
     failure_details,
     failure_message,
@@ -103,17 +103,11 @@ class _BuildFailed(Exception):
 
 
 @workflow.defn(name="BootServerWorkflow")
-class BootServerWorkflow:
+class BootServerWorkflow(StepTracking):
     def __init__(self) -> None:
-        self._step = "starting"
+        super().__init__()
         self._host: str | None = None
         self._attempt = 0
-        self._log = StepLog()
-
-    @workflow.query
-    def current_step(self) -> str:
-        """The step the build is at, e.g. 'spawn on host-2 (attempt 2)'."""
-        return self._step
 
     @workflow.run
     async def run(self, inp: BootServerInput) -> BootServerResult:

@@ -75,6 +75,21 @@ class StepLog:
         return out
 
 
+class StepTracking:
+    """Base of the operation workflows: the step each is at (the
+    ``current_step`` query the API and the UI show) and the instance-action
+    events it has timed but not yet written."""
+
+    def __init__(self) -> None:
+        self._step = "starting"
+        self._log = StepLog()
+
+    @workflow.query
+    def current_step(self) -> str:
+        """Where the operation is, e.g. 'spawn on host-2 (attempt 2)'."""
+        return self._step
+
+
 async def _cancellable(awaitable: Any) -> Any:
     """Await an activity; if it ended because *this workflow* was cancelled,
     raise CancelledError rather than an ActivityError a caller might take for

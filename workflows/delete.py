@@ -48,7 +48,7 @@ from workflows.common import (
     CONTROL_RETRY,
     HOST_CLEANUP_RETRY,
     OpTimeouts,
-    StepLog,
+    StepTracking,
     control,
     failure_message,
     on_host,
@@ -63,14 +63,10 @@ class DeleteServerInput:
 
 
 @workflow.defn(name="DeleteServerWorkflow")
-class DeleteServerWorkflow:
+class DeleteServerWorkflow(StepTracking):
     def __init__(self) -> None:
-        self._step = "starting"
-        self._log = StepLog()
+        super().__init__()
 
-    @workflow.query
-    def current_step(self) -> str:
-        return self._step
 
     @workflow.run
     async def run(self, inp: DeleteServerInput) -> str:

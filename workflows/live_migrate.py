@@ -64,7 +64,7 @@ from workflows.common import (
     HOST,
     HOST_CLEANUP_RETRY,
     OpTimeouts,
-    StepLog,
+    StepTracking,
     control,
     failure_message,
     failure_type,
@@ -107,19 +107,14 @@ class _LiveFailed(Exception):
 
 
 @workflow.defn(name="LiveMigrateServerWorkflow")
-class LiveMigrateServerWorkflow:
+class LiveMigrateServerWorkflow(StepTracking):
     def __init__(self) -> None:
-        self._step = "starting"
-        self._log = StepLog()
+        super().__init__()
         self._plan: MigrationPlan | None = None
         self._dest: str | None = None
         self._data = LiveMigrateData()
         self._switched = False  # live_migration succeeded: the guest runs on the destination
 
-    @workflow.query
-    def current_step(self) -> str:
-        """Where the live migration is, e.g. 'live_migration host-1 -> host-2'."""
-        return self._step
 
     @workflow.run
     async def run(self, inp: LiveMigrateServerInput) -> LiveMigrateServerResult:

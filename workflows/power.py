@@ -28,7 +28,14 @@ with workflow.unsafe.imports_passed_through():
     )
     from novaflow.states import TaskState, VmState
 
-from workflows.common import OpTimeouts, StepLog, control, failure_message, failure_type, on_host
+from workflows.common import (
+    OpTimeouts,
+    StepTracking,
+    control,
+    failure_message,
+    failure_type,
+    on_host,
+)
 
 
 @dataclass(frozen=True)
@@ -77,14 +84,10 @@ class PowerActionWorkflowInput:
 
 
 @workflow.defn(name="PowerActionWorkflow")
-class PowerActionWorkflow:
+class PowerActionWorkflow(StepTracking):
     def __init__(self) -> None:
-        self._step = "starting"
-        self._log = StepLog()
+        super().__init__()
 
-    @workflow.query
-    def current_step(self) -> str:
-        return self._step
 
     @workflow.run
     async def run(self, inp: PowerActionWorkflowInput) -> int:

@@ -69,7 +69,7 @@ from workflows.common import (
     HOST,
     HOST_CLEANUP_RETRY,
     OpTimeouts,
-    StepLog,
+    StepTracking,
     control,
     failure_details,
     failure_message,
@@ -153,10 +153,9 @@ def spawn_input(ctx: OpContext, plan: MigrationPlan, flavor: FlavorInfo) -> Spaw
 
 
 @workflow.defn(name="ResizeServerWorkflow")
-class ResizeServerWorkflow:
+class ResizeServerWorkflow(StepTracking):
     def __init__(self) -> None:
-        self._step = "starting"
-        self._log = StepLog()
+        super().__init__()
         self._lock = asyncio.Lock()
         # moving -> verify <-> deciding -> done
         self._phase = "moving"
@@ -167,10 +166,6 @@ class ResizeServerWorkflow:
         self._dest: str | None = None
         self._source_touched = False  # resize_instance ran: a roll-back restarts the source
 
-    @workflow.query
-    def current_step(self) -> str:
-        """Where the move is, e.g. 'finish_resize on host-2' or 'awaiting confirmResize'."""
-        return self._step
 
     @workflow.run
     async def run(self, inp: ResizeServerInput) -> ResizeServerResult:
