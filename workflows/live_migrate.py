@@ -35,9 +35,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.migrations import MIGRATION_PRECHECK_FAILED, MigrationActivities
-    from activities.scheduler.activities import SchedulerActivities
     from activities.types import (
-        ClaimMigrationInput,
         ClaimResult,
         FinishMoveInput,
         HostCapabilities,
@@ -54,7 +52,6 @@ with workflow.unsafe.imports_passed_through():
         OpContext,
         PreLiveMigrationInput,
         ReleaseMigrationClaimInput,
-        SelectDestinationsInput,
         SpawnResult,
     )
     from novaflow import errors
@@ -74,6 +71,7 @@ from workflows.resize import (
     MIGRATION_STEP_FAILED,
     STEP_ERRORS,
     checkpoint,
+    select_and_claim,
     spawn_input,
     step_error,
 )
@@ -226,33 +224,12 @@ class LiveMigrateServerWorkflow(StepTracking):
                                   attempt_errors: list[str]) -> ClaimResult:
         ctx = inp.ctx
         forced = inp.requested_host if inp.force else None
-        t = workflow.now()
         try:
-            self._step = f"select_destinations (attempt {attempt})"
-            selection = await control(
-                SchedulerActivities.select_destinations,
-                SelectDestinationsInput(
-                    ctx=ctx, flavor=plan.old_flavor, image=plan.image,
-                    availability_zone=plan.availability_zone,
-                    scheduler_hints={"group": plan.server_group_uuid}
-                    if plan.server_group_uuid else {},
-                    ignore_hosts=list(excluded), force_host=forced,
-                    requested_host=None if forced else inp.requested_host,
-                    num_alternates=inp.max_attempts - attempt),
-                summary=f"select_destinations, attempt {attempt}")
-            self._log.add("select_destinations", t,
-                          details="candidates: " + ", ".join(selection.hosts))
-            t = workflow.now()
-            self._step = f"claim_for_migration (attempt {attempt})"
-            claim = await control(
-                MigrationActivities.claim_for_migration,
-                ClaimMigrationInput(ctx=ctx, migration_id=inp.migration_id,
-                                    source_host=plan.source_host, flavor=plan.old_flavor,
-                                    candidates=selection.hosts,
-                                    group_uuid=plan.server_group_uuid),
-                summary=f"claim_for_migration, attempt {attempt}")
+            return await select_and_claim(
+                self, ctx, inp.migration_id, plan, plan.old_flavor, excluded=excluded,
+                attempt=attempt, max_attempts=inp.max_attempts, force_host=forced,
+                requested_host=None if forced else inp.requested_host)
         except STEP_ERRORS as exc:
-            self._log.add(self._step.split(" ")[0], t, "Error", details=failure_message(exc))
             attempt_errors.append(f"attempt {attempt}: {failure_message(exc)}")
             if attempt > 1:
                 raise _LiveFailed(errors.MAX_RETRIES_EXCEEDED,
@@ -260,8 +237,6 @@ class LiveMigrateServerWorkflow(StepTracking):
                                   f"{ctx.server_id}. " + "; ".join(attempt_errors)) from exc
             raise _LiveFailed(failure_type(exc) or errors.NO_VALID_HOST,
                               failure_message(exc)) from exc
-        self._log.add("claim_for_migration", t, host=claim.host)
-        return claim
 
     async def _advance(self, inp: LiveMigrateServerInput, status: str) -> None:
         checkpoint()

@@ -147,6 +147,47 @@ def checkpoint() -> None:
         raise asyncio.CancelledError("the workflow was cancelled during the last step")
 
 
+async def select_and_claim(wf: StepTracking, ctx: OpContext, migration_id: str,
+                           plan: MigrationPlan, flavor: FlavorInfo, *, excluded: list[str],
+                           attempt: int, max_attempts: int, requested_host: str | None = None,
+                           force_host: str | None = None) -> ClaimResult:
+    """select_destinations then claim_for_migration for one attempt of a move.
+
+    Both steps are logged as instance-action events on ``wf``; a failure of
+    either is logged and re-raised for the caller to decide (select again,
+    reschedule, or give up).
+    """
+    t = workflow.now()
+    try:
+        wf._step = f"select_destinations (attempt {attempt})"
+        selection = await control(
+            SchedulerActivities.select_destinations,
+            SelectDestinationsInput(
+                ctx=ctx, flavor=flavor, image=plan.image,
+                availability_zone=plan.availability_zone,
+                scheduler_hints={"group": plan.server_group_uuid}
+                if plan.server_group_uuid else {},
+                ignore_hosts=list(excluded), force_host=force_host,
+                requested_host=requested_host, num_alternates=max_attempts - attempt),
+            summary=f"select_destinations, attempt {attempt}")
+        wf._log.add("select_destinations", t,
+                    details="candidates: " + ", ".join(selection.hosts))
+        t = workflow.now()
+        wf._step = f"claim_for_migration (attempt {attempt})"
+        claim = await control(
+            MigrationActivities.claim_for_migration,
+            ClaimMigrationInput(ctx=ctx, migration_id=migration_id,
+                                source_host=plan.source_host, flavor=flavor,
+                                candidates=selection.hosts, group_uuid=plan.server_group_uuid),
+            summary=f"claim_for_migration, attempt {attempt}")
+    except STEP_ERRORS as exc:
+        wf._log.add(wf._step.split(" ")[0], t, "Error", details=failure_message(exc))
+        raise
+    wf._log.add("claim_for_migration", t, host=claim.host,
+                details=f"{flavor.vcpus} VCPU, {flavor.memory_mb} MB")
+    return claim
+
+
 def spawn_input(ctx: OpContext, plan: MigrationPlan, flavor: FlavorInfo) -> SpawnInput:
     return SpawnInput(server_id=ctx.server_id, name=plan.name, project_id=ctx.project_id,
                       flavor=flavor, image=plan.image, ports=list(plan.ports))
@@ -317,32 +358,13 @@ class ResizeServerWorkflow(StepTracking):
                                   excluded: list[str], attempt: int,
                                   attempt_errors: list[str]) -> ClaimResult:
         ctx = inp.ctx
-        hints = {"group": plan.server_group_uuid} if plan.server_group_uuid else {}
         for _round in range(CLAIM_ROUNDS):
-            t = workflow.now()
-            self._step = f"select_destinations (attempt {attempt})"
             try:
-                selection = await control(
-                    SchedulerActivities.select_destinations,
-                    SelectDestinationsInput(
-                        ctx=ctx, flavor=plan.new_flavor, image=plan.image,
-                        availability_zone=plan.availability_zone, scheduler_hints=hints,
-                        ignore_hosts=list(excluded), requested_host=inp.requested_host,
-                        num_alternates=inp.max_attempts - attempt),
-                    summary=f"select_destinations, attempt {attempt}")
-                self._log.add("select_destinations", t,
-                              details="candidates: " + ", ".join(selection.hosts))
-                t = workflow.now()
-                self._step = f"claim_for_migration (attempt {attempt})"
-                claim = await control(
-                    MigrationActivities.claim_for_migration,
-                    ClaimMigrationInput(ctx=ctx, migration_id=inp.migration_id,
-                                        source_host=plan.source_host, flavor=plan.new_flavor,
-                                        candidates=selection.hosts,
-                                        group_uuid=plan.server_group_uuid),
-                    summary=f"claim_for_migration, attempt {attempt}")
+                return await select_and_claim(
+                    self, ctx, inp.migration_id, plan, plan.new_flavor, excluded=excluded,
+                    attempt=attempt, max_attempts=inp.max_attempts,
+                    requested_host=inp.requested_host)
             except STEP_ERRORS as exc:
-                self._log.add(self._step.split(" ")[0], t, "Error", details=failure_message(exc))
                 if failure_type(exc) == errors.CLAIM_CONFLICT:
                     continue  # the hosts filled up since selection: select again
                 if attempt > 1:
@@ -353,9 +375,6 @@ class ResizeServerWorkflow(StepTracking):
                 raise _MoveFailed(failure_type(exc) or errors.NO_VALID_HOST,
                                   failure_message(exc), restore_source=False,
                                   details=failure_details(exc)) from exc
-            self._log.add("claim_for_migration", t, host=claim.host,
-                          details=f"{plan.new_flavor.vcpus} VCPU, {plan.new_flavor.memory_mb} MB")
-            return claim
         raise _MoveFailed(errors.NO_VALID_HOST, "No valid host was found. Claims kept losing "
                           f"races after {CLAIM_ROUNDS} selections.", restore_source=False)
 
