@@ -10,42 +10,9 @@ import sys
 from pathlib import Path
 
 import httpx
-from stack import wait_for
+from server_api import boot, mv, server, wait_gone, wait_status  # noqa: F401
 
 OPENSTACK = Path(sys.executable).parent / "openstack"
-
-
-def mv(version: str) -> dict[str, str]:
-    """Headers asking for a compute microversion."""
-    return {"OpenStack-API-Version": f"compute {version}"}
-
-
-def boot(client: httpx.Client, ids: dict[str, str], name: str, flavor: str = "1",
-         headers: dict | None = None, **extra) -> str:
-    body = {"server": {"name": name, "flavorRef": flavor, "imageRef": ids["image"],
-                       "networks": [{"uuid": ids["network"]}], **extra}}
-    resp = client.post("/v2.1/servers", json=body, headers=headers or {})
-    assert resp.status_code == 202, resp.text
-    return resp.json()["server"]["id"]
-
-
-def server(client: httpx.Client, server_id: str, version: str = "2.1") -> dict:
-    resp = client.get(f"/v2.1/servers/{server_id}", headers=mv(version))
-    assert resp.status_code == 200, resp.text
-    return resp.json()["server"]
-
-
-def wait_status(client: httpx.Client, server_id: str, statuses: set[str],
-                timeout: float = 60) -> dict:
-    def check():
-        s = server(client, server_id)
-        return s if s["status"] in statuses else None
-    return wait_for(check, timeout, what=f"server {server_id} to reach {statuses}")
-
-
-def wait_gone(client: httpx.Client, server_id: str, timeout: float = 60) -> None:
-    wait_for(lambda: client.get(f"/v2.1/servers/{server_id}").status_code == 404, timeout,
-             what=f"server {server_id} to be deleted")
 
 
 def delete_all(client: httpx.Client, server_ids: list[str]) -> None:

@@ -6,38 +6,11 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import httpx
+from server_api import boot, mv, server, wait_gone, wait_status  # noqa: F401
 from sqlmodel import select
-from stack import StackThread, wait_for
+from stack import StackThread
 
 from schema.models import Allocation, ComputeNode, Port
-
-
-def boot(client: httpx.Client, ids: dict[str, str], name: str, flavor: str = "1",
-         **extra) -> str:
-    body = {"server": {"name": name, "flavorRef": flavor, "imageRef": ids["image"],
-                       "networks": [{"uuid": ids["network"]}], **extra}}
-    resp = client.post("/v2.1/servers", json=body)
-    assert resp.status_code == 202, resp.text
-    return resp.json()["server"]["id"]
-
-
-def server(client: httpx.Client, server_id: str) -> dict:
-    resp = client.get(f"/v2.1/servers/{server_id}")
-    assert resp.status_code == 200, resp.text
-    return resp.json()["server"]
-
-
-def wait_status(client: httpx.Client, server_id: str, statuses: set[str],
-                timeout: float = 60) -> dict:
-    def check():
-        s = server(client, server_id)
-        return s if s["status"] in statuses else None
-    return wait_for(check, timeout, what=f"server {server_id} to reach {statuses}")
-
-
-def wait_gone(client: httpx.Client, server_id: str, timeout: float = 60) -> None:
-    wait_for(lambda: client.get(f"/v2.1/servers/{server_id}").status_code == 404, timeout,
-             what=f"server {server_id} to be deleted")
 
 
 def allocations(stack: StackThread, consumer_id: str) -> list[tuple[str, int, int, int]]:
