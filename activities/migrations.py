@@ -92,6 +92,13 @@ def _vm_state_for(power_state: int) -> str:
     return VmState.ACTIVE if power_state == PowerState.RUNNING else VmState.STOPPED
 
 
+
+def _follow_host_zone(session, inst: Instance) -> None:
+    """Show the zone of the host the server now runs on (OS-EXT-AZ), as Nova does."""
+    node = session.exec(select(ComputeNode).where(ComputeNode.host == inst.host)).first()
+    if node is not None:
+        inst.availability_zone = node.availability_zone
+
 class MigrationActivities(ControlActivities):
     """The database side of every move."""
 
@@ -157,7 +164,7 @@ class MigrationActivities(ControlActivities):
                 image=ImageInfo(id=image.get("id", inst.image_ref),
                                 name=image.get("name", ""),
                                 properties=dict(image.get("properties") or {})),
-                ports=ports, availability_zone=inst.availability_zone,
+                ports=ports, availability_zone=inst.pinned_availability_zone,
                 server_group_uuid=inst.server_group_uuid,
                 source=HostCapabilities(host=node.host, cpu_arch=node.cpu_arch,
                                         hypervisor_type=node.hypervisor_type,
@@ -243,6 +250,7 @@ class MigrationActivities(ControlActivities):
                                        type=errors.NOT_FOUND, non_retryable=True)
             inst.vm_state, inst.task_state = VmState.RESIZED, None
             inst.host = inst.node = inp.host
+            _follow_host_zone(s, inst)
             inst.flavor = _snapshot(mig.new_flavor)
             inst.power_state = inp.power_state
             inst.updated_at = utcnow()
@@ -264,6 +272,7 @@ class MigrationActivities(ControlActivities):
             s.add(mig)
             if not _gone(inst):
                 inst.host = inst.node = inp.host
+                _follow_host_zone(s, inst)
                 inst.task_state = None
                 inst.power_state = inp.power_state
                 if inp.error:
@@ -290,6 +299,7 @@ class MigrationActivities(ControlActivities):
             if not _gone(inst):
                 inst.vm_state, inst.task_state = inp.vm_state, None
                 inst.host = inst.node = inp.host or mig.source_compute or inst.host
+                _follow_host_zone(s, inst)
                 if not landed:
                     inst.flavor = _snapshot(mig.old_flavor) or inst.flavor
                 if inp.power_state is not None:
@@ -366,6 +376,7 @@ class MigrationActivities(ControlActivities):
             if not _gone(inst):
                 if inp.decision == "revert":
                     inst.host = inst.node = mig.source_compute
+                    _follow_host_zone(s, inst)
                     inst.flavor = _snapshot(mig.old_flavor)
                 if inp.power_state is not None:
                     inst.power_state = inp.power_state

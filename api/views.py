@@ -107,6 +107,8 @@ def server_detail(ctx: RequestContext, inst: Instance, ui_url: str | None = None
         body["locked_reason"] = None
     if ctx.version.at_least("2.90"):
         body["OS-EXT-SRV-ATTR:hostname"] = inst.hostname or inst.display_name
+    if ctx.version.at_least("2.96"):
+        body["pinned_availability_zone"] = inst.pinned_availability_zone
     if inst.fault and status in ("ERROR", "DELETED"):
         fault = {"code": inst.fault.get("code", 500), "created": inst.fault.get("created"),
                  "message": inst.fault.get("message", "")}

@@ -145,6 +145,9 @@ class Instance(SQLModel, table=True):
     reservation_id: str | None = None
     launch_index: int = 0
     server_group_uuid: str | None = None
+    # The zone the user asked for (None: any).  availability_zone shows where
+    # the server is; moves are held to this one (Nova's pinned zone, 2.96).
+    pinned_availability_zone: str | None = None
 
 
 class InstanceAction(SQLModel, table=True):

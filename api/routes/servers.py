@@ -250,6 +250,7 @@ async def create_server(request: Request, response: Response, ctx: Ctx, h: Handl
                 display_name=display, description=description, project_id=ctx.project_id,
                 user_id=ctx.user_id, vm_state=VmState.BUILDING,
                 task_state=TaskState.SCHEDULING, power_state=0, availability_zone=zone,
+                pinned_availability_zone=zone,
                 flavor=_flavor_snapshot(flavor),
                 image_ref="" if volume_backed else image.id, image=image_snapshot,
                 key_name=key_name, metadata_=metadata, requested_networks=network_ids,

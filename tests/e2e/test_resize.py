@@ -640,3 +640,29 @@ def test_resize_past_the_project_quota_is_refused_and_changes_nothing(stack, adm
         after = server(member, sid)
         assert after["status"] == "ACTIVE" and after["OS-EXT-STS:task_state"] is None
         assert member.delete(f"/v2.1/servers/{sid}").status_code == 204
+
+
+def test_a_server_booted_without_a_zone_may_resize_into_another_zone(stack, demo, admin,
+                                                                    catalog_ids):
+    # host-3 (the biggest) is alone in az2: an unpinned server there must be
+    # able to move out, as in Nova; a server pinned to a zone stays in it.
+    sid = boot(admin, catalog_ids, "unpinned", availability_zone="az2:host-3")
+    wait_status(admin, sid, {"ACTIVE"})
+    with stack.db.writer() as s:  # forced hosts pin nothing; make that explicit
+        from schema.models import Instance
+        inst = s.exec(select(Instance).where(Instance.uuid == sid)).one()
+        inst.pinned_availability_zone = None
+        s.add(inst)
+    assert server(admin, sid, "2.96")["pinned_availability_zone"] is None
+    resp = admin.post(f"/v2.1/servers/{sid}/action", json={"resize": {"flavorRef": "2"}})
+    assert resp.status_code == 202, resp.text
+    moved = wait_status(admin, sid, {"VERIFY_RESIZE", "ACTIVE", "ERROR"}, timeout=90)
+    assert moved["status"] == "VERIFY_RESIZE", moved.get("fault")
+    dest = moved["OS-EXT-SRV-ATTR:host"]
+    assert dest != "host-3"
+    with stack.db.reader() as s:
+        from schema.models import ComputeNode
+        dest_zone = s.exec(select(ComputeNode).where(ComputeNode.host == dest)).one()
+    assert moved["OS-EXT-AZ:availability_zone"] == dest_zone.availability_zone != "az2"
+    assert admin.delete(f"/v2.1/servers/{sid}").status_code == 204
+    wait_gone(admin, sid)
