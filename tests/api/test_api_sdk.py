@@ -79,12 +79,7 @@ def test_sdk_resize_and_confirm(sdk, admin):
                                        networks=[{"uuid": net.id}], availability_zone="nova")
     try:
         server = sdk.compute.wait_for_server(server, interval=0.3, wait=60)
-        try:
-            sdk.compute.resize_server(server, "2")
-        except exceptions.BadRequestException as exc:
-            if "no such action" in str(exc):
-                pytest.xfail("resize is not implemented yet (issue 4)")
-            raise
+        sdk.compute.resize_server(server, "2")
         server = sdk.compute.wait_for_server(server, status="VERIFY_RESIZE", interval=0.3,
                                              wait=30)
         sdk.compute.confirm_server_resize(server)
