@@ -72,16 +72,6 @@ async def start_power_action(h: AppHandles, ctx: RequestContext, inst: Instance,
         raise ComputeFault(f"The {spec.name} could not be started; try again later.") from exc
 
 
-@action("os-start")
-async def start(h: AppHandles, ctx: RequestContext, inst: Instance, _body: Any) -> None:
-    await start_power_action(h, ctx, inst, "os-start")
-
-
-@action("os-stop")
-async def stop(h: AppHandles, ctx: RequestContext, inst: Instance, _body: Any) -> None:
-    await start_power_action(h, ctx, inst, "os-stop")
-
-
 @action("reboot")
 async def reboot(h: AppHandles, ctx: RequestContext, inst: Instance, body: Any) -> None:
     if not isinstance(body, dict) or set(body) - {"type"}:
@@ -95,21 +85,13 @@ async def reboot(h: AppHandles, ctx: RequestContext, inst: Instance, body: Any) 
     await start_power_action(h, ctx, inst, f"reboot:{kind.upper()}")
 
 
-@action("pause")
-async def pause(h: AppHandles, ctx: RequestContext, inst: Instance, _body: Any) -> None:
-    await start_power_action(h, ctx, inst, "pause")
+def _no_body_action(name: str):
+    async def handler(h: AppHandles, ctx: RequestContext, inst: Instance, _body: Any) -> None:
+        await start_power_action(h, ctx, inst, name)
+    handler.__name__ = name.replace("os-", "").replace("-", "_")
+    return handler
 
 
-@action("unpause")
-async def unpause(h: AppHandles, ctx: RequestContext, inst: Instance, _body: Any) -> None:
-    await start_power_action(h, ctx, inst, "unpause")
-
-
-@action("suspend")
-async def suspend(h: AppHandles, ctx: RequestContext, inst: Instance, _body: Any) -> None:
-    await start_power_action(h, ctx, inst, "suspend")
-
-
-@action("resume")
-async def resume(h: AppHandles, ctx: RequestContext, inst: Instance, _body: Any) -> None:
-    await start_power_action(h, ctx, inst, "resume")
+# The actions whose body carries nothing but their name.
+for _name in ("os-start", "os-stop", "pause", "unpause", "suspend", "resume"):
+    action(_name)(_no_body_action(_name))
