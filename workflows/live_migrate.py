@@ -67,7 +67,7 @@ from workflows.common import (
     failure_type,
     on_host,
 )
-from workflows.resize import (
+from workflows.move_steps import (
     MIGRATION_STEP_FAILED,
     STEP_ERRORS,
     checkpoint,
