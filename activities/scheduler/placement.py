@@ -9,7 +9,7 @@ generation moved (another claim won the race) it re-reads and tries again.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, update
@@ -37,11 +37,12 @@ IO_TASK_STATES = {TaskState.SPAWNING, TaskState.RESIZE_MIGRATING, TaskState.RESI
 CAS_RETRIES = 5
 
 
-def service_is_up(svc: Service | Any | None, down_time: int) -> bool:
+def service_is_up(svc: Service | Any | None, down_time: int,
+                  now: datetime | None = None) -> bool:
     """A service is up unless forced down or silent for longer than ``down_time``."""
     if svc is None or svc.forced_down or svc.last_seen_up is None:
         return False
-    return utcnow() - svc.last_seen_up <= timedelta(seconds=down_time)
+    return (now or utcnow()) - svc.last_seen_up <= timedelta(seconds=down_time)
 
 
 def node_usage(session: Session, node_uuid: str) -> tuple[int, int, int]:
@@ -95,31 +96,30 @@ def load_host_states(session: Session, settings: Settings) -> list[HostState]:
         aggregates[host].append(AggregateSpec(name=agg.name, metadata=dict(agg.metadata_)))
     down_time = settings.scheduler.service_down_time
     states = []
-    for n in nodes:
-        svc = services.get(n.host)
-        used = usage.get(n.uuid, (0, 0, 0))
+    now = utcnow()
+    # Plain tuple unpacking: attribute access on a thousand rows was half the cost.
+    for (host, nodename, node_uuid, zone, hv_type, hv_version, arch, vcpus, memory_mb,
+         local_gb, res_cpus, res_mem, res_disk, cpu_ratio, ram_ratio, disk_ratio,
+         failed_builds, cpu_info, generation) in nodes:
+        svc = services.get(host)
+        used = usage.get(node_uuid, (0, 0, 0))
+        uuids = instances.get(host, set())
         states.append(HostState(
-            host=n.host, nodename=n.hypervisor_hostname, node_uuid=n.uuid,
-            availability_zone=n.availability_zone, hypervisor_type=n.hypervisor_type,
-            hypervisor_version=n.hypervisor_version, cpu_arch=n.cpu_arch,
-            supported_instances=[(n.cpu_arch, n.hypervisor_type.lower(), "hvm")],
-            vcpus=n.vcpus, memory_mb=n.memory_mb, local_gb=n.local_gb,
+            host=host, nodename=nodename, node_uuid=node_uuid, availability_zone=zone,
+            hypervisor_type=hv_type, hypervisor_version=hv_version, cpu_arch=arch,
+            supported_instances=[(arch, hv_type.lower(), "hvm")],
+            vcpus=vcpus, memory_mb=memory_mb, local_gb=local_gb,
             vcpus_used=used[0], memory_mb_used=used[1], local_gb_used=used[2],
-            reserved_host_cpus=n.reserved_host_cpus,
-            reserved_host_memory_mb=n.reserved_host_memory_mb,
-            reserved_host_disk_mb=n.reserved_host_disk_mb,
-            cpu_allocation_ratio=n.cpu_allocation_ratio,
-            ram_allocation_ratio=n.ram_allocation_ratio,
-            disk_allocation_ratio=n.disk_allocation_ratio,
+            reserved_host_cpus=res_cpus, reserved_host_memory_mb=res_mem,
+            reserved_host_disk_mb=res_disk, cpu_allocation_ratio=cpu_ratio,
+            ram_allocation_ratio=ram_ratio, disk_allocation_ratio=disk_ratio,
             service_disabled=bool(svc and svc.disabled),
-            service_up=service_is_up(svc, down_time),
-            num_instances=len(instances[n.host]), num_io_ops=io_ops[n.host],
-            instance_uuids=instances[n.host],
-            aggregates=aggregates[n.host],
-            failed_builds=n.failed_builds,
-            capabilities={"cpu_info": n.cpu_info, "hypervisor_type": n.hypervisor_type,
-                          "hypervisor_version": n.hypervisor_version, "cpu_arch": n.cpu_arch},
-            generation=n.generation,
+            service_up=service_is_up(svc, down_time, now),
+            num_instances=len(uuids), num_io_ops=io_ops.get(host, 0), instance_uuids=uuids,
+            aggregates=aggregates.get(host, []), failed_builds=failed_builds,
+            capabilities={"cpu_info": cpu_info, "hypervisor_type": hv_type,
+                          "hypervisor_version": hv_version, "cpu_arch": arch},
+            generation=generation,
         ))
     return states
 
