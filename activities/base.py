@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlmodel import Session, select
 from temporalio import activity
 
-from activities.types import EventRecord, OpContext
+from activities.types.context import EventRecord, OpContext
 from novaflow.settings import Settings
 from schema.db import Database
 from schema.models import InstanceAction, InstanceActionEvent, utcnow

@@ -12,7 +12,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.base import ControlActivities
-from activities.types import FlavorInfo, ImageInfo, LookupInput, NetworkInfo
+from activities.types.catalog import FlavorInfo, ImageInfo, LookupInput, NetworkInfo
 from novaflow import errors
 from schema.models import Flavor, Image, Network
 

@@ -19,15 +19,13 @@ from temporalio import activity
 
 from activities.base import ControlActivities
 from activities.scheduler.placement import service_is_up
-from activities.types import (
-    DeleteTargets,
-    FinishPowerActionInput,
+from activities.types.context import OpContext
+from activities.types.hosts import (
     HostCleanupDoneInput,
-    OpContext,
-    QueueHostCleanupInput,
     RecordHostReportInput,
     RecordHostReportResult,
 )
+from activities.types.instances import DeleteTargets, FinishPowerActionInput, QueueHostCleanupInput
 from novaflow import logs
 from novaflow.states import PowerState, VmState
 from schema.models import (
@@ -82,11 +80,12 @@ class HostStateActivities(ControlActivities):
             svc.last_seen_up, svc.updated_at = now, now
             svc.report_count += 1
             s.add(svc)
-            changed = [f for f in _INVENTORY if getattr(node, f) != getattr(rep, f)]
+            inv = rep.inventory
+            changed = [f for f in _INVENTORY if getattr(node, f) != getattr(inv, f)]
             if changed:
                 for f in changed:
-                    result.changes.append(f"{f}: {getattr(node, f)} -> {getattr(rep, f)}")
-                    setattr(node, f, getattr(rep, f))
+                    result.changes.append(f"{f}: {getattr(node, f)} -> {getattr(inv, f)}")
+                    setattr(node, f, getattr(inv, f))
                 node.generation += 1  # any claim computed on the old inventory must retry
                 node.updated_at = now
                 s.add(node)

@@ -11,7 +11,7 @@ from sqlmodel import select
 from temporalio import activity
 
 from activities.base import ControlActivities
-from activities.types import RegisterHostInput, RegisterHostResult
+from activities.types.hosts import RegisterHostInput, RegisterHostResult
 from schema.models import ComputeNode, Service, utcnow
 
 
@@ -22,15 +22,16 @@ class HostRegistryActivities(ControlActivities):
     def register_host(self, inp: RegisterHostInput) -> RegisterHostResult:
         now = utcnow()
         with self.db.writer() as s:
+            inv = inp.inventory
             node = s.exec(select(ComputeNode).where(ComputeNode.host == inp.hostname)).first()
             created = node is None
             if node is None:
                 node = ComputeNode(
                     host=inp.hostname,
                     hypervisor_hostname=inp.hostname,
-                    vcpus=inp.vcpus,
-                    memory_mb=inp.memory_mb,
-                    local_gb=inp.local_gb,
+                    vcpus=inv.vcpus,
+                    memory_mb=inv.memory_mb,
+                    local_gb=inv.local_gb,
                     cpu_allocation_ratio=self.settings.initial_cpu_allocation_ratio,
                     ram_allocation_ratio=self.settings.initial_ram_allocation_ratio,
                     disk_allocation_ratio=self.settings.initial_disk_allocation_ratio,
@@ -38,13 +39,13 @@ class HostRegistryActivities(ControlActivities):
                     reserved_host_cpus=self.settings.reserved_host_cpus,
                     reserved_host_disk_mb=self.settings.reserved_host_disk_mb,
                 )
-            node.vcpus, node.memory_mb, node.local_gb = inp.vcpus, inp.memory_mb, inp.local_gb
-            node.cpu_arch = inp.cpu_arch
-            node.hypervisor_type = inp.hypervisor_type
-            node.hypervisor_version = inp.hypervisor_version
+            node.vcpus, node.memory_mb, node.local_gb = inv.vcpus, inv.memory_mb, inv.local_gb
+            node.cpu_arch = inv.cpu_arch
+            node.hypervisor_type = inv.hypervisor_type
+            node.hypervisor_version = inv.hypervisor_version
             node.availability_zone = inp.availability_zone
             node.libvirt_uri = inp.libvirt_uri
-            node.cpu_info = inp.cpu_info
+            node.cpu_info = inv.cpu_info
             node.updated_at = now
             if not created:
                 node.generation += 1  # inventory changed under any in-flight claim

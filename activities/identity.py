@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.types import CheckTokenInput, Identity
+from activities.types.identity import CheckTokenInput, Identity
 from novaflow import errors
 
 _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")

@@ -13,11 +13,11 @@ from temporalio.exceptions import ApplicationError
 
 from activities.base import ControlActivities
 from activities.scheduler import placement
-from activities.types import (
+from activities.types.context import OpContext
+from activities.types.instances import (
     InstanceLocation,
     MarkActiveInput,
     MarkDeletedInput,
-    OpContext,
     RecordEventsInput,
     SetErrorInput,
     SetTaskStateInput,

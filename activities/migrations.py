@@ -22,25 +22,23 @@ from temporalio.exceptions import ApplicationError
 
 from activities.base import ControlActivities
 from activities.scheduler import placement
-from activities.types import (
+from activities.types.catalog import FlavorInfo, ImageInfo, PortInfo
+from activities.types.context import OpContext
+from activities.types.moves import (
     ClaimMigrationInput,
-    ClaimResult,
     DecisionDoneInput,
     DecisionFailedInput,
     FinishMoveInput,
-    FlavorInfo,
     HostCapabilities,
-    ImageInfo,
     LivePrecheckInput,
     MigrationPlan,
     MigrationRef,
     MigrationStepInput,
     MoveFailedInput,
-    OpContext,
-    PortInfo,
     ReleaseMigrationClaimInput,
     ResizeDecisionInput,
 )
+from activities.types.scheduling import ClaimResult
 from novaflow import errors
 from novaflow.states import PowerState, TaskState, VmState
 from schema.models import (

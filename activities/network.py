@@ -17,13 +17,13 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.base import ControlActivities
-from activities.types import (
+from activities.types.catalog import (
     AllocateNetworkInput,
     AllocateNetworkResult,
     NetworkInfo,
-    OpContext,
     PortInfo,
 )
+from activities.types.context import OpContext
 from novaflow import errors
 from schema.models import Instance, Port, Subnet
 

@@ -8,7 +8,7 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
-from activities.types import WaitClosedInput
+from activities.types.instances import WaitClosedInput
 
 
 class TemporalActivities:

@@ -16,14 +16,14 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.base import ControlActivities
-from activities.types import (
+from activities.types.catalog import (
     AttachVolumesInput,
     ImageInfo,
-    OpContext,
     ReserveVolumesInput,
     ReserveVolumesResult,
     VolumeDisk,
 )
+from activities.types.context import OpContext
 from novaflow import errors
 from schema.models import BlockDeviceMapping, Image, Instance, Volume, utcnow
 

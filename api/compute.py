@@ -15,7 +15,7 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 
-from activities.types import OpContext
+from activities.types.context import OpContext
 from api.deps import AppHandles, RequestContext
 from api.errors import BadRequest, ComputeFault, Conflict
 from novaflow import logs

@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from temporalio.client import Client
 
 from activities.identity import InvalidToken, TokenBackend
-from activities.types import Identity
+from activities.types.identity import Identity
 from api.errors import Forbidden, Unauthorized
 from api.microversion import MIN_VERSION, APIVersion
 from novaflow.settings import Settings

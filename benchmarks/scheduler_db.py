@@ -24,13 +24,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from activities.scheduler.activities import SchedulerActivities
-from activities.types import (
-    ClaimInput,
-    FlavorInfo,
-    ImageInfo,
-    OpContext,
-    SelectDestinationsInput,
-)
+from activities.types.catalog import FlavorInfo, ImageInfo
+from activities.types.context import OpContext
+from activities.types.scheduling import ClaimInput, SelectDestinationsInput
 from novaflow.settings import Settings
 from schema.db import Database
 from schema.migrate import upgrade

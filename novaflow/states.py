@@ -1,4 +1,5 @@
-"""Nova's instance states and how they map to the API's ``status``.
+"""Nova's instance states, how they map to the API's ``status``, and the
+transitions table: which operation may start from which state.
 
 vm_state is where an instance rests, task_state what is being done to it
 (None when idle), power_state what the hypervisor says.  Pure constants: the
@@ -6,6 +7,8 @@ workflows import this module too.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 
 class VmState:
@@ -94,3 +97,69 @@ def vm_states_for_status(status: str) -> list[str]:
     """The vm_states an API ``status`` filter selects (for ?status=)."""
     status = status.upper()
     return [vm for vm, st in _STATUS_BY_VM_STATE.items() if st == status]
+
+
+# -- which operation may start from which state ---------------------------------
+
+ANY = None  # a Transition field that accepts every state
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One operation's place in the instance life cycle, as Nova's
+    ``check_instance_state`` decorators define it.
+
+    ``vm_states`` / ``task_states`` are where the operation may start from
+    (``ANY``: every state); ``task_state`` is what the instance shows while it
+    runs; ``ends_in`` are the vm_states it leaves the instance in when it
+    succeeds (a failure leaves the vm_state as it was, or ERROR).
+    """
+
+    operation: str  # as Nova names it in its 409s and instance actions
+    vm_states: tuple[str, ...] | None
+    task_state: str | None
+    ends_in: tuple[str, ...]
+    task_states: tuple[str | None, ...] | None = (None,)
+    needs_host: bool = True  # refused while the instance is on no host
+    allowed_when_locked: bool = False  # a locked server refuses it to non-admins
+
+    def refusal(self, uuid: str, vm_state: str, task_state: str | None) -> str | None:
+        """Nova's 409 text if the operation may not start from these states."""
+        if self.vm_states is not ANY and vm_state not in self.vm_states:
+            return f"Cannot '{self.operation}' instance {uuid} while it is in vm_state {vm_state}"
+        if self.task_states is not ANY and task_state not in self.task_states:
+            return (f"Cannot '{self.operation}' instance {uuid} while it is in "
+                    f"task_state {task_state}")
+        return None
+
+
+_V, _T = VmState, TaskState
+_HARD_REBOOTABLE = (_V.ACTIVE, _V.STOPPED, _V.PAUSED, _V.SUSPENDED, _V.ERROR)
+
+# Keyed by the name routes and workflows use; ``operation`` is Nova's word.
+TRANSITIONS: dict[str, Transition] = {t.operation if key is None else key: t for key, t in [
+    (None, Transition("create", ANY, _T.SCHEDULING, (_V.ACTIVE,), ANY, needs_host=False)),
+    (None, Transition("delete", ANY, _T.DELETING, (_V.DELETED,), ANY, needs_host=False)),
+    (None, Transition("start", (_V.STOPPED,), _T.POWERING_ON, (_V.ACTIVE,))),
+    (None, Transition("stop", (_V.ACTIVE, _V.ERROR), _T.POWERING_OFF, (_V.STOPPED,))),
+    ("reboot:SOFT", Transition("reboot", (_V.ACTIVE,), _T.REBOOTING, (_V.ACTIVE,))),
+    ("reboot:HARD", Transition("reboot", _HARD_REBOOTABLE, _T.REBOOTING_HARD, (_V.ACTIVE,))),
+    (None, Transition("pause", (_V.ACTIVE,), _T.PAUSING, (_V.PAUSED,))),
+    (None, Transition("unpause", (_V.PAUSED,), _T.UNPAUSING, (_V.ACTIVE,))),
+    (None, Transition("suspend", (_V.ACTIVE,), _T.SUSPENDING, (_V.SUSPENDED,))),
+    (None, Transition("resume", (_V.SUSPENDED,), _T.RESUMING, (_V.ACTIVE,))),
+    (None, Transition("resize", (_V.ACTIVE, _V.STOPPED), _T.RESIZE_PREP, (_V.RESIZED,))),
+    (None, Transition("migrate", (_V.ACTIVE, _V.STOPPED), _T.RESIZE_PREP, (_V.RESIZED,))),
+    (None, Transition("live-migration", (_V.ACTIVE, _V.PAUSED), _T.MIGRATING,
+                      (_V.ACTIVE, _V.PAUSED))),
+    # Decisions on a waiting resize: its workflow sets the task_state itself.
+    (None, Transition("confirmResize", (_V.RESIZED,), _T.RESIZE_CONFIRMING,
+                      (_V.ACTIVE, _V.STOPPED))),
+    (None, Transition("revertResize", (_V.RESIZED,), _T.RESIZE_REVERTING,
+                      (_V.ACTIVE, _V.STOPPED))),
+]}
+
+
+def transition(name: str) -> Transition:
+    """The table's row for an operation (KeyError names an unknown one)."""
+    return TRANSITIONS[name]

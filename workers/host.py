@@ -18,8 +18,8 @@ from temporalio.worker import Worker
 from activities.hypervisor.activities import HostActivities
 from activities.hypervisor.driver import ComputeDriver
 from activities.hypervisor.moves import HostMoveActivities
-from activities.power import HostPowerActivities
-from activities.types import RegisterHostInput, RegisterHostResult
+from activities.hypervisor.power import HostPowerActivities
+from activities.types.hosts import RegisterHostInput, RegisterHostResult
 from novaflow import logs
 from novaflow.queues import CONTROL_QUEUE, host_queue
 from workers.log_context import LogContextInterceptor
@@ -35,12 +35,8 @@ async def register_host(client: Client, driver: ComputeDriver, hostname: str,
     info = driver.node_info()
     result = await client.execute_workflow(
         RegisterHostWorkflow.run,
-        RegisterHostInput(hostname=hostname, vcpus=info.vcpus, memory_mb=info.memory_mb,
-                          local_gb=info.local_gb, cpu_arch=info.cpu_arch,
-                          hypervisor_type=info.hypervisor_type,
-                          hypervisor_version=info.hypervisor_version,
-                          availability_zone=availability_zone, libvirt_uri=libvirt_uri,
-                          cpu_info=info.cpu_info),
+        RegisterHostInput(hostname=hostname, inventory=info.inventory(),
+                          availability_zone=availability_zone, libvirt_uri=libvirt_uri),
         id=f"register-host-{hostname}",
         task_queue=CONTROL_QUEUE,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,

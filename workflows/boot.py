@@ -27,27 +27,25 @@ with workflow.unsafe.imports_passed_through():
     from activities.instances import InstanceActivities
     from activities.network import NetworkActivities
     from activities.scheduler.activities import SchedulerActivities
-    from activities.types import (
+    from activities.types.catalog import (
         AllocateNetworkInput,
         AttachVolumesInput,
         BlockDeviceSpec,
-        CheckTokenInput,
-        ClaimInput,
-        DestroyInput,
         ImageInfo,
         LookupInput,
-        MarkActiveInput,
-        OpContext,
-        QueueHostCleanupInput,
-        RecordEventsInput,
-        ReleaseClaimInput,
         ReserveVolumesInput,
         ReserveVolumesResult,
-        SelectDestinationsInput,
-        SetErrorInput,
-        SpawnInput,
-        SpawnResult,
     )
+    from activities.types.context import OpContext
+    from activities.types.hypervisor import DestroyInput, SpawnInput, SpawnResult
+    from activities.types.identity import CheckTokenInput
+    from activities.types.instances import (
+        MarkActiveInput,
+        QueueHostCleanupInput,
+        RecordEventsInput,
+        SetErrorInput,
+    )
+    from activities.types.scheduling import ClaimInput, ReleaseClaimInput, SelectDestinationsInput
     from activities.volumes import VolumeActivities
     from novaflow import errors
 

@@ -19,7 +19,7 @@ from temporalio.exceptions import (
 )
 
 with workflow.unsafe.imports_passed_through():
-    from activities.types import EventRecord
+    from activities.types.context import EventRecord
     from novaflow import errors
     from novaflow.queues import host_queue
 

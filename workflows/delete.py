@@ -32,15 +32,15 @@ with workflow.unsafe.imports_passed_through():
     from activities.network import NetworkActivities
     from activities.scheduler.activities import SchedulerActivities
     from activities.temporal_ops import TemporalActivities
-    from activities.types import (
+    from activities.types.context import OpContext
+    from activities.types.hypervisor import DestroyInput
+    from activities.types.instances import (
         DeleteTargets,
-        DestroyInput,
         MarkDeletedInput,
-        OpContext,
         QueueHostCleanupInput,
-        ReleaseClaimInput,
         WaitClosedInput,
     )
+    from activities.types.scheduling import ReleaseClaimInput
     from activities.volumes import VolumeActivities
     from novaflow.queues import CONTROL_QUEUE
 

@@ -27,14 +27,14 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.host_reports import HostStateActivities
-    from activities.types import (
-        DestroyInput,
+    from activities.types.hosts import (
         HostCleanupDoneInput,
         HostReport,
         HostReportInput,
         RecordHostReportInput,
         RecordHostReportResult,
     )
+    from activities.types.hypervisor import DestroyInput
     from novaflow.queues import host_queue
 
 from workflows.common import HOST_NO_RETRY, OpTimeouts, control, failure_message, on_host

@@ -35,8 +35,9 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.migrations import MIGRATION_PRECHECK_FAILED, MigrationActivities
-    from activities.types import (
-        ClaimResult,
+    from activities.types.context import OpContext
+    from activities.types.hypervisor import SpawnResult
+    from activities.types.moves import (
         FinishMoveInput,
         HostCapabilities,
         LiveCheckDestInput,
@@ -49,11 +50,10 @@ with workflow.unsafe.imports_passed_through():
         MigrationRef,
         MigrationStepInput,
         MoveFailedInput,
-        OpContext,
         PreLiveMigrationInput,
         ReleaseMigrationClaimInput,
-        SpawnResult,
     )
+    from activities.types.scheduling import ClaimResult
     from novaflow import errors
     from novaflow.states import TaskState, VmState
 

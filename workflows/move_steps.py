@@ -12,15 +12,11 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.migrations import MigrationActivities
     from activities.scheduler.activities import SchedulerActivities
-    from activities.types import (
-        ClaimMigrationInput,
-        ClaimResult,
-        FlavorInfo,
-        MigrationPlan,
-        OpContext,
-        SelectDestinationsInput,
-        SpawnInput,
-    )
+    from activities.types.catalog import FlavorInfo
+    from activities.types.context import OpContext
+    from activities.types.hypervisor import SpawnInput
+    from activities.types.moves import ClaimMigrationInput, MigrationPlan
+    from activities.types.scheduling import ClaimResult, SelectDestinationsInput
     from novaflow import errors
 
 from workflows.common import StepTracking, control, failure_message, failure_type

@@ -19,13 +19,10 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.host_reports import HostStateActivities
-    from activities.power import POWER_ACTION_FAILED
-    from activities.types import (
-        FinishPowerActionInput,
-        OpContext,
-        PowerActionInput,
-        PowerActionResult,
-    )
+    from activities.hypervisor.power import POWER_ACTION_FAILED
+    from activities.types.context import OpContext
+    from activities.types.hypervisor import PowerActionInput, PowerActionResult
+    from activities.types.instances import FinishPowerActionInput
     from novaflow.states import TaskState, VmState
 
 from workflows.common import (

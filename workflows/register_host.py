@@ -11,7 +11,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.hosts import HostRegistryActivities
-    from activities.types import RegisterHostInput, RegisterHostResult
+    from activities.types.hosts import RegisterHostInput, RegisterHostResult
 
 from workflows.common import control
 

@@ -38,25 +38,24 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.migrations import MigrationActivities
-    from activities.types import (
-        ClaimResult,
+    from activities.types.context import OpContext
+    from activities.types.hypervisor import DestroyInput, SpawnResult
+    from activities.types.moves import (
         ConfirmResizeInput,
         DecisionDoneInput,
         DecisionFailedInput,
-        DestroyInput,
         FinishMoveInput,
         FinishResizeInput,
         MigrationPlan,
         MigrationRef,
         MigrationStepInput,
         MoveFailedInput,
-        OpContext,
         PrepResizeInput,
         ReleaseMigrationClaimInput,
         ResizeDecisionInput,
         ResizeInstanceInput,
-        SpawnResult,
     )
+    from activities.types.scheduling import ClaimResult
     from novaflow import errors
     from novaflow.states import TaskState, VmState
 

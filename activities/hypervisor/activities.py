@@ -11,7 +11,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.hypervisor.driver import ComputeDriver, DomainNotFound, DriverError, NodeInfo
-from activities.types import DestroyInput, SpawnInput, SpawnResult
+from activities.types.hypervisor import DestroyInput, SpawnInput, SpawnResult
 from novaflow import errors, logs
 
 

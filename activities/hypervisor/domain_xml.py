@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape, quoteattr
 
-from activities.types import SpawnInput
+from activities.types.hypervisor import SpawnInput
 
 METADATA_NS = "http://novaflow.dev/xmlns/instance/1.0"
 

@@ -9,9 +9,12 @@ Guarantees callers rely on (Nova's virt driver contract):
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 
-from activities.types import FlavorInfo, HostCapabilities, LiveMigrateData, SpawnInput
+from activities.types.catalog import FlavorInfo
+from activities.types.hosts import Inventory
+from activities.types.hypervisor import SpawnInput
+from activities.types.moves import HostCapabilities, LiveMigrateData
 
 
 class DriverError(Exception):
@@ -22,18 +25,15 @@ class DomainNotFound(DriverError):
     """No domain exists for that server."""
 
 
-@dataclass
-class NodeInfo:
-    """What a host offers, as its hypervisor reports it."""
+@dataclass(kw_only=True)
+class NodeInfo(Inventory):
+    """A host's inventory, and the host it describes."""
 
     hostname: str
-    vcpus: int
-    memory_mb: int
-    local_gb: int
-    cpu_arch: str
-    hypervisor_type: str
-    hypervisor_version: int
-    cpu_info: dict = field(default_factory=dict)
+
+    def inventory(self) -> Inventory:
+        """The inventory alone, as registration and reports carry it."""
+        return Inventory(**{f.name: getattr(self, f.name) for f in fields(Inventory)})
 
 
 @dataclass

@@ -29,7 +29,9 @@ from activities.hypervisor.driver import (
     DriverError,
     NodeInfo,
 )
-from activities.types import FlavorInfo, HostCapabilities, LiveMigrateData, SpawnInput
+from activities.types.catalog import FlavorInfo
+from activities.types.hypervisor import SpawnInput
+from activities.types.moves import HostCapabilities, LiveMigrateData
 from novaflow.states import PowerState
 
 # libvirt's domain states -> Nova's power states.

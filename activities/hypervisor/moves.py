@@ -15,9 +15,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.hypervisor.driver import ComputeDriver, DriverError
-from activities.types import (
+from activities.types.hypervisor import DestroyInput, SpawnResult
+from activities.types.moves import (
     ConfirmResizeInput,
-    DestroyInput,
     FinishResizeInput,
     LiveCheckDestInput,
     LiveCheckSourceInput,
@@ -27,7 +27,6 @@ from activities.types import (
     PreLiveMigrationInput,
     PrepResizeInput,
     ResizeInstanceInput,
-    SpawnResult,
 )
 from novaflow import logs
 

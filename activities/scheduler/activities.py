@@ -16,10 +16,10 @@ from activities.base import ControlActivities
 from activities.scheduler import placement
 from activities.scheduler.select import select_hosts
 from activities.scheduler.types import FlavorSpec, RequestSpec
-from activities.types import (
+from activities.types.catalog import FlavorInfo
+from activities.types.scheduling import (
     ClaimInput,
     ClaimResult,
-    FlavorInfo,
     ReleaseClaimInput,
     SelectDestinationsInput,
     SelectDestinationsResult,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from sqlmodel import Session, select
 
-from activities.types import BlockDeviceSpec
+from activities.types.catalog import BlockDeviceSpec
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, NotFound
 from api.validation import is_uuid, json_body, require_dict

@@ -27,7 +27,8 @@ from stack import wait_for
 from temporalio.client import WorkflowExecutionStatus
 
 from activities.hypervisor.libvirt_driver import LibvirtDriver
-from activities.types import FlavorInfo, ImageInfo, SpawnInput
+from activities.types.catalog import FlavorInfo, ImageInfo
+from activities.types.hypervisor import SpawnInput
 from schema.models import (
     Allocation,
     ComputeNode,

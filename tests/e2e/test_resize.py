@@ -32,7 +32,7 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from activities.hypervisor.driver import DriverError
 from activities.hypervisor.libvirt_driver import LibvirtDriver
-from activities.types import OpContext
+from activities.types.context import OpContext
 from novaflow.states import PowerState
 from schema.models import Instance, Migration
 from workers import sim_hosts

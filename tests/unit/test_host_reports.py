@@ -9,7 +9,8 @@ import pytest
 from sqlmodel import select
 
 from activities.host_reports import HostStateActivities
-from activities.types import DomainReport, HostReport, OpContext, RecordHostReportInput
+from activities.types.context import OpContext
+from activities.types.hosts import DomainReport, HostReport, Inventory, RecordHostReportInput
 from novaflow.settings import Settings
 from novaflow.states import PowerState, TaskState, VmState
 from schema.db import Database
@@ -50,8 +51,10 @@ def add_instance(acts, vm_state: str = VmState.ACTIVE, task_state: str | None = 
 
 
 def report(acts, domains: dict[str, int], vcpus: int = 8):
-    rep = HostReport(hostname=HOST, vcpus=vcpus, memory_mb=8192, local_gb=100,
-                     cpu_arch="x86_64", hypervisor_type="QEMU", hypervisor_version=1,
+    rep = HostReport(hostname=HOST,
+                     inventory=Inventory(vcpus=vcpus, memory_mb=8192, local_gb=100,
+                                         cpu_arch="x86_64", hypervisor_type="QEMU",
+                                         hypervisor_version=1),
                      domains=[DomainReport(server_id=k, name=k, power_state=v)
                               for k, v in domains.items()])
     return acts.record_host_report(RecordHostReportInput(

@@ -9,7 +9,8 @@ import pytest
 
 from activities.hypervisor.driver import DomainNotFound
 from activities.hypervisor.libvirt_driver import LibvirtDriver
-from activities.types import FlavorInfo, ImageInfo, SpawnInput
+from activities.types.catalog import FlavorInfo, ImageInfo
+from activities.types.hypervisor import SpawnInput
 from novaflow.states import PowerState
 from workers.sim_hosts import SimHost
 

@@ -14,13 +14,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.hypervisor.driver import ComputeDriver, DomainInfo, DomainNotFound, DriverError
-from activities.types import (
-    DomainReport,
-    HostReport,
-    HostReportInput,
-    PowerActionInput,
-    PowerActionResult,
-)
+from activities.types.hosts import DomainReport, HostReport, HostReportInput
+from activities.types.hypervisor import PowerActionInput, PowerActionResult
 from novaflow import errors, logs
 
 # The failure type of a power action the hypervisor refused (the server keeps
@@ -86,10 +81,7 @@ class HostPowerActivities:
         info = self.driver.node_info()
         domains = [DomainReport(server_id=d.server_id, name=d.name, power_state=d.power_state)
                    for d in self.driver.list_domains()]
-        return HostReport(hostname=self.hostname, vcpus=info.vcpus, memory_mb=info.memory_mb,
-                          local_gb=info.local_gb, cpu_arch=info.cpu_arch,
-                          hypervisor_type=info.hypervisor_type,
-                          hypervisor_version=info.hypervisor_version, domains=domains)
+        return HostReport(hostname=self.hostname, inventory=info.inventory(), domains=domains)
 
     def all(self) -> list:
         return [self.power_on, self.power_off, self.reboot, self.pause, self.unpause,

@@ -1,0 +1,98 @@
+"""Flavors, images, networks, ports and volumes as the steps of a build see them.
+
+One dataclass per call, ids and small values only: workflows import this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from activities.types.context import EventRecord, OpContext
+
+
+@dataclass
+class FlavorInfo:
+    flavorid: str
+    name: str
+    vcpus: int
+    memory_mb: int
+    root_gb: int
+    ephemeral_gb: int = 0
+    swap: int = 0
+    extra_specs: dict[str, str] = field(default_factory=dict)
+
+@dataclass
+class ImageInfo:
+    id: str
+    name: str
+    properties: dict[str, Any] = field(default_factory=dict)
+    min_disk: int = 0
+    min_ram: int = 0
+
+@dataclass
+class NetworkInfo:
+    id: str
+    name: str
+
+@dataclass
+class LookupInput:
+    ctx: OpContext
+    ref: str  # flavor id, image id
+    refs: list[str] = field(default_factory=list)  # network ids
+
+@dataclass
+class PortInfo:
+    id: str
+    network_id: str
+    network_name: str
+    ip_address: str
+    mac_address: str
+
+@dataclass
+class AllocateNetworkInput:
+    ctx: OpContext
+    networks: list[NetworkInfo]
+    events: list[EventRecord] = field(default_factory=list)  # steps timed so far
+
+@dataclass
+class AllocateNetworkResult:
+    ports: list[PortInfo]
+
+@dataclass
+class BlockDeviceSpec:
+    """One block_device_mapping_v2 entry a build honours (after API validation)."""
+
+    source_type: str  # volume | image | blank
+    destination_type: str  # volume
+    uuid: str | None = None  # the volume or image
+    boot_index: int | None = None
+    volume_size: int | None = None
+    delete_on_termination: bool = False
+
+@dataclass
+class VolumeDisk:
+    """A volume as the hypervisor attaches it."""
+
+    volume_id: str
+    device: str  # vda, vdb...
+    boot_index: int | None
+    size_gb: int
+    path: str
+
+@dataclass
+class ReserveVolumesInput:
+    ctx: OpContext
+    block_devices: list[BlockDeviceSpec] = field(default_factory=list)
+
+@dataclass
+class ReserveVolumesResult:
+    disks: list[VolumeDisk]
+    boot_from_volume: bool = False
+    image: ImageInfo | None = None  # the boot volume's image, if it came from one
+
+@dataclass
+class AttachVolumesInput:
+    ctx: OpContext
+    host: str
+    disks: list[VolumeDisk] = field(default_factory=list)
