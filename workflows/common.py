@@ -1,10 +1,11 @@
 """What every workflow shares: retry policies, timeouts, search attributes,
-and the helpers that call control-queue and host-queue activities."""
+the helpers that call control-plane and host activities, and how a failed
+activity is described."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +20,6 @@ from temporalio.exceptions import (
 )
 
 with workflow.unsafe.imports_passed_through():
-    from activities.types.context import EventRecord
     from novaflow import errors
     from novaflow.queues import host_queue
 
@@ -58,38 +58,6 @@ class OpTimeouts:
     resize_confirm_window_s: float = 0.0
 
 
-@dataclass
-class StepLog:
-    """Instance-action events the workflow has timed but not yet written."""
-
-    pending: list[EventRecord] = field(default_factory=list)
-
-    def add(self, event: str, start: Any, result: str = "Success", host: str | None = None,
-            details: str | None = None) -> None:
-        self.pending.append(EventRecord(event=event, start_time=start,
-                                        finish_time=workflow.now(), result=result, host=host,
-                                        details=details))
-
-    def take(self) -> list[EventRecord]:
-        out, self.pending = self.pending, []
-        return out
-
-
-class StepTracking:
-    """Base of the operation workflows: the step each is at (the
-    ``current_step`` query the API and the UI show) and the instance-action
-    events it has timed but not yet written."""
-
-    def __init__(self) -> None:
-        self._step = "starting"
-        self._log = StepLog()
-
-    @workflow.query
-    def current_step(self) -> str:
-        """Where the operation is, e.g. 'spawn on host-2 (attempt 2)'."""
-        return self._step
-
-
 async def _cancellable(awaitable: Any) -> Any:
     """Await an activity; if it ended because *this workflow* was cancelled,
     raise CancelledError rather than an ActivityError a caller might take for
@@ -124,16 +92,17 @@ async def control(fn: Any, arg: Any, *, summary: str | None = None) -> Any:
         summary=summary))
 
 
-async def on_host(name: str, arg: Any, host: str, timeouts: OpTimeouts, *,
-                  result_type: Any = None, retry: RetryPolicy = HOST_NO_RETRY,
-                  summary: str | None = None, wait_cancel: bool = True) -> Any:
-    """Run a host activity on ``host``'s own queue.
+async def on_host(method: Any, arg: Any, host: str, timeouts: OpTimeouts, *,
+                  retry: RetryPolicy = HOST_NO_RETRY, summary: str | None = None,
+                  wait_cancel: bool = True) -> Any:
+    """Run a host activity (a method of the classes in activities/hypervisor/)
+    on ``host``'s own queue, as Temporal's worker-specific-queue sample does.
 
     The schedule-to-start timeout is how a dead host shows: its worker never
     picks the task up.
     """
-    return await _cancellable(workflow.execute_activity(
-        name, arg, task_queue=host_queue(host), result_type=result_type,
+    return await _cancellable(workflow.execute_activity_method(
+        method, arg, task_queue=host_queue(host),
         schedule_to_start_timeout=timedelta(seconds=timeouts.host_schedule_to_start_s),
         start_to_close_timeout=timedelta(seconds=timeouts.host_step_s),
         retry_policy=retry, summary=summary,

@@ -28,6 +28,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.host_reports import HostStateActivities
+    from activities.hypervisor.activities import HostActivities
     from activities.instances import InstanceActivities
     from activities.network import NetworkActivities
     from activities.scheduler.activities import SchedulerActivities
@@ -42,17 +43,16 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.types.scheduling import ReleaseClaimInput
     from activities.volumes import VolumeActivities
-    from novaflow.queues import CONTROL_QUEUE
 
 from workflows.common import (
     CONTROL_RETRY,
     HOST_CLEANUP_RETRY,
     OpTimeouts,
-    StepTracking,
     control,
     failure_message,
     on_host,
 )
+from workflows.steps import StepTracking
 
 
 @dataclass
@@ -71,7 +71,7 @@ class DeleteServerWorkflow(StepTracking):
     @workflow.run
     async def run(self, inp: DeleteServerInput) -> str:
         ctx = inp.ctx
-        self._step = "get_delete_targets"
+        self.steps.at("get_delete_targets")
         before: DeleteTargets = await control(HostStateActivities.get_delete_targets, ctx,
                                               summary="get_delete_targets")
         own = workflow.info().workflow_id
@@ -81,67 +81,64 @@ class DeleteServerWorkflow(StepTracking):
             await self._stop_operation(wf_id)
         after = before
         if running:
-            self._step = "get_delete_targets (after cancelling)"
+            self.steps.at("get_delete_targets (after cancelling)")
             after = await control(HostStateActivities.get_delete_targets, ctx,
                                   summary="get_delete_targets after cancelling")
 
         hosts = list(dict.fromkeys(before.hosts + after.hosts))
         down = set(after.down_hosts)
-        self._step = "destroy_domain on " + (", ".join(hosts) or "no host")
+        self.steps.at("destroy_domain on " + (", ".join(hosts) or "no host"))
         await asyncio.gather(*(self._destroy_on(ctx, host, host in down, inp.timeouts)
                                for host in hosts))
 
-        t = workflow.now()
-        self._step = "release_resources"
         freed = 0
-        for consumer in dict.fromkeys(before.consumer_ids + after.consumer_ids):
-            freed += await control(SchedulerActivities.release_claim,
-                                   ReleaseClaimInput(ctx=ctx, consumer_id=consumer),
-                                   summary=f"release allocations of {consumer}")
-        ports = await control(NetworkActivities.deallocate_network, ctx,
-                              summary="deallocate_network")
-        if workflow.patched("release-volumes"):  # histories from before volumes replay
-            await control(VolumeActivities.release_volumes, ctx, summary="release_volumes")
-        self._log.add("release_resources", t,
-                      details=f"{freed} allocation(s), {ports} port(s)")
-        self._step = "mark_deleted"
+        with self.steps.step("release_resources") as step:
+            for consumer in dict.fromkeys(before.consumer_ids + after.consumer_ids):
+                freed += await control(SchedulerActivities.release_claim,
+                                       ReleaseClaimInput(ctx=ctx, consumer_id=consumer),
+                                       summary=f"release allocations of {consumer}")
+            ports = await control(NetworkActivities.deallocate_network, ctx,
+                                  summary="deallocate_network")
+            if workflow.patched("release-volumes"):  # histories from before volumes replay
+                await control(VolumeActivities.release_volumes, ctx, summary="release_volumes")
+            step.details = f"{freed} allocation(s), {ports} port(s)"
+        self.steps.at("mark_deleted")
         await control(InstanceActivities.mark_deleted,
-                      MarkDeletedInput(ctx=ctx, events=self._log.take()),
+                      MarkDeletedInput(ctx=ctx, events=self.steps.take()),
                       summary="mark_deleted")
-        self._step = "done"
+        self.steps.at("done")
         return "deleted"
 
     async def _stop_operation(self, wf_id: str) -> None:
         """Cancel an operation in flight and wait until it has cleaned up and stopped."""
-        t = workflow.now()
-        self._step = f"cancelling {wf_id}"
-        try:
-            await workflow.get_external_workflow_handle(wf_id).cancel()
-        except Exception:
-            pass
-        status = await workflow.execute_activity_method(
-            TemporalActivities.wait_workflow_closed, WaitClosedInput(workflow_id=wf_id),
-            task_queue=CONTROL_QUEUE, start_to_close_timeout=timedelta(minutes=10),
-            heartbeat_timeout=timedelta(seconds=10), retry_policy=CONTROL_RETRY,
-            summary=f"wait for {wf_id} to stop")
-        self._log.add("cancel_running_operation", t, details=f"{wf_id}: {status}")
+        with self.steps.step("cancel_running_operation", where=f"cancelling {wf_id}") as step:
+            try:
+                await workflow.get_external_workflow_handle(wf_id).cancel()
+            except Exception:
+                pass
+            status = await workflow.execute_activity_method(
+                TemporalActivities.wait_workflow_closed, WaitClosedInput(workflow_id=wf_id),
+                # The control worker's own queue: the one this workflow runs on.
+                task_queue=workflow.info().task_queue,
+                start_to_close_timeout=timedelta(minutes=10),
+                heartbeat_timeout=timedelta(seconds=10), retry_policy=CONTROL_RETRY,
+                summary=f"wait for {wf_id} to stop")
+            step.details = f"{wf_id}: {status}"
 
     async def _destroy_on(self, ctx: OpContext, host: str, known_down: bool,
                           timeouts: OpTimeouts) -> None:
-        t = workflow.now()
+        why = "host is down"
         if not known_down:
             try:
-                existed = await on_host("destroy_domain", DestroyInput(server_id=ctx.server_id),
-                                        host, timeouts, retry=HOST_CLEANUP_RETRY,
-                                        summary=f"destroy_domain on {host}")
-                self._log.add("destroy_domain", t, host=host,
-                              details="destroyed" if existed else "no domain there")
+                with self.steps.step("destroy_domain", host=host) as step:
+                    existed = await on_host(HostActivities.destroy_domain,
+                                            DestroyInput(server_id=ctx.server_id), host,
+                                            timeouts, retry=HOST_CLEANUP_RETRY,
+                                            summary=f"destroy_domain on {host}")
+                    step.details = "destroyed" if existed else "no domain there"
                 return
             except ActivityError as exc:
                 why = failure_message(exc)
-                self._log.add("destroy_domain", t, result="Error", host=host, details=why)
-        else:
-            why = "host is down"
         # Do not hold the delete for a host that is away: it cleans up when it returns.
         await control(HostStateActivities.queue_host_cleanup,
                       QueueHostCleanupInput(ctx=ctx, host=host,

@@ -27,6 +27,8 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.host_reports import HostStateActivities
+    from activities.hypervisor.activities import HostActivities
+    from activities.hypervisor.power import HostPowerActivities
     from activities.types.hosts import (
         HostCleanupDoneInput,
         HostReport,
@@ -38,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from novaflow.queues import host_queue
 
 from workflows.common import HOST_NO_RETRY, OpTimeouts, control, failure_message, on_host
+from workflows.steps import StepTracking
 
 
 @dataclass
@@ -63,15 +66,11 @@ class HostMonitorStatus:
 
 
 @workflow.defn(name="HostMonitorWorkflow")
-class HostMonitorWorkflow:
+class HostMonitorWorkflow(StepTracking):
     def __init__(self) -> None:
-        self._step = "starting"
+        super().__init__()
         self._wake = False
         self._status: HostMonitorStatus | None = None
-
-    @workflow.query
-    def current_step(self) -> str:
-        return self._step
 
     @workflow.query
     def status(self) -> HostMonitorStatus | None:
@@ -93,9 +92,9 @@ class HostMonitorWorkflow:
             if result is not None:
                 interval = max(result.report_interval_s, 0.1)
                 if not result.registered:
-                    self._step = "host removed"
+                    self.steps.at("host removed")
                     return f"{host}'s service was deleted"
-            self._step = f"next report in {interval:g}s"
+            self.steps.at(f"next report in {interval:g}s")
             try:
                 # A durable timer that the report_now signal can cut short.
                 await workflow.wait_condition(lambda: self._wake,
@@ -104,7 +103,7 @@ class HostMonitorWorkflow:
                 pass
             if workflow.info().is_continue_as_new_suggested():
                 break
-        self._step = "continuing as new"
+        self.steps.at("continuing as new")
         workflow.continue_as_new(HostMonitorInput(
             hostname=host, report_interval_s=interval,
             iterations_per_run=inp.iterations_per_run, reports=self._status.reports))
@@ -112,11 +111,11 @@ class HostMonitorWorkflow:
     async def _report_once(self, host: str, interval: float) -> RecordHostReportResult | None:
         status = self._status
         started = workflow.now()
-        self._step = f"report_host on {host}"
+        self.steps.at(f"report_host on {host}")
         try:
-            report: HostReport = await workflow.execute_activity(
-                "report_host", HostReportInput(hostname=host), task_queue=host_queue(host),
-                result_type=HostReport,
+            report: HostReport = await workflow.execute_activity_method(
+                HostPowerActivities.report_host, HostReportInput(hostname=host),
+                task_queue=host_queue(host),
                 # A host that cannot pick its report up within one interval missed it.
                 schedule_to_start_timeout=timedelta(seconds=max(interval, 1.0)),
                 # Listing domains takes well under a second; a report lost on the way
@@ -127,7 +126,7 @@ class HostMonitorWorkflow:
             status.missed += 1
             status.last_error = f"report_host: {failure_message(exc)}"
             return None
-        self._step = "record_host_report"
+        self.steps.at("record_host_report")
         try:
             result: RecordHostReportResult = await control(
                 HostStateActivities.record_host_report,
@@ -145,10 +144,10 @@ class HostMonitorWorkflow:
         return result
 
     async def _destroy(self, host: str, server_ids: list[str], interval: float) -> None:
-        self._step = f"destroying {len(server_ids)} leftover domain(s) on {host}"
+        self.steps.at(f"destroying {len(server_ids)} leftover domain(s) on {host}")
         timeouts = OpTimeouts(host_schedule_to_start_s=max(interval, 1.0), host_step_s=60.0)
         done = await asyncio.gather(*(
-            on_host("destroy_domain", DestroyInput(server_id=sid), host, timeouts,
+            on_host(HostActivities.destroy_domain, DestroyInput(server_id=sid), host, timeouts,
                     summary=f"destroy leftover domain {sid}")
             for sid in server_ids), return_exceptions=True)
         destroyed = [sid for sid, r in zip(server_ids, done, strict=True)

@@ -34,6 +34,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.hypervisor.moves import HostMoveActivities
     from activities.migrations import MIGRATION_PRECHECK_FAILED, MigrationActivities
     from activities.types.context import OpContext
     from activities.types.hypervisor import SpawnResult
@@ -54,27 +55,29 @@ with workflow.unsafe.imports_passed_through():
         ReleaseMigrationClaimInput,
     )
     from activities.types.scheduling import ClaimResult
-    from novaflow import errors
     from novaflow.states import TaskState, VmState
 
 from workflows.common import (
     HOST,
     HOST_CLEANUP_RETRY,
     OpTimeouts,
-    StepTracking,
     control,
     failure_message,
     failure_type,
-    on_host,
 )
 from workflows.move_steps import (
     MIGRATION_STEP_FAILED,
-    STEP_ERRORS,
+    HostStepFailed,
+    best_effort,
     checkpoint,
-    select_and_claim,
+    describe,
+    host_step,
+    move_placement,
     spawn_input,
     step_error,
 )
+from workflows.scheduling import HostRejected, place
+from workflows.steps import STEP_ERRORS, StepTracking
 
 
 @dataclass
@@ -98,7 +101,7 @@ class LiveMigrateServerResult:
 
 class _LiveFailed(Exception):
     def __init__(self, error_type: str, message: str, rollback_dest: bool = False,
-                 landed: bool = False):
+                 landed: bool = False, details: list | None = None):
         super().__init__(message)
         self.error_type, self.message = error_type, message
         self.rollback_dest, self.landed = rollback_dest, landed
@@ -117,7 +120,7 @@ class LiveMigrateServerWorkflow(StepTracking):
     @workflow.run
     async def run(self, inp: LiveMigrateServerInput) -> LiveMigrateServerResult:
         try:
-            self._step = "prepare_migration"
+            self.steps.at("prepare_migration")
             try:
                 self._plan = await control(
                     MigrationActivities.prepare_migration,
@@ -143,7 +146,7 @@ class LiveMigrateServerWorkflow(StepTracking):
                 await self._roll_back(inp, self._failed_here(
                     "Cancelled", "The live migration was cancelled"), raise_error=False)
             raise
-        self._step = "done"
+        self.steps.at("done")
         return LiveMigrateServerResult(server_id=inp.ctx.server_id,
                                        migration_id=inp.migration_id, host=self._dest or "",
                                        block_migration=self._data.block_migration)
@@ -163,159 +166,120 @@ class LiveMigrateServerWorkflow(StepTracking):
 
     async def _find_destination(self, inp: LiveMigrateServerInput,
                                 plan: MigrationPlan) -> HostCapabilities:
+        """Schedule and claim a destination that passes the live-migration
+        pre-checks; a requested host that fails them fails the migration."""
         ctx, source = inp.ctx, plan.source_host
-        tried: list[str] = []
-        attempt_errors: list[str] = []
-        for attempt in range(1, inp.max_attempts + 1):
-            claim = await self._schedule_and_claim(inp, plan, [source, *tried], attempt,
-                                                   attempt_errors)
+        forced = inp.requested_host if inp.force else None
+        placement = move_placement(
+            ctx, inp.migration_id, plan, plan.old_flavor,
+            fail=lambda t, m, d: _LiveFailed(t, m, details=d),
+            exhausted=f"Exhausted all hosts available for live migrating instance "
+                      f"{ctx.server_id}.",
+            max_attempts=inp.max_attempts, excluded=[source], force_host=forced,
+            requested_host=None if forced else inp.requested_host)
+
+        async def prechecks(claim: ClaimResult, attempt: int) -> HostCapabilities:
             self._dest = dest = claim.host
             if attempt == 1:
                 await self._advance(inp, "preparing")
-            step, host, t = "live_migration_precheck", dest, workflow.now()
             try:
-                self._step = f"pre-checks for {dest} (attempt {attempt})"
+                return await self._prechecks(inp, plan, dest)
+            except HostStepFailed as exc:
+                if inp.requested_host:
+                    await self._release(inp, dest)
+                    raise _LiveFailed(exc.error_type or MIGRATION_PRECHECK_FAILED,
+                                      exc.why) from exc
+                raise HostRejected(exc.why, exc.error_type) from exc
+
+        async def release(claim: ClaimResult, _why: HostRejected) -> None:
+            await self._release(inp, claim.host)
+
+        return await place(self.steps, placement, prechecks, release)
+
+    async def _prechecks(self, inp: LiveMigrateServerInput, plan: MigrationPlan,
+                         dest: str) -> HostCapabilities:
+        """The control plane's, the destination's and the source's checks."""
+        ctx, source = inp.ctx, plan.source_host
+        self.steps.at(f"pre-checks for {dest}")
+        check = "live_migration_precheck"
+        try:
+            with self.steps.step(check, host=dest, describe=describe(check, dest)):
                 caps = await control(MigrationActivities.live_migration_precheck,
                                      LivePrecheckInput(ctx=ctx, source_host=source,
                                                        dest_host=dest),
-                                     summary=f"live_migration_precheck {source} -> {dest}")
-                self._log.add(step, t, host=dest)
-                step, t = "check_can_live_migrate_destination", workflow.now()
-                data = await on_host(step, LiveCheckDestInput(
-                    server_id=ctx.server_id, flavor=plan.old_flavor, source=plan.source,
-                    block_migration=inp.block_migration), dest, inp.timeouts,
-                    result_type=LiveMigrateData, summary=f"{step} on {dest}")
-                self._log.add(step, t, host=dest)
-                try:
-                    step, host, t = "check_can_live_migrate_source", source, workflow.now()
-                    data = await on_host(step, LiveCheckSourceInput(
-                        server_id=ctx.server_id, dest_host=dest, data=data,
-                        block_migration_requested=inp.block_migration), source, inp.timeouts,
-                        result_type=LiveMigrateData, summary=f"{step} on {source}")
-                    self._log.add(step, t, host=source,
-                                  details=f"block_migration={data.block_migration}")
-                finally:
-                    await self._best_effort("cleanup_live_migration_destination_check",
-                                            LiveMigrationStepInput(server_id=ctx.server_id,
-                                                                   data=data), dest, inp,
-                                            quiet=True)
-            except STEP_ERRORS as exc:
-                why = step_error(step, host, exc)
-                self._log.add(step, t, "Error", host, why)
-                attempt_errors.append(f"attempt {attempt}: {why}")
-                tried.append(dest)
-                await control(MigrationActivities.release_migration_claim,
-                              ReleaseMigrationClaimInput(ctx=ctx, migration_id=inp.migration_id,
-                                                         dest_host=dest),
-                              summary=f"release_migration_claim on {dest}")
-                self._dest = None
-                if inp.requested_host:
-                    raise _LiveFailed(failure_type(exc) or MIGRATION_PRECHECK_FAILED,
-                                      why) from exc
-                continue
-            self._data = data
-            return caps
-        raise _LiveFailed(errors.MAX_RETRIES_EXCEEDED,
-                          f"Exhausted all hosts available for live migrating instance "
-                          f"{ctx.server_id}. " + "; ".join(attempt_errors))
-
-    async def _schedule_and_claim(self, inp: LiveMigrateServerInput, plan: MigrationPlan,
-                                  excluded: list[str], attempt: int,
-                                  attempt_errors: list[str]) -> ClaimResult:
-        ctx = inp.ctx
-        forced = inp.requested_host if inp.force else None
-        try:
-            return await select_and_claim(
-                self, ctx, inp.migration_id, plan, plan.old_flavor, excluded=excluded,
-                attempt=attempt, max_attempts=inp.max_attempts, force_host=forced,
-                requested_host=None if forced else inp.requested_host)
+                                     summary=f"{check} {source} -> {dest}")
         except STEP_ERRORS as exc:
-            attempt_errors.append(f"attempt {attempt}: {failure_message(exc)}")
-            if attempt > 1:
-                raise _LiveFailed(errors.MAX_RETRIES_EXCEEDED,
-                                  f"Exhausted all hosts available for live migrating instance "
-                                  f"{ctx.server_id}. " + "; ".join(attempt_errors)) from exc
-            raise _LiveFailed(failure_type(exc) or errors.NO_VALID_HOST,
-                              failure_message(exc)) from exc
+            raise HostStepFailed(step_error(check, dest, exc), failure_type(exc)) from exc
+        data = await host_step(self.steps, HostMoveActivities.check_can_live_migrate_destination,
+                               LiveCheckDestInput(server_id=ctx.server_id,
+                                                  flavor=plan.old_flavor, source=plan.source,
+                                                  block_migration=inp.block_migration),
+                               dest, inp.timeouts)
+        try:
+            data = await host_step(
+                self.steps, HostMoveActivities.check_can_live_migrate_source,
+                LiveCheckSourceInput(server_id=ctx.server_id, dest_host=dest, data=data,
+                                     block_migration_requested=inp.block_migration),
+                source, inp.timeouts)
+        finally:
+            await best_effort(self.steps,
+                              HostMoveActivities.cleanup_live_migration_destination_check,
+                              LiveMigrationStepInput(server_id=ctx.server_id, data=data), dest,
+                              inp.timeouts, quiet=True)
+        self._data = data
+        return caps
+
+    async def _release(self, inp: LiveMigrateServerInput, dest: str) -> None:
+        await control(MigrationActivities.release_migration_claim,
+                      ReleaseMigrationClaimInput(ctx=inp.ctx, migration_id=inp.migration_id,
+                                                 dest_host=dest),
+                      summary=f"release_migration_claim on {dest}")
+        self._dest = None
 
     async def _advance(self, inp: LiveMigrateServerInput, status: str) -> None:
         checkpoint()
         await control(MigrationActivities.advance_migration,
                       MigrationStepInput(ctx=inp.ctx, migration_id=inp.migration_id,
                                          status=status, task_state=TaskState.MIGRATING,
-                                         events=self._log.take()),
+                                         events=self.steps.take()),
                       summary=f"migration {status}")
-
-    async def _best_effort(self, name: str, arg: object, host: str,
-                           inp: LiveMigrateServerInput, quiet: bool = False) -> bool:
-        t = workflow.now()
-        try:
-            await on_host(name, arg, host, inp.timeouts, retry=HOST_CLEANUP_RETRY,
-                          summary=f"{name} on {host}")
-        except STEP_ERRORS as exc:
-            self._log.add(name, t, "Error", host, step_error(name, host, exc))
-            return False
-        if not quiet:
-            self._log.add(name, t, host=host)
-        return True
 
     async def _migrate(self, inp: LiveMigrateServerInput, plan: MigrationPlan,
                        dest: HostCapabilities) -> None:
         ctx, source, data = inp.ctx, plan.source_host, self._data
-        checkpoint()
-        t = workflow.now()
-        self._step = f"pre_live_migration on {dest.host}"
-        try:
-            await on_host("pre_live_migration", PreLiveMigrationInput(
-                spawn=spawn_input(ctx, plan, plan.old_flavor), data=data), dest.host,
-                inp.timeouts, summary=f"pre_live_migration on {dest.host}")
-        except STEP_ERRORS as exc:
-            why = step_error("pre_live_migration", dest.host, exc)
-            self._log.add("pre_live_migration", t, "Error", dest.host, why)
-            raise _LiveFailed(failure_type(exc) or MIGRATION_STEP_FAILED, why,
-                              rollback_dest=True) from exc
-        self._log.add("pre_live_migration", t, host=dest.host)
 
+        def roll_back(why: str, exc: BaseException) -> _LiveFailed:
+            return _LiveFailed(failure_type(exc) or MIGRATION_STEP_FAILED, why,
+                               rollback_dest=True)
+
+        checkpoint()
+        await host_step(self.steps, HostMoveActivities.pre_live_migration,
+                        PreLiveMigrationInput(spawn=spawn_input(ctx, plan, plan.old_flavor),
+                                              data=data),
+                        dest.host, inp.timeouts, fail=roll_back)
         await self._advance(inp, "running")
-        t = workflow.now()
-        self._step = f"live_migration {source} -> {dest.host}"
-        try:
-            await on_host("live_migration", LiveMigrationInput(
-                server_id=ctx.server_id, dest=dest, data=data), source, inp.timeouts,
-                summary=f"live_migration {source} -> {dest.host}")
-        except STEP_ERRORS as exc:
-            why = step_error("live_migration", source, exc)
-            self._log.add("live_migration", t, "Error", source, why)
-            raise _LiveFailed(failure_type(exc) or MIGRATION_STEP_FAILED, why,
-                              rollback_dest=True) from exc
+        await host_step(self.steps, HostMoveActivities.live_migration,
+                        LiveMigrationInput(server_id=ctx.server_id, dest=dest, data=data),
+                        source, inp.timeouts, fail=roll_back,
+                        details=f"to {dest.host}, block_migration={data.block_migration}")
         self._switched = True
-        self._log.add("live_migration", t, host=source,
-                      details=f"to {dest.host}, block_migration={data.block_migration}")
         checkpoint()
         workflow.upsert_search_attributes([HOST.value_set(dest.host)])
 
         # The guest runs on the destination now: from here on, roll forward.
-        t = workflow.now()
-        self._step = f"post_live_migration_at_destination on {dest.host}"
         step = LiveMigrationStepInput(server_id=ctx.server_id, data=data)
-        try:
-            landed: SpawnResult = await on_host(
-                "post_live_migration_at_destination", step, dest.host, inp.timeouts,
-                result_type=SpawnResult, retry=HOST_CLEANUP_RETRY,
-                summary=f"post_live_migration_at_destination on {dest.host}")
-        except STEP_ERRORS as exc:
-            why = step_error("post_live_migration_at_destination", dest.host, exc)
-            self._log.add("post_live_migration_at_destination", t, "Error", dest.host, why)
-            raise _LiveFailed(failure_type(exc) or MIGRATION_STEP_FAILED, why,
-                              landed=True) from exc
-        self._log.add("post_live_migration_at_destination", t, host=dest.host)
-        self._step = f"post_live_migration on {source}"
-        cleaned = await self._best_effort("post_live_migration", step, source, inp)
-        error = "" if cleaned else self._log.pending[-1].details or ""
-        self._step = "finish_live_migration"
+        landed: SpawnResult = await host_step(
+            self.steps, HostMoveActivities.post_live_migration_at_destination, step, dest.host,
+            inp.timeouts, retry=HOST_CLEANUP_RETRY,
+            fail=lambda why, exc: _LiveFailed(failure_type(exc) or MIGRATION_STEP_FAILED, why,
+                                              landed=True))
+        cleaned, _ = await best_effort(self.steps, HostMoveActivities.post_live_migration,
+                                       step, source, inp.timeouts)
+        error = "" if cleaned else self.steps.last_details()
+        self.steps.at("finish_live_migration")
         await control(MigrationActivities.finish_live_migration,
                       FinishMoveInput(ctx=ctx, migration_id=inp.migration_id, host=dest.host,
-                                      power_state=landed.power_state, events=self._log.take(),
+                                      power_state=landed.power_state, events=self.steps.take(),
                                       error=error),
                       summary=f"running on {dest.host}")
 
@@ -325,11 +289,11 @@ class LiveMigrateServerWorkflow(StepTracking):
         stopped running on the source.  After it: say so, in ERROR."""
         plan = self._plan
         if exc.rollback_dest and self._dest:
-            self._step = f"rolling back on {self._dest}"
-            await self._best_effort("rollback_live_migration_at_destination",
-                                    LiveMigrationStepInput(server_id=inp.ctx.server_id,
-                                                           data=self._data), self._dest, inp)
-        self._step = f"failed: {exc.error_type}"
+            self.steps.at(f"rolling back on {self._dest}")
+            await best_effort(self.steps, HostMoveActivities.rollback_live_migration_at_destination,
+                              LiveMigrationStepInput(server_id=inp.ctx.server_id,
+                                                     data=self._data), self._dest, inp.timeouts)
+        self.steps.at(f"failed: {exc.error_type}")
         vm_state = VmState.ERROR if exc.landed else (plan.vm_state if plan else VmState.ACTIVE)
         await control(MigrationActivities.fail_migration,
                       MoveFailedInput(ctx=inp.ctx, migration_id=inp.migration_id,
@@ -337,7 +301,7 @@ class LiveMigrateServerWorkflow(StepTracking):
                                       vm_state=vm_state,
                                       host=self._dest if exc.landed else (
                                           plan.source_host if plan else None),
-                                      events=self._log.take()),
+                                      events=self.steps.take()),
                       summary=f"fail_migration {exc.error_type}")
         if raise_error:
             raise ApplicationError(exc.message, type=exc.error_type, non_retryable=True)
@@ -345,8 +309,8 @@ class LiveMigrateServerWorkflow(StepTracking):
     async def _deleted(self, inp: LiveMigrateServerInput) -> None:
         """The server is being deleted: whatever the destination got goes too
         (the delete destroys the source's)."""
-        self._step = "server deleted during the live migration: cleaning up"
+        self.steps.at("server deleted during the live migration: cleaning up")
         if self._dest:
-            await self._best_effort("rollback_live_migration_at_destination",
-                                    LiveMigrationStepInput(server_id=inp.ctx.server_id,
-                                                           data=self._data), self._dest, inp)
+            await best_effort(self.steps, HostMoveActivities.rollback_live_migration_at_destination,
+                              LiveMigrationStepInput(server_id=inp.ctx.server_id,
+                                                     data=self._data), self._dest, inp.timeouts)

@@ -1,31 +1,36 @@
 """Pieces both move workflows share (ResizeServerWorkflow and
-LiveMigrateServerWorkflow): the select-and-claim step of an attempt, the
-failure shapes, and honouring a cancellation that arrived during a host step."""
+LiveMigrateServerWorkflow): how a move asks the scheduler for a destination,
+a best-effort host step, the failure shapes, and honouring a cancellation
+that arrived during a host step."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.migrations import MigrationActivities
-    from activities.scheduler.activities import SchedulerActivities
     from activities.types.catalog import FlavorInfo
     from activities.types.context import OpContext
     from activities.types.hypervisor import SpawnInput
     from activities.types.moves import ClaimMigrationInput, MigrationPlan
-    from activities.types.scheduling import ClaimResult, SelectDestinationsInput
     from novaflow import errors
 
-from workflows.common import StepTracking, control, failure_message, failure_type
+from workflows.common import (
+    HOST_CLEANUP_RETRY,
+    OpTimeouts,
+    control,
+    failure_message,
+    failure_type,
+    on_host,
+)
+from workflows.scheduling import Placement
+from workflows.steps import STEP_ERRORS, Steps
 
 MIGRATION_STEP_FAILED = "MigrationStepFailed"
-# A failed step.  control() hands local-activity failures back as ActivityError
-# too; ApplicationError is caught as well in case one ever arrives unwrapped
-# (the SDK's own shape for local activities).
-STEP_ERRORS = (ActivityError, ApplicationError)
 
 
 def step_error(step: str, host: str, exc: BaseException) -> str:
@@ -34,6 +39,11 @@ def step_error(step: str, host: str, exc: BaseException) -> str:
         return f"{step} on {host} failed: the host did not respond ({failure_message(exc)})"
     message = failure_message(exc)
     return message if message.startswith(step) else f"{step} on {host} failed: {message}"
+
+
+def describe(step: str, host: str) -> Callable[[BaseException], str]:
+    """The ``describe`` of a host step's event: step_error for that step and host."""
+    return lambda exc: step_error(step, host, exc)
 
 
 def checkpoint() -> None:
@@ -49,47 +59,68 @@ def checkpoint() -> None:
         raise asyncio.CancelledError("the workflow was cancelled during the last step")
 
 
-async def select_and_claim(wf: StepTracking, ctx: OpContext, migration_id: str,
-                           plan: MigrationPlan, flavor: FlavorInfo, *, excluded: list[str],
-                           attempt: int, max_attempts: int, requested_host: str | None = None,
-                           force_host: str | None = None) -> ClaimResult:
-    """select_destinations then claim_for_migration for one attempt of a move.
-
-    Both steps are logged as instance-action events on ``wf``; a failure of
-    either is logged and re-raised for the caller to decide (select again,
-    reschedule, or give up).
-    """
-    t = workflow.now()
-    try:
-        wf._step = f"select_destinations (attempt {attempt})"
-        selection = await control(
-            SchedulerActivities.select_destinations,
-            SelectDestinationsInput(
-                ctx=ctx, flavor=flavor, image=plan.image,
-                availability_zone=plan.availability_zone,
-                scheduler_hints={"group": plan.server_group_uuid}
-                if plan.server_group_uuid else {},
-                ignore_hosts=list(excluded), force_host=force_host,
-                requested_host=requested_host, num_alternates=max_attempts - attempt),
-            summary=f"select_destinations, attempt {attempt}")
-        wf._log.add("select_destinations", t,
-                    details="candidates: " + ", ".join(selection.hosts))
-        t = workflow.now()
-        wf._step = f"claim_for_migration (attempt {attempt})"
-        claim = await control(
+def move_placement(ctx: OpContext, migration_id: str, plan: MigrationPlan, flavor: FlavorInfo,
+                   *, fail: Callable[[str, str, list[Any]], Exception], exhausted: str,
+                   max_attempts: int, excluded: list[str],
+                   requested_host: str | None = None,
+                   force_host: str | None = None) -> Placement:
+    """A move's request to the scheduler: the destination claims for the
+    migration (claim_for_migration moves the source allocation to it)."""
+    return Placement(
+        ctx=ctx, flavor=flavor, image=plan.image, claim_step="claim_for_migration",
+        claim=lambda hosts, summary: control(
             MigrationActivities.claim_for_migration,
             ClaimMigrationInput(ctx=ctx, migration_id=migration_id,
                                 source_host=plan.source_host, flavor=flavor,
-                                candidates=selection.hosts, group_uuid=plan.server_group_uuid),
-            summary=f"claim_for_migration, attempt {attempt}")
-    except STEP_ERRORS as exc:
-        wf._log.add(wf._step.split(" ")[0], t, "Error", details=failure_message(exc))
-        raise
-    wf._log.add("claim_for_migration", t, host=claim.host,
-                details=f"{flavor.vcpus} VCPU, {flavor.memory_mb} MB")
-    return claim
+                                candidates=hosts, group_uuid=plan.server_group_uuid),
+            summary=summary),
+        fail=fail, exhausted=exhausted, max_attempts=max_attempts,
+        availability_zone=plan.availability_zone,
+        scheduler_hints={"group": plan.server_group_uuid} if plan.server_group_uuid else {},
+        excluded=excluded, requested_host=requested_host, force_host=force_host)
+
+
+async def best_effort(steps: Steps, method: Any, arg: Any, host: str, timeouts: OpTimeouts,
+                      quiet: bool = False) -> tuple[bool, Any]:
+    """A clean-up step on a host: retried, its failure recorded but not
+    raised.  Returns (succeeded, its result)."""
+    name = method.__name__
+    try:
+        with steps.step(name, host=host, describe=describe(name, host), quiet=quiet):
+            return True, await on_host(method, arg, host, timeouts, retry=HOST_CLEANUP_RETRY,
+                                       summary=f"{name} on {host}")
+    except STEP_ERRORS:
+        return False, None
 
 
 def spawn_input(ctx: OpContext, plan: MigrationPlan, flavor: FlavorInfo) -> SpawnInput:
     return SpawnInput(server_id=ctx.server_id, name=plan.name, project_id=ctx.project_id,
                       flavor=flavor, image=plan.image, ports=list(plan.ports))
+
+
+class HostStepFailed(Exception):
+    """A host step failed; ``why`` says what and where."""
+
+    def __init__(self, why: str, error_type: str):
+        super().__init__(why)
+        self.why, self.error_type = why, error_type
+
+
+async def host_step(steps: Steps, method: Any, arg: Any, host: str, timeouts: OpTimeouts, *,
+                    fail: Callable[[str, BaseException], Exception] | None = None,
+                    error_event: str | None = None, details: str | None = None,
+                    retry: Any = None) -> Any:
+    """A host step the move needs: its event recorded; a failure raised as
+    ``fail(why, activity_error)`` (the caller's roll-back exception), or as
+    HostStepFailed."""
+    name = method.__name__
+    try:
+        with steps.step(name, host=host, describe=describe(name, host),
+                        error_event=error_event) as step:
+            out = await on_host(method, arg, host, timeouts, summary=f"{name} on {host}",
+                                **({"retry": retry} if retry else {}))
+            step.details = details
+            return out
+    except STEP_ERRORS as exc:
+        why = step_error(name, host, exc)
+        raise (fail(why, exc) if fail else HostStepFailed(why, failure_type(exc))) from exc

@@ -37,6 +37,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.hypervisor.moves import HostMoveActivities
     from activities.migrations import MigrationActivities
     from activities.types.context import OpContext
     from activities.types.hypervisor import DestroyInput, SpawnResult
@@ -63,23 +64,21 @@ from workflows.common import (
     HOST,
     HOST_CLEANUP_RETRY,
     OpTimeouts,
-    StepTracking,
     control,
-    failure_details,
     failure_message,
     failure_type,
-    on_host,
 )
 from workflows.move_steps import (
     MIGRATION_STEP_FAILED,
-    STEP_ERRORS,
+    HostStepFailed,
+    best_effort,
     checkpoint,
-    select_and_claim,
+    host_step,
+    move_placement,
     spawn_input,
-    step_error,
 )
-
-CLAIM_ROUNDS = 10  # re-selections after claims lost races, per attempt
+from workflows.scheduling import HostRejected, place
+from workflows.steps import STEP_ERRORS, StepTracking
 
 
 @dataclass
@@ -170,7 +169,7 @@ class ResizeServerWorkflow(StepTracking):
                     await self._decide("revert", self._auto_decision(inp))
             raise
         await workflow.wait_condition(workflow.all_handlers_finished)
-        self._step = f"done: {self._outcome}"
+        self.steps.at(f"done: {self._outcome}")
         if self._outcome == "error":
             raise ApplicationError(f"revertResize of instance {inp.ctx.server_id} failed and "
                                    "the server could not be restarted",
@@ -196,7 +195,7 @@ class ResizeServerWorkflow(StepTracking):
                              summary="abandon_migration if the server is being deleted")
 
     async def _prepare_and_move(self, inp: ResizeServerInput) -> None:
-        self._step = "prepare_migration"
+        self.steps.at("prepare_migration")
         try:
             self._plan = await control(
                 MigrationActivities.prepare_migration,
@@ -209,109 +208,64 @@ class ResizeServerWorkflow(StepTracking):
 
     # -- the move ------------------------------------------------------------------
 
-    async def _move(self, inp: ResizeServerInput, plan: MigrationPlan) -> None:
+    async def _choose_destination(self, inp: ResizeServerInput, plan: MigrationPlan) -> str:
+        """Schedule and claim a destination that accepts prep_resize."""
         ctx, source = inp.ctx, plan.source_host
         same_host_ok = inp.allow_same_host and plan.migration_type == "resize"
-        tried: list[str] = []
-        attempt_errors: list[str] = []
-        for attempt in range(1, inp.max_attempts + 1):
-            excluded = tried if same_host_ok else [source, *tried]
-            claim = await self._schedule_and_claim(inp, plan, excluded, attempt, attempt_errors)
+        placement = move_placement(
+            ctx, inp.migration_id, plan, plan.new_flavor,
+            fail=lambda t, m, d: _MoveFailed(t, m, restore_source=False, details=d),
+            exhausted=f"Exhausted all hosts available for migrating instance {ctx.server_id}.",
+            max_attempts=inp.max_attempts, excluded=[] if same_host_ok else [source],
+            requested_host=inp.requested_host)
+
+        async def prep_resize(claim: ClaimResult, attempt: int) -> str:
             self._dest = claim.host
-            t = workflow.now()
-            self._step = f"prep_resize on {claim.host} (attempt {attempt})"
-            try:
-                await on_host("prep_resize", PrepResizeInput(
-                    server_id=ctx.server_id, flavor=plan.new_flavor,
-                    same_host=claim.host == source), claim.host, inp.timeouts,
-                    summary=f"prep_resize on {claim.host}, attempt {attempt}")
-            except STEP_ERRORS as exc:
-                why = step_error("prep_resize", claim.host, exc)
-                self._log.add(f"prep_resize (attempt {attempt})", t, "Error", claim.host, why)
-                attempt_errors.append(f"attempt {attempt}: {why}")
-                tried.append(claim.host)
-                self._step = f"rescheduling after {claim.host} failed"
-                await control(MigrationActivities.release_migration_claim,
-                              ReleaseMigrationClaimInput(ctx=ctx, migration_id=inp.migration_id,
-                                                         dest_host=claim.host),
-                              summary=f"release_migration_claim on {claim.host}")
-                self._dest = None
-                continue
-            self._log.add("prep_resize", t, host=claim.host)
-            break
-        else:
-            raise _MoveFailed(errors.MAX_RETRIES_EXCEEDED,
-                              self._exhausted(ctx, attempt_errors), restore_source=False)
-        dest = self._dest
+            await host_step(
+                self.steps, HostMoveActivities.prep_resize,
+                PrepResizeInput(server_id=ctx.server_id, flavor=plan.new_flavor,
+                                same_host=claim.host == source),
+                claim.host, inp.timeouts, error_event=f"prep_resize (attempt {attempt})",
+                fail=lambda why, exc: HostRejected(why, failure_type(exc)))
+            return claim.host
+
+        async def release(claim: ClaimResult, _why: HostRejected) -> None:
+            await control(MigrationActivities.release_migration_claim,
+                          ReleaseMigrationClaimInput(ctx=ctx, migration_id=inp.migration_id,
+                                                     dest_host=claim.host),
+                          summary=f"release_migration_claim on {claim.host}")
+            self._dest = None
+
+        return await place(self.steps, placement, prep_resize, release)
+
+    async def _move(self, inp: ResizeServerInput, plan: MigrationPlan) -> None:
+        ctx, source = inp.ctx, plan.source_host
+        dest = await self._choose_destination(inp, plan)
         workflow.upsert_search_attributes([HOST.value_set(dest)])
 
+        def failed(why: str, exc: BaseException) -> _MoveFailed:
+            return _MoveFailed(failure_type(exc) or MIGRATION_STEP_FAILED, why,
+                               restore_source=True)
+
         await self._advance(inp, "migrating", TaskState.RESIZE_MIGRATING)
-        t = workflow.now()
-        self._step = f"resize_instance on {source}"
         self._source_touched = True
-        try:
-            await on_host("resize_instance", ResizeInstanceInput(
-                server_id=ctx.server_id, old_flavor=plan.old_flavor,
-                new_flavor=plan.new_flavor, dest_host=dest), source, inp.timeouts,
-                summary=f"resize_instance on {source}")
-        except STEP_ERRORS as exc:
-            why = step_error("resize_instance", source, exc)
-            self._log.add("resize_instance", t, "Error", source, why)
-            raise _MoveFailed(failure_type(exc) or MIGRATION_STEP_FAILED, why,
-                              restore_source=True) from exc
-        self._log.add("resize_instance", t, host=source)
+        await host_step(self.steps, HostMoveActivities.resize_instance, ResizeInstanceInput(
+            server_id=ctx.server_id, old_flavor=plan.old_flavor,
+            new_flavor=plan.new_flavor, dest_host=dest), source, inp.timeouts, fail=failed)
 
         await self._advance(inp, "post-migrating", TaskState.RESIZE_MIGRATED)
-        t = workflow.now()
-        self._step = f"finish_resize on {dest}"
-        try:
-            done: SpawnResult = await on_host(
-                "finish_resize", FinishResizeInput(
-                    spawn=spawn_input(ctx, plan, plan.new_flavor),
-                    power_on=plan.vm_state == VmState.ACTIVE),
-                dest, inp.timeouts, result_type=SpawnResult, summary=f"finish_resize on {dest}")
-        except STEP_ERRORS as exc:
-            why = step_error("finish_resize", dest, exc)
-            self._log.add("finish_resize", t, "Error", dest, why)
-            raise _MoveFailed(failure_type(exc) or MIGRATION_STEP_FAILED, why,
-                              restore_source=True) from exc
-        self._log.add("finish_resize", t, host=dest, details=f"flavor {plan.new_flavor.name}")
+        done: SpawnResult = await host_step(
+            self.steps, HostMoveActivities.finish_resize,
+            FinishResizeInput(spawn=spawn_input(ctx, plan, plan.new_flavor),
+                              power_on=plan.vm_state == VmState.ACTIVE),
+            dest, inp.timeouts, fail=failed, details=f"flavor {plan.new_flavor.name}")
         checkpoint()
-        self._step = "finish_resize_record"
+        self.steps.at("finish_resize_record")
         await control(MigrationActivities.finish_resize_record,
                       FinishMoveInput(ctx=ctx, migration_id=inp.migration_id, host=dest,
-                                      power_state=done.power_state, events=self._log.take()),
+                                      power_state=done.power_state, events=self.steps.take()),
                       summary=f"VERIFY_RESIZE on {dest}")
         self._task_state = None
-
-    async def _schedule_and_claim(self, inp: ResizeServerInput, plan: MigrationPlan,
-                                  excluded: list[str], attempt: int,
-                                  attempt_errors: list[str]) -> ClaimResult:
-        ctx = inp.ctx
-        for _round in range(CLAIM_ROUNDS):
-            try:
-                return await select_and_claim(
-                    self, ctx, inp.migration_id, plan, plan.new_flavor, excluded=excluded,
-                    attempt=attempt, max_attempts=inp.max_attempts,
-                    requested_host=inp.requested_host)
-            except STEP_ERRORS as exc:
-                if failure_type(exc) == errors.CLAIM_CONFLICT:
-                    continue  # the hosts filled up since selection: select again
-                if attempt > 1:
-                    attempt_errors.append(f"attempt {attempt}: {failure_message(exc)}")
-                    raise _MoveFailed(errors.MAX_RETRIES_EXCEEDED,
-                                      self._exhausted(ctx, attempt_errors),
-                                      restore_source=False) from exc
-                raise _MoveFailed(failure_type(exc) or errors.NO_VALID_HOST,
-                                  failure_message(exc), restore_source=False,
-                                  details=failure_details(exc)) from exc
-        raise _MoveFailed(errors.NO_VALID_HOST, "No valid host was found. Claims kept losing "
-                          f"races after {CLAIM_ROUNDS} selections.", restore_source=False)
-
-    @staticmethod
-    def _exhausted(ctx: OpContext, attempt_errors: list[str]) -> str:
-        return (f"Exhausted all hosts available for migrating instance {ctx.server_id}. "
-                + "; ".join(attempt_errors))
 
     async def _advance(self, inp: ResizeServerInput, status: str, task_state: str) -> None:
         checkpoint()
@@ -319,21 +273,8 @@ class ResizeServerWorkflow(StepTracking):
         await control(MigrationActivities.advance_migration,
                       MigrationStepInput(ctx=inp.ctx, migration_id=inp.migration_id,
                                          status=status, task_state=task_state,
-                                         events=self._log.take()),
+                                         events=self.steps.take()),
                       summary=f"migration {status}")
-
-    async def _best_effort(self, name: str, arg: object, host: str, inp: ResizeServerInput,
-                           result_type: type | None = None) -> object | None:
-        """A clean-up step: retried, its failure recorded but not raised."""
-        t = workflow.now()
-        try:
-            out = await on_host(name, arg, host, inp.timeouts, result_type=result_type,
-                                retry=HOST_CLEANUP_RETRY, summary=f"{name} on {host}")
-        except STEP_ERRORS as exc:
-            self._log.add(name, t, "Error", host, step_error(name, host, exc))
-            return None
-        self._log.add(name, t, host=host)
-        return out
 
     async def _roll_back(self, inp: ResizeServerInput, exc: _MoveFailed,
                          raise_error: bool = True) -> None:
@@ -344,28 +285,28 @@ class ResizeServerWorkflow(StepTracking):
         if exc.restore_source and plan is not None:
             if self._dest and self._dest != plan.source_host:
                 # finish_resize leaves nothing behind by contract; make sure.
-                self._step = f"rolling back: revert_resize on {self._dest}"
-                await self._best_effort("revert_resize",
-                                        DestroyInput(server_id=ctx.server_id), self._dest, inp)
-            self._step = f"rolling back: finish_revert_resize on {plan.source_host}"
-            back = await self._best_effort(
-                "finish_revert_resize",
+                self.steps.at(f"rolling back: revert_resize on {self._dest}")
+                await best_effort(self.steps, HostMoveActivities.revert_resize,
+                                  DestroyInput(server_id=ctx.server_id), self._dest, inp.timeouts)
+            self.steps.at(f"rolling back: finish_revert_resize on {plan.source_host}")
+            restarted, back = await best_effort(
+                self.steps, HostMoveActivities.finish_revert_resize,
                 FinishResizeInput(spawn=spawn_input(ctx, plan, plan.old_flavor),
                                   power_on=plan.vm_state == VmState.ACTIVE),
-                plan.source_host, inp, result_type=SpawnResult)
-            if back is None:
+                plan.source_host, inp.timeouts)
+            if not restarted:
                 vm_state = VmState.ERROR
                 message += (f"; the server could not be started again on {plan.source_host}: "
-                            f"{self._log.pending[-1].details}")
+                            f"{self.steps.last_details()}")
             else:
                 power_state = back.power_state
-        self._step = f"failed: {exc.error_type}"
+        self.steps.at(f"failed: {exc.error_type}")
         await control(MigrationActivities.fail_migration,
                       MoveFailedInput(ctx=ctx, migration_id=inp.migration_id, message=message,
                                       error_type=exc.error_type, details=str(exc.details)[:8000],
                                       vm_state=vm_state,
                                       host=plan.source_host if plan else None,
-                                      power_state=power_state, events=self._log.take()),
+                                      power_state=power_state, events=self.steps.take()),
                       summary=f"fail_migration {exc.error_type}")
         if raise_error:
             raise ApplicationError(message, *exc.details, type=exc.error_type,
@@ -374,20 +315,20 @@ class ResizeServerWorkflow(StepTracking):
     async def _deleted_while_moving(self, inp: ResizeServerInput) -> None:
         """The delete cancelled the move: remove both hosts' domains (the
         server is going anyway) and the migration's allocation."""
-        self._step = "server deleted during the move: cleaning up"
+        self.steps.at("server deleted during the move: cleaning up")
         plan = self._plan
         for host in dict.fromkeys(h for h in (self._dest, plan and plan.source_host) if h):
-            await self._best_effort("revert_resize", DestroyInput(server_id=inp.ctx.server_id),
-                                    host, inp)
+            await best_effort(self.steps, HostMoveActivities.revert_resize,
+                              DestroyInput(server_id=inp.ctx.server_id), host, inp.timeouts)
 
     async def _deleted_while_resized(self, inp: ResizeServerInput) -> None:
         """Deleted in VERIFY_RESIZE: as Nova, the resize is confirmed first
         (the source cleaned up); the delete destroys the destination."""
-        self._step = "server deleted in VERIFY_RESIZE: confirming"
+        self.steps.at("server deleted in VERIFY_RESIZE: confirming")
         plan = self._plan
         if plan.source_host != self._dest:
-            await self._best_effort("confirm_resize", ConfirmResizeInput(
-                server_id=inp.ctx.server_id, same_host=False), plan.source_host, inp)
+            await best_effort(self.steps, HostMoveActivities.confirm_resize, ConfirmResizeInput(
+                server_id=inp.ctx.server_id, same_host=False), plan.source_host, inp.timeouts)
 
     # -- VERIFY_RESIZE: confirm, revert or the timer --------------------------------
 
@@ -395,8 +336,8 @@ class ResizeServerWorkflow(StepTracking):
         window = inp.timeouts.resize_confirm_window_s
         self._phase = "verify"
         while self._outcome is None:
-            self._step = "awaiting confirmResize or revertResize" + (
-                f" (auto-confirm after {window:g}s)" if window > 0 else "")
+            self.steps.at("awaiting confirmResize or revertResize" + (
+                f" (auto-confirm after {window:g}s)" if window > 0 else ""))
             try:
                 await workflow.wait_condition(lambda: self._phase != "verify",
                                               timeout=window if window > 0 else None)
@@ -474,73 +415,56 @@ class ResizeServerWorkflow(StepTracking):
         await control(MigrationActivities.fail_resize_decision,
                       DecisionFailedInput(ctx=ctx, migration_id=self._inp.migration_id,
                                           decision=decision, message=message,
-                                          vm_state=vm_state, events=self._log.take()),
+                                          vm_state=vm_state, events=self.steps.take()),
                       summary=f"{decision} failed")
         return _DecisionFailed(message, still_resized=vm_state == VmState.RESIZED)
 
     async def _confirm(self, ctx: OpContext) -> str:
         inp, source = self._inp, self._plan.source_host
-        t = workflow.now()
-        self._step = f"confirm_resize on {source}"
         try:
-            await on_host("confirm_resize", ConfirmResizeInput(
+            await host_step(self.steps, HostMoveActivities.confirm_resize, ConfirmResizeInput(
                 server_id=ctx.server_id, same_host=source == self._dest), source, inp.timeouts,
-                retry=HOST_CLEANUP_RETRY, summary=f"confirm_resize on {source}")
-        except STEP_ERRORS as exc:
-            why = step_error("confirm_resize", source, exc)
-            self._log.add("confirm_resize", t, "Error", source, why)
-            raise await self._decision_failed(ctx, "confirm", why) from exc
-        self._log.add("confirm_resize", t, host=source)
+                retry=HOST_CLEANUP_RETRY)
+        except HostStepFailed as exc:
+            raise await self._decision_failed(ctx, "confirm", exc.why) from exc
         await control(MigrationActivities.finish_resize_decision,
                       DecisionDoneInput(ctx=ctx, migration_id=inp.migration_id,
-                                        decision="confirm", events=self._log.take()),
+                                        decision="confirm", events=self.steps.take()),
                       summary="resize confirmed")
         return "confirmed"
 
     async def _revert(self, ctx: OpContext) -> str:
         inp, plan, source, dest = self._inp, self._plan, self._plan.source_host, self._dest
         power_on = plan.vm_state == VmState.ACTIVE
-        if dest != source:
-            t = workflow.now()
-            self._step = f"revert_resize on {dest}"
-            try:
-                await on_host("revert_resize", DestroyInput(server_id=ctx.server_id), dest,
-                              inp.timeouts, retry=HOST_CLEANUP_RETRY,
-                              summary=f"revert_resize on {dest}")
-            except STEP_ERRORS as exc:
-                why = step_error("revert_resize", dest, exc)
-                self._log.add("revert_resize", t, "Error", dest, why)
-                raise await self._decision_failed(ctx, "revert", why) from exc
-            self._log.add("revert_resize", t, host=dest)
-        t = workflow.now()
-        self._step = f"finish_revert_resize on {source}"
         try:
-            back: SpawnResult = await on_host(
-                "finish_revert_resize",
+            if dest != source:
+                await host_step(self.steps, HostMoveActivities.revert_resize,
+                                DestroyInput(server_id=ctx.server_id), dest, inp.timeouts,
+                                retry=HOST_CLEANUP_RETRY)
+        except HostStepFailed as exc:
+            raise await self._decision_failed(ctx, "revert", exc.why) from exc
+        try:
+            back: SpawnResult = await host_step(
+                self.steps, HostMoveActivities.finish_revert_resize,
                 FinishResizeInput(spawn=spawn_input(ctx, plan, plan.old_flavor),
                                   power_on=power_on),
-                source, inp.timeouts, result_type=SpawnResult,
-                summary=f"finish_revert_resize on {source}")
-        except STEP_ERRORS as exc:
-            why = step_error("finish_revert_resize", source, exc)
-            self._log.add("finish_revert_resize", t, "Error", source, why)
+                source, inp.timeouts, details=f"flavor {plan.old_flavor.name}")
+        except HostStepFailed as exc:
             # Back to where it was: resized, on the destination.
-            self._step = f"revert failed: finish_resize again on {dest}"
-            again = await self._best_effort(
-                "finish_resize",
+            self.steps.at(f"revert failed: finish_resize again on {dest}")
+            again, _ = await best_effort(
+                self.steps, HostMoveActivities.finish_resize,
                 FinishResizeInput(spawn=spawn_input(ctx, plan, plan.new_flavor),
-                                  power_on=power_on), dest, inp, result_type=SpawnResult)
-            if again is None:
+                                  power_on=power_on), dest, inp.timeouts)
+            if not again:
                 raise await self._decision_failed(
-                    ctx, "revert", why + f"; the server could not be restarted on {dest}",
+                    ctx, "revert", exc.why + f"; the server could not be restarted on {dest}",
                     vm_state=VmState.ERROR) from exc
-            raise await self._decision_failed(ctx, "revert", why) from exc
-        self._log.add("finish_revert_resize", t, host=source,
-                      details=f"flavor {plan.old_flavor.name}")
+            raise await self._decision_failed(ctx, "revert", exc.why) from exc
         await control(MigrationActivities.finish_resize_decision,
                       DecisionDoneInput(ctx=ctx, migration_id=inp.migration_id,
                                         decision="revert", power_state=back.power_state,
-                                        events=self._log.take()),
+                                        events=self.steps.take()),
                       summary="resize reverted")
         workflow.upsert_search_attributes([HOST.value_set(source)])
         return "reverted"

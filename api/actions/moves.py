@@ -1,9 +1,9 @@
 """Moves: resize, confirmResize, revertResize, migrate, os-migrateLive.
 
-resize/migrate/os-migrateLive check Nova's allowed states (409 otherwise, in
-Nova's words), write the migration record and the instance action, take
-task_state, and start the move's workflow (workflows/resize.py,
-workflows/live_migrate.py); the migration row names that workflow.
+resize/migrate/os-migrateLive start the move's workflow (workflows/resize.py,
+workflows/live_migrate.py) through ``start_operation``, which writes the
+migration record in the same transaction; the migration row names that
+workflow.
 confirmResize/revertResize send an Update to the waiting resize workflow;
 when its validator refuses (the server is no longer waiting), the answer
 is 409 and nothing entered the workflow's history.
@@ -12,49 +12,39 @@ is 409 and nothing entered the workflow's history.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Response
-from sqlmodel import select
+from sqlmodel import Session, select
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
-from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
-from api import compute
+from activities.types.context import OpContext
 from api.actions import action
 from api.deps import AppHandles, RequestContext
-from api.errors import BadRequest, ComputeFault, Conflict, NotFound
+from api.errors import BadRequest, Conflict
+from api.operations import (
+    Operation,
+    check_transition,
+    op_context,
+    op_timeouts,
+    start_operation,
+)
 from api.quotas import enforce_quota
+from api.routes import servers
 from api.validation import no_extra_keys
 from novaflow import logs
-from novaflow.queues import CONTROL_QUEUE
-from novaflow.states import TaskState, VmState
-from schema.models import ComputeNode, Flavor, Instance, InstanceAction, Migration, utcnow
+from schema.models import ComputeNode, Flavor, Instance, Migration
 from workflows.live_migrate import LiveMigrateServerInput, LiveMigrateServerWorkflow
 from workflows.resize import ResizeDecision, ResizeServerInput, ResizeServerWorkflow
 
 log = logs.get_logger("novaflow.api")
 
-COLD_STATES = (VmState.ACTIVE, VmState.STOPPED)
-LIVE_STATES = (VmState.ACTIVE, VmState.PAUSED)
 
-
-def _conflict(name: str, inst: Instance, attr: str, state: Any) -> Conflict:
-    return Conflict(f"Cannot '{name}' instance {inst.uuid} while it is in {attr} {state}")
-
-
-def _check_state(name: str, inst: Instance, vm_states: tuple[str, ...]) -> None:
-    if inst.vm_state not in vm_states:
-        raise _conflict(name, inst, "vm_state", inst.vm_state)
-    if inst.task_state is not None:
-        raise _conflict(name, inst, "task_state", inst.task_state)
-
-
-def _flavor_snapshot(f: Flavor) -> dict:
+def flavor_snapshot(f: Flavor) -> dict:
     # "id" is the flavor's table id: os-migrations' old/new_instance_type_id.
-    return {"id": f.id, "flavorid": f.flavorid, "name": f.name, "vcpus": f.vcpus,
-            "memory_mb": f.memory_mb, "root_gb": f.root_gb, "ephemeral_gb": f.ephemeral_gb,
-            "swap": f.swap, "extra_specs": dict(f.extra_specs or {})}
+    return {"id": f.id, **servers.flavor_snapshot(f)}
 
 
 def _target_host(h: AppHandles, ctx: RequestContext, inst: Instance, host: Any,
@@ -75,20 +65,19 @@ def _target_host(h: AppHandles, ctx: RequestContext, inst: Instance, host: Any,
     return host
 
 
-async def _start_move(h: AppHandles, ctx: RequestContext, inst: Instance, *, name: str,
-                      migration_type: str, new_flavor: Flavor | None, vm_states: tuple,
-                      task_state: str, status: str, make_input: Any, workflow: Any) -> None:
-    """Write the migration and the action, take task_state, start the workflow."""
+_WORKFLOW_PREFIX = {"resize": "resize", "migrate": "migrate", "live-migration": "live-migrate"}
+_MIGRATION_TYPE = {"resize": "resize", "migrate": "migration",
+                   "live-migration": "live-migration"}
+
+
+async def _start_move(h: AppHandles, ctx: RequestContext, inst: Instance, key: str, *,
+                      new_flavor: Flavor | None, status: str,
+                      make_input: Callable[[OpContext, str], Any], workflow: Any) -> None:
+    """Start a move through ``start_operation``, with its migration record
+    (written in the same transaction; marked ``error`` if the start fails)."""
     mig_uuid = str(uuid.uuid4())
-    prefix = {"resize": "resize", "migration": "migrate", "live-migration": "live-migrate"}
-    workflow_id = f"{prefix[migration_type]}-{inst.uuid}-{mig_uuid}"
-    with h.db.writer() as s:
-        row = s.get(Instance, inst.id)
-        if row is None or row.deleted:
-            raise NotFound(f"Instance {inst.uuid} could not be found.")
-        _check_state(name, row, vm_states)  # again, now that we hold the write lock
-        if not row.host:
-            raise Conflict(f"Cannot '{name}' instance {row.uuid}: it is not on any host")
+
+    def prepare(s: Session, row: Instance, workflow_id: str) -> None:
         current = s.exec(select(Flavor).where(
             Flavor.flavorid == (row.flavor or {}).get("flavorid"))).first()
         old = {**(row.flavor or {}), "id": current.id if current else None}
@@ -97,42 +86,30 @@ async def _start_move(h: AppHandles, ctx: RequestContext, inst: Instance, *, nam
                           new_flavor.vcpus - int(old.get("vcpus") or 0),
                           new_flavor.memory_mb - int(old.get("memory_mb") or 0),
                           settings=h.settings)
-        mig = Migration(uuid=mig_uuid, instance_uuid=row.uuid, migration_type=migration_type,
-                        status=status, source_compute=row.host, source_node=row.node,
-                        old_flavor=old,
-                        new_flavor=_flavor_snapshot(new_flavor) if new_flavor else old,
+        s.add(Migration(uuid=mig_uuid, instance_uuid=row.uuid,
+                        migration_type=_MIGRATION_TYPE[key], status=status,
+                        source_compute=row.host, source_node=row.node, old_flavor=old,
+                        new_flavor=flavor_snapshot(new_flavor) if new_flavor else old,
                         project_id=row.project_id, user_id=ctx.user_id,
-                        workflow_id=workflow_id)
-        act = InstanceAction(action=name, instance_uuid=row.uuid, request_id=ctx.request_id,
-                             project_id=row.project_id, user_id=ctx.user_id,
-                             workflow_id=workflow_id)
-        row.task_state, row.workflow_id, row.updated_at = task_state, workflow_id, utcnow()
-        s.add_all([mig, act, row])
-        s.flush()
-        op_ctx = compute.op_context(ctx, row, act.id)
-    try:
-        await h.temporal.start_workflow(
-            workflow.run, make_input(op_ctx, mig_uuid), id=workflow_id,
-            task_queue=CONTROL_QUEUE, id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            search_attributes=compute.search_attributes(row, name),
-            static_summary=f"{name} {row.display_name} from {row.host}"
-                           + (f" to flavor {new_flavor.name}" if new_flavor else ""),
-            static_details=f"server {row.uuid}, migration {mig_uuid}, "
-                           f"request {ctx.request_id}")
-    except Exception as exc:
-        log.error("could not start the move", action=name, error=repr(exc))
-        with h.db.writer() as s:
-            row = s.get(Instance, inst.id)
-            if row.task_state == task_state and row.workflow_id == workflow_id:
-                row.task_state = None
-                s.add(row)
-            mig = s.exec(select(Migration).where(Migration.uuid == mig_uuid)).first()
+                        workflow_id=workflow_id))
+
+    def undo(s: Session, _row: Instance, _workflow_id: str) -> None:
+        mig = s.exec(select(Migration).where(Migration.uuid == mig_uuid)).first()
+        if mig is not None:
             mig.status, mig.error = "error", "the workflow could not be started"
             s.add(mig)
-        raise ComputeFault(f"The {name} could not be started; try again later.") from exc
+
+    await start_operation(h, ctx, inst, Operation(
+        key=key, workflow=workflow,
+        workflow_id=lambda row, _action: f"{_WORKFLOW_PREFIX[key]}-{row.uuid}-{mig_uuid}",
+        make_input=lambda op_ctx, _started: make_input(op_ctx, mig_uuid),
+        prepare=prepare, undo=undo,
+        summary=f"{key} {inst.display_name} from {inst.host}"
+                + (f" to flavor {new_flavor.name}" if new_flavor else ""),
+        details=f"server {inst.uuid}, migration {mig_uuid}"))
 
 
-@action("resize")
+@action("resize", operations=("resize",))
 async def resize(h: AppHandles, ctx: RequestContext, inst: Instance, body: Any) -> None:
     if not isinstance(body, dict):
         raise BadRequest("Invalid input for field/attribute resize. Value: "
@@ -147,7 +124,7 @@ async def resize(h: AppHandles, ctx: RequestContext, inst: Instance, body: Any) 
                          f"{ref!r:.100} is not valid under any of the given schemas")
     if body.get("OS-DCF:diskConfig", "MANUAL") not in ("AUTO", "MANUAL"):
         raise BadRequest("Invalid input for field/attribute OS-DCF:diskConfig.")
-    _check_state("resize", inst, COLD_STATES)
+    check_transition("resize", inst)
     with h.db.reader() as s:
         flavor = s.exec(select(Flavor).where(Flavor.flavorid == str(ref))).first()
     current = inst.flavor or {}
@@ -157,7 +134,7 @@ async def resize(h: AppHandles, ctx: RequestContext, inst: Instance, body: Any) 
         raise BadRequest("Resize requires a flavor change.")
     if flavor.root_gb == 0 and current.get("root_gb", 0) != 0:
         raise BadRequest("Resize to zero disk flavor is not allowed.")
-    timeouts = compute.op_timeouts(h)
+    timeouts = op_timeouts(h)
 
     def make_input(op_ctx, mig_uuid):
         return ResizeServerInput(ctx=op_ctx, migration_id=mig_uuid,
@@ -165,13 +142,11 @@ async def resize(h: AppHandles, ctx: RequestContext, inst: Instance, body: Any) 
                                  max_attempts=h.settings.scheduler.max_attempts,
                                  timeouts=timeouts)
 
-    await _start_move(h, ctx, inst, name="resize", migration_type="resize", new_flavor=flavor,
-                      vm_states=COLD_STATES, task_state=TaskState.RESIZE_PREP,
-                      status="pre-migrating", make_input=make_input,
-                      workflow=ResizeServerWorkflow)
+    await _start_move(h, ctx, inst, "resize", new_flavor=flavor, status="pre-migrating",
+                      make_input=make_input, workflow=ResizeServerWorkflow.run)
 
 
-@action("migrate")
+@action("migrate", operations=("migrate",))
 async def migrate(h: AppHandles, ctx: RequestContext, inst: Instance, body: Any) -> None:
     host = None
     if body is not None:
@@ -181,18 +156,16 @@ async def migrate(h: AppHandles, ctx: RequestContext, inst: Instance, body: Any)
         no_extra_keys(body, {"host"}, "migrate")
         host = _target_host(h, ctx, inst, body.get("host"),
                             "os_compute_api:os-migrate-server:migrate:host")
-    _check_state("migrate", inst, COLD_STATES)
-    timeouts = compute.op_timeouts(h)
+    check_transition("migrate", inst)
+    timeouts = op_timeouts(h)
 
     def make_input(op_ctx, mig_uuid):
         return ResizeServerInput(ctx=op_ctx, migration_id=mig_uuid, requested_host=host,
                                  max_attempts=h.settings.scheduler.max_attempts,
                                  timeouts=timeouts)
 
-    await _start_move(h, ctx, inst, name="migrate", migration_type="migration",
-                      new_flavor=None, vm_states=COLD_STATES,
-                      task_state=TaskState.RESIZE_PREP, status="pre-migrating",
-                      make_input=make_input, workflow=ResizeServerWorkflow)
+    await _start_move(h, ctx, inst, "migrate", new_flavor=None, status="pre-migrating",
+                      make_input=make_input, workflow=ResizeServerWorkflow.run)
 
 
 def _live_body(ctx: RequestContext, body: Any) -> tuple[Any, bool | None, bool]:
@@ -226,13 +199,13 @@ def _live_body(ctx: RequestContext, body: Any) -> tuple[Any, bool | None, bool]:
     return body["host"], None if block == "auto" else block, force
 
 
-@action("os-migrateLive")
+@action("os-migrateLive", operations=("live-migration",))
 async def live_migrate(h: AppHandles, ctx: RequestContext, inst: Instance, body: Any) -> None:
     host, block, force = _live_body(ctx, body)
     host = _target_host(h, ctx, inst, host,
                         "os_compute_api:os-migrate-server:migrate_live:host")
-    _check_state("os-migrateLive", inst, LIVE_STATES)
-    timeouts = compute.op_timeouts(h)
+    check_transition("live-migration", inst)
+    timeouts = op_timeouts(h)
 
     def make_input(op_ctx, mig_uuid):
         return LiveMigrateServerInput(ctx=op_ctx, migration_id=mig_uuid, requested_host=host,
@@ -240,15 +213,13 @@ async def live_migrate(h: AppHandles, ctx: RequestContext, inst: Instance, body:
                                       max_attempts=h.settings.scheduler.max_attempts,
                                       timeouts=timeouts)
 
-    await _start_move(h, ctx, inst, name="live-migration", migration_type="live-migration",
-                      new_flavor=None, vm_states=LIVE_STATES, task_state=TaskState.MIGRATING,
-                      status="queued", make_input=make_input,
-                      workflow=LiveMigrateServerWorkflow)
+    await _start_move(h, ctx, inst, "live-migration", new_flavor=None, status="queued",
+                      make_input=make_input, workflow=LiveMigrateServerWorkflow.run)
 
 
 async def _decide(h: AppHandles, ctx: RequestContext, inst: Instance, name: str) -> None:
     """Send confirmResize/revertResize to the resize waiting in VERIFY_RESIZE."""
-    _check_state(name, inst, (VmState.RESIZED,))
+    check_transition(name, inst)
     with h.db.reader() as s:
         mig = s.exec(select(Migration).where(
             Migration.instance_uuid == inst.uuid, Migration.status == "finished",
@@ -258,7 +229,7 @@ async def _decide(h: AppHandles, ctx: RequestContext, inst: Instance, name: str)
         raise BadRequest("Instance has not been resized.")
     handle = h.temporal.get_workflow_handle(mig.workflow_id)
     try:
-        await handle.start_update(name, ResizeDecision(ctx=compute.op_context(ctx, inst, None)),
+        await handle.start_update(name, ResizeDecision(ctx=op_context(ctx, inst, None)),
                                   wait_for_stage=WorkflowUpdateStage.ACCEPTED)
     except WorkflowUpdateFailedError as exc:
         # The validator refused: the resize is no longer waiting for a decision.
@@ -270,14 +241,14 @@ async def _decide(h: AppHandles, ctx: RequestContext, inst: Instance, name: str)
                        "awaiting a decision") from exc
 
 
-@action("confirmResize")
+@action("confirmResize", operations=("confirmResize",))
 async def confirm_resize(h: AppHandles, ctx: RequestContext, inst: Instance,
                          _body: Any) -> Response:
     await _decide(h, ctx, inst, "confirmResize")
     return Response(status_code=204)
 
 
-@action("revertResize")
+@action("revertResize", operations=("revertResize",))
 async def revert_resize(h: AppHandles, ctx: RequestContext, inst: Instance,
                         _body: Any) -> None:
     await _decide(h, ctx, inst, "revertResize")

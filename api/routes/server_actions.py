@@ -29,12 +29,12 @@ async def server_action(server_id: str, request: Request, ctx: Ctx, h: Handles) 
     if not isinstance(body, dict) or len(body) != 1:
         raise BadRequest("There is no such action: the body must hold exactly one action")
     (name, value), = body.items()
-    handler = ACTIONS.get(name)
-    if handler is None:
+    registered = ACTIONS.get(name)
+    if registered is None:
         raise BadRequest(f"There is no such action: {name}")
     with h.db.reader() as s:
         inst = get_instance(s, ctx, server_id)
-    result = await handler(h, ctx, inst, value)
+    result = await registered.handler(h, ctx, inst, value)
     if isinstance(result, Response):
         return result
     return Response(status_code=202)

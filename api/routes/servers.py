@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import delete as sql_delete
 from sqlmodel import Session, select
 
 from api import compute, quotas, views
@@ -28,7 +27,6 @@ from api.validation import (
 )
 from novaflow.states import TaskState, VmState, vm_states_for_status
 from schema.models import (
-    BlockDeviceMapping,
     ComputeNode,
     Flavor,
     Image,
@@ -103,7 +101,8 @@ def _availability_zone(s: Session, ctx: RequestContext, server: dict
     return zone or None, host or None
 
 
-def _flavor_snapshot(f: Flavor) -> dict:
+def flavor_snapshot(f: Flavor) -> dict:
+    """The flavor as an instance keeps it (it outlives the flavor's row)."""
     return {"flavorid": f.flavorid, "name": f.name, "vcpus": f.vcpus,
             "memory_mb": f.memory_mb, "root_gb": f.root_gb, "ephemeral_gb": f.ephemeral_gb,
             "swap": f.swap, "extra_specs": dict(f.extra_specs or {})}
@@ -251,25 +250,15 @@ async def create_server(request: Request, response: Response, ctx: Ctx, h: Handl
                 user_id=ctx.user_id, vm_state=VmState.BUILDING,
                 task_state=TaskState.SCHEDULING, power_state=0, availability_zone=zone,
                 pinned_availability_zone=zone,
-                flavor=_flavor_snapshot(flavor),
+                flavor=flavor_snapshot(flavor),
                 image_ref="" if volume_backed else image.id, image=image_snapshot,
                 key_name=key_name, metadata_=metadata, requested_networks=network_ids,
                 user_data=user_data, hostname=_hostname(ctx, server, display, count),
                 reservation_id=reservation_id, launch_index=index,
             )
-            rows = volumes.block_device_rows(inst.uuid, bdms)
-            if rows:
-                with h.db.writer() as s:
-                    s.add_all(rows)
-            try:
-                created.append(await compute.create_server(
-                    h, ctx, inst, network_ids, hints, force_host, block_devices=specs))
-            except Exception:
-                if rows:  # the server was never written: neither are its mappings
-                    with h.db.writer() as s:
-                        s.execute(sql_delete(BlockDeviceMapping).where(
-                            BlockDeviceMapping.instance_uuid == inst.uuid))
-                raise
+            created.append(await compute.create_server(
+                h, ctx, inst, network_ids, hints, force_host, block_devices=specs,
+                bdm_rows=volumes.block_device_rows(inst.uuid, bdms)))
     if want_reservation:
         return {"reservation_id": reservation_id}
     first = created[0]

@@ -1,0 +1,215 @@
+"""The one way an operation on a server starts.
+
+Every create, delete and server action goes through ``start_operation``:
+
+1. check the transitions table (novaflow/states.py): 409 in Nova's words if
+   the operation may not start from the server's vm_state / task_state;
+2. take the task_state with a compare-and-swap on the instance row (the
+   UPDATE only matches the states just checked), so of two racing requests
+   exactly one wins and the other gets the 409;
+3. write the instance action, and whatever rows the operation adds
+   (``prepare``: a migration record, the new instance of a create), in the
+   same transaction;
+4. start the operation's workflow with Temporal's id-conflict policy;
+5. if Temporal cannot take it, undo the row changes (``undo`` for the
+   operation's own rows) and answer 503 with Retry-After: nothing hidden is
+   left behind and the client may simply try again.
+
+An action module in ``api/actions/`` declares its body and builds an
+``Operation``; nothing else starts workflows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, update
+from sqlmodel import Session
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+
+from activities.types.context import OpContext
+from api.deps import AppHandles, RequestContext
+from api.errors import Conflict, NotFound, ServiceUnavailable
+from novaflow import logs
+from novaflow.queues import CONTROL_QUEUE
+from novaflow.states import transition
+from schema.models import Instance, InstanceAction, utcnow
+from workflows.common import FLAVOR_NAME, HOST, OPERATION, PROJECT_ID, SERVER_ID, OpTimeouts
+
+log = logs.get_logger("novaflow.api")
+
+# Seconds a client should wait before retrying when Temporal is unavailable.
+RETRY_AFTER_S = 5
+
+
+@dataclass
+class Started:
+    """What a started operation handed to Temporal."""
+
+    workflow_id: str
+    action_id: int
+    previous_workflow_id: str | None  # the operation the server was running, if any
+
+
+@dataclass
+class Operation:
+    """One operation on one server, as ``start_operation`` needs it.
+
+    ``key`` names the row of the transitions table; ``workflow_id(server,
+    action_id)`` the execution; ``make_input(op_ctx, started)`` the workflow's
+    input.  ``prepare(session, row, workflow_id)`` adds the operation's own
+    rows in the same transaction (raise a NovaAPIError to refuse);
+    ``undo(session, row, workflow_id)`` removes them if the start fails.
+    ``new`` marks a create: the row is inserted, not swapped.
+    """
+
+    key: str
+    workflow: Any  # the workflow's run method
+    workflow_id: Callable[[Instance, int], str]
+    make_input: Callable[[OpContext, Started], Any]
+    summary: str
+    details: str | None = None
+    search_operation: str | None = None  # the Operation search attribute (default: key)
+    prepare: Callable[[Session, Instance, str], None] | None = None
+    undo: Callable[[Session, Instance, str], None] | None = None
+    new: bool = False
+    conflict_policy: WorkflowIDConflictPolicy = WorkflowIDConflictPolicy.FAIL
+    reuse_policy: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE
+
+
+def op_timeouts(h: AppHandles) -> OpTimeouts:
+    s = h.settings
+    return OpTimeouts(host_schedule_to_start_s=s.host_schedule_to_start_timeout,
+                      host_step_s=s.spawn_timeout,
+                      build_timeout_s=float(s.instance_build_timeout),
+                      resize_confirm_window_s=float(s.resize_confirm_window))
+
+
+def op_context(ctx: RequestContext, inst: Instance, action_id: int | None) -> OpContext:
+    return OpContext(server_id=inst.uuid, project_id=inst.project_id, user_id=ctx.user_id,
+                     request_id=ctx.request_id, action_id=action_id, token=ctx.token,
+                     is_admin=ctx.is_admin)
+
+
+def search_attributes(inst: Instance, operation: str) -> TypedSearchAttributes:
+    pairs = [SearchAttributePair(SERVER_ID, inst.uuid),
+             SearchAttributePair(PROJECT_ID, inst.project_id),
+             SearchAttributePair(OPERATION, operation),
+             SearchAttributePair(FLAVOR_NAME, (inst.flavor or {}).get("name", ""))]
+    if inst.host:
+        pairs.append(SearchAttributePair(HOST, inst.host))
+    return TypedSearchAttributes(pairs)
+
+
+def check_transition(key: str, inst: Instance) -> None:
+    """409 in Nova's words unless ``key`` may start from the server's states."""
+    rule = transition(key)
+    refusal = rule.refusal(inst.uuid, inst.vm_state, inst.task_state)
+    if refusal:
+        raise Conflict(refusal)
+    if rule.needs_host and not inst.host:
+        raise Conflict(f"Cannot '{rule.operation}' instance {inst.uuid}: it is not on any host")
+
+
+@dataclass
+class _Before:
+    """The states an operation found the server in: what an undo restores."""
+
+    task_state: str | None
+    workflow_id: str | None
+
+
+def _take(s: Session, inst: Instance, key: str) -> tuple[Instance, _Before]:
+    """Check the table and take task_state with a compare-and-swap."""
+    rule = transition(key)
+    row = s.get(Instance, inst.id)
+    if row is None or row.deleted:
+        raise NotFound(f"Instance {inst.uuid} could not be found.")
+    check_transition(key, row)
+    before = _Before(row.task_state, row.workflow_id)
+    same_task = (Instance.task_state.is_(None) if before.task_state is None
+                 else Instance.task_state == before.task_state)
+    taken = s.execute(update(Instance)
+                      .where(Instance.id == row.id, Instance.vm_state == row.vm_state,
+                             same_task, Instance.deleted.is_(False))
+                      .values(task_state=rule.task_state, updated_at=utcnow())
+                      .execution_options(synchronize_session=False))
+    s.refresh(row)
+    if taken.rowcount != 1:  # another request changed the row since we read it
+        raise Conflict(rule.refusal(row.uuid, row.vm_state, row.task_state)
+                       or f"Cannot '{rule.operation}' instance {row.uuid} while another "
+                          "operation is starting on it")
+    return row, before
+
+
+async def start_operation(h: AppHandles, ctx: RequestContext, inst: Instance,
+                          op: Operation) -> Started:
+    """Check, take task_state, write the action, start the workflow (see module doc)."""
+    rule = transition(op.key)
+    with h.db.writer() as s:
+        if op.new:
+            s.add(inst)
+            s.flush()
+            row, before = inst, _Before(None, None)
+        else:
+            row, before = _take(s, inst, op.key)
+        act = InstanceAction(action=rule.operation, instance_uuid=row.uuid,
+                             request_id=ctx.request_id, project_id=row.project_id,
+                             user_id=ctx.user_id)
+        s.add(act)
+        s.flush()
+        workflow_id = op.workflow_id(row, act.id)
+        act.workflow_id = row.workflow_id = workflow_id
+        if op.prepare is not None:
+            op.prepare(s, row, workflow_id)
+        s.add_all([act, row])
+        s.flush()
+        started = Started(workflow_id=workflow_id, action_id=act.id,
+                          previous_workflow_id=before.workflow_id
+                          if before.task_state is not None else None)
+        inp = op.make_input(op_context(ctx, row, act.id), started)
+    try:
+        await h.temporal.start_workflow(
+            op.workflow, inp, id=workflow_id, task_queue=CONTROL_QUEUE,
+            id_conflict_policy=op.conflict_policy, id_reuse_policy=op.reuse_policy,
+            search_attributes=search_attributes(row, op.search_operation or op.key),
+            static_summary=op.summary,
+            static_details=(op.details or f"server {row.uuid}") + f", request {ctx.request_id}")
+    except Exception as exc:
+        log.error("could not start the operation", operation=op.key, server_id=row.uuid,
+                  error=repr(exc))
+        _undo(h, row, op, started, before)
+        raise ServiceUnavailable(
+            f"The {rule.operation} of server {row.uuid} could not be started: the workflow "
+            "service is unavailable. Nothing was changed; try again later.",
+            headers={"Retry-After": str(RETRY_AFTER_S)}) from exc
+    return started
+
+
+def _undo(h: AppHandles, row: Instance, op: Operation, started: Started,
+          before: _Before) -> None:
+    """Put the rows back as they were before ``start_operation``: a create
+    leaves no server at all (so no quota use), any other operation gives the
+    server back its task_state."""
+    try:
+        with h.db.writer() as s:
+            workflow_id = started.workflow_id
+            if op.undo is not None:
+                op.undo(s, row, workflow_id)
+            s.execute(delete(InstanceAction).where(InstanceAction.id == started.action_id))
+            if op.new:
+                s.execute(delete(Instance).where(Instance.id == row.id))
+                return
+            s.execute(update(Instance)
+                      .where(Instance.id == row.id, Instance.workflow_id == workflow_id)
+                      .values(task_state=before.task_state, workflow_id=before.workflow_id))
+    except Exception as exc:  # the database failed too: the audit finds what is left
+        log.error("could not undo a failed operation start", operation=op.key,
+                  server_id=row.uuid, error=repr(exc))
