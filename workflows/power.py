@@ -6,8 +6,9 @@ One workflow execution per request, id ``<action>-<server uuid>-<action id>``
 workflow runs the action on the server's host and records the vm_state the
 table says it ends in, with the power state libvirt reports.  A failure (or
 a host that never picks the task up) leaves the vm_state as it was, clears
-the task_state and fails the workflow with the reason.  A delete cancels it: it then stops at once and leaves the rest to the
-delete (the host serialises the delete's destroy behind a running action).
+the task_state and fails the workflow with the reason.  A delete cancels it:
+it then stops at once and leaves the rest to the delete (the host serialises
+the delete's destroy behind a running action).
 """
 
 from __future__ import annotations
