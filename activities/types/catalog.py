@@ -22,6 +22,7 @@ class FlavorInfo:
     swap: int = 0
     extra_specs: dict[str, str] = field(default_factory=dict)
 
+
 @dataclass
 class ImageInfo:
     id: str
@@ -30,16 +31,19 @@ class ImageInfo:
     min_disk: int = 0
     min_ram: int = 0
 
+
 @dataclass
 class NetworkInfo:
     id: str
     name: str
+
 
 @dataclass
 class LookupInput:
     ctx: OpContext
     ref: str  # flavor id, image id
     refs: list[str] = field(default_factory=list)  # network ids
+
 
 @dataclass
 class PortInfo:
@@ -49,15 +53,18 @@ class PortInfo:
     ip_address: str
     mac_address: str
 
+
 @dataclass
 class AllocateNetworkInput:
     ctx: OpContext
     networks: list[NetworkInfo]
     events: list[EventRecord] = field(default_factory=list)  # steps timed so far
 
+
 @dataclass
 class AllocateNetworkResult:
     ports: list[PortInfo]
+
 
 @dataclass
 class BlockDeviceSpec:
@@ -70,6 +77,7 @@ class BlockDeviceSpec:
     volume_size: int | None = None
     delete_on_termination: bool = False
 
+
 @dataclass
 class VolumeDisk:
     """A volume as the hypervisor attaches it."""
@@ -80,16 +88,19 @@ class VolumeDisk:
     size_gb: int
     path: str
 
+
 @dataclass
 class ReserveVolumesInput:
     ctx: OpContext
     block_devices: list[BlockDeviceSpec] = field(default_factory=list)
+
 
 @dataclass
 class ReserveVolumesResult:
     disks: list[VolumeDisk]
     boot_from_volume: bool = False
     image: ImageInfo | None = None  # the boot volume's image, if it came from one
+
 
 @dataclass
 class AttachVolumesInput:

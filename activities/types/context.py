@@ -22,6 +22,7 @@ class OpContext:
     token: str = ""
     is_admin: bool = False
 
+
 @dataclass
 class EventRecord:
     """An instance-action event the workflow timed itself (e.g. a host step)."""

@@ -40,15 +40,18 @@ class RegisterHostResult:
     service_id: str
     created: bool
 
+
 @dataclass
 class HostReportInput:
     hostname: str
+
 
 @dataclass
 class DomainReport:
     server_id: str
     name: str
     power_state: int
+
 
 @dataclass
 class HostReport:
@@ -58,10 +61,12 @@ class HostReport:
     inventory: Inventory
     domains: list[DomainReport] = field(default_factory=list)
 
+
 @dataclass
 class RecordHostReportInput:
     report: HostReport
     started_at: datetime  # rows changed after this are newer than the report: skipped
+
 
 @dataclass
 class RecordHostReportResult:
@@ -70,6 +75,7 @@ class RecordHostReportResult:
     destroy: list[str] = field(default_factory=list)  # server ids to destroy on the host
     unknown: list[str] = field(default_factory=list)  # domains no server record knows
     changes: list[str] = field(default_factory=list)  # what the report changed
+
 
 @dataclass
 class HostCleanupDoneInput:

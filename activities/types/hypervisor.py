@@ -21,15 +21,18 @@ class SpawnInput:
     # Volumes to attach (boot from volume: the one with boot_index 0 is the root disk).
     volumes: list[VolumeDisk] = field(default_factory=list)
 
+
 @dataclass
 class SpawnResult:
     host: str
     domain_name: str
     power_state: int
 
+
 @dataclass
 class DestroyInput:
     server_id: str
+
 
 @dataclass
 class PowerActionInput:
@@ -38,6 +41,7 @@ class PowerActionInput:
     server_id: str
     hard: bool = False  # reboot: destroy and start again instead of a guest reboot
     shutdown_timeout_s: float = 60.0  # power_off: wait for a clean shutdown this long
+
 
 @dataclass
 class PowerActionResult:

@@ -20,6 +20,7 @@ class Identity:
     def is_admin(self) -> bool:
         return "admin" in self.roles
 
+
 @dataclass
 class CheckTokenInput:
     ctx: OpContext

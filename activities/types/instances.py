@@ -18,10 +18,12 @@ class MarkActiveInput:
     power_state: int
     events: list[EventRecord] = field(default_factory=list)
 
+
 @dataclass
 class RecordEventsInput:
     ctx: OpContext
     events: list[EventRecord]
+
 
 @dataclass
 class SetErrorInput:
@@ -33,16 +35,19 @@ class SetErrorInput:
     events: list[EventRecord] = field(default_factory=list)
     finish_action: bool = True
 
+
 @dataclass
 class SetTaskStateInput:
     ctx: OpContext
     task_state: str | None
     expected: list[str | None] | None = None
 
+
 @dataclass
 class MarkDeletedInput:
     ctx: OpContext
     events: list[EventRecord] = field(default_factory=list)
+
 
 @dataclass
 class InstanceLocation:
@@ -50,6 +55,7 @@ class InstanceLocation:
     host: str | None
     vm_state: str
     deleted: bool
+
 
 @dataclass
 class FinishPowerActionInput:
@@ -62,6 +68,7 @@ class FinishPowerActionInput:
     error: str | None = None
     events: list[EventRecord] = field(default_factory=list)
 
+
 @dataclass
 class DeleteTargets:
     """Everything a server holds that its delete must undo."""
@@ -71,11 +78,13 @@ class DeleteTargets:
     consumer_ids: list[str]  # allocation consumers: the server and its migrations
     workflow_ids: list[str]  # operations still running on it (e.g. a resize)
 
+
 @dataclass
 class QueueHostCleanupInput:
     ctx: OpContext
     host: str
     reason: str
+
 
 @dataclass
 class WaitClosedInput:

@@ -19,6 +19,7 @@ class MigrationRef:
     ctx: OpContext
     migration_id: str
 
+
 @dataclass
 class HostCapabilities:
     """What a live migration's compatibility checks compare between two hosts."""
@@ -28,6 +29,7 @@ class HostCapabilities:
     hypervisor_type: str
     hypervisor_version: int
     address: str = ""  # where the source reaches the destination (migrateToURI3)
+
 
 @dataclass
 class MigrationPlan:
@@ -48,6 +50,7 @@ class MigrationPlan:
     server_group_uuid: str | None = None
     source: HostCapabilities | None = None
 
+
 @dataclass
 class ClaimMigrationInput:
     """Claim on a destination for the instance while its source allocation
@@ -60,6 +63,7 @@ class ClaimMigrationInput:
     candidates: list[str]
     group_uuid: str | None = None
 
+
 @dataclass
 class ReleaseMigrationClaimInput:
     """Undo a claim_for_migration: drop the destination claim, give the
@@ -68,6 +72,7 @@ class ReleaseMigrationClaimInput:
     ctx: OpContext
     migration_id: str
     dest_host: str
+
 
 @dataclass
 class MigrationStepInput:
@@ -79,6 +84,7 @@ class MigrationStepInput:
     task_state: str | None
     events: list[EventRecord] = field(default_factory=list)
 
+
 @dataclass
 class FinishMoveInput:
     """A move landed on ``host``: record where the server now runs."""
@@ -89,6 +95,7 @@ class FinishMoveInput:
     power_state: int
     events: list[EventRecord] = field(default_factory=list)
     error: str = ""  # it landed, but a later clean-up failed: the migration says so
+
 
 @dataclass
 class MoveFailedInput:
@@ -104,6 +111,7 @@ class MoveFailedInput:
     power_state: int | None = None
     events: list[EventRecord] = field(default_factory=list)
 
+
 @dataclass
 class ResizeDecisionInput:
     """A confirmResize / revertResize request (or the auto-confirm timer)."""
@@ -113,6 +121,7 @@ class ResizeDecisionInput:
     decision: str  # confirm | revert
     auto: bool = False
 
+
 @dataclass
 class DecisionDoneInput:
     ctx: OpContext
@@ -120,6 +129,7 @@ class DecisionDoneInput:
     decision: str  # confirm | revert
     power_state: int | None = None
     events: list[EventRecord] = field(default_factory=list)
+
 
 @dataclass
 class DecisionFailedInput:
@@ -132,17 +142,20 @@ class DecisionFailedInput:
     vm_state: str = "resized"
     events: list[EventRecord] = field(default_factory=list)
 
+
 @dataclass
 class LivePrecheckInput:
     ctx: OpContext
     source_host: str
     dest_host: str
 
+
 @dataclass
 class PrepResizeInput:
     server_id: str
     flavor: FlavorInfo
     same_host: bool
+
 
 @dataclass
 class ResizeInstanceInput:
@@ -151,15 +164,18 @@ class ResizeInstanceInput:
     new_flavor: FlavorInfo
     dest_host: str
 
+
 @dataclass
 class FinishResizeInput:
     spawn: SpawnInput
     power_on: bool = True
 
+
 @dataclass
 class ConfirmResizeInput:
     server_id: str
     same_host: bool
+
 
 @dataclass
 class LiveMigrateData:
@@ -171,12 +187,14 @@ class LiveMigrateData:
     test_file: str = ""
     paused: bool = False  # the server is paused: it stays paused on the destination
 
+
 @dataclass
 class LiveCheckDestInput:
     server_id: str
     flavor: FlavorInfo
     source: HostCapabilities
     block_migration: bool | None  # None: "auto"
+
 
 @dataclass
 class LiveCheckSourceInput:
@@ -185,16 +203,19 @@ class LiveCheckSourceInput:
     data: LiveMigrateData
     block_migration_requested: bool | None
 
+
 @dataclass
 class PreLiveMigrationInput:
     spawn: SpawnInput
     data: LiveMigrateData
+
 
 @dataclass
 class LiveMigrationInput:
     server_id: str
     dest: HostCapabilities
     data: LiveMigrateData
+
 
 @dataclass
 class LiveMigrationStepInput:

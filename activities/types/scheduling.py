@@ -24,9 +24,11 @@ class SelectDestinationsInput:
     requested_host: str | None = None
     num_alternates: int = 2
 
+
 @dataclass
 class SelectDestinationsResult:
     hosts: list[str]  # chosen first, then alternates
+
 
 @dataclass
 class ClaimInput:
@@ -36,11 +38,13 @@ class ClaimInput:
     candidates: list[str]
     group_uuid: str | None = None  # late affinity check inside the claim
 
+
 @dataclass
 class ClaimResult:
     host: str
     node_uuid: str
     libvirt_uri: str = ""
+
 
 @dataclass
 class ReleaseClaimInput:

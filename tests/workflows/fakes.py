@@ -1,0 +1,232 @@
+"""Fake activities for workflow tests, in the style of the Temporal samples:
+each fake is registered under the real activity's name, with the real
+method's argument and result types, on a fresh task queue per test.
+
+``Cloud`` is the control plane and the hosts as a test scripts them: every
+call is recorded as (activity name, host or None, argument); a test sets
+``cloud.on[name]`` (control plane) or ``cloud.on_host[host][name]`` to a
+function of the argument that returns a result or raises.  Anything not
+scripted answers a sensible default, so a test states only what it is about.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import typing
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+from temporalio.worker import Worker
+
+from activities.catalog import CatalogActivities
+from activities.host_reports import HostStateActivities
+from activities.hypervisor.activities import HostActivities
+from activities.hypervisor.moves import HostMoveActivities
+from activities.hypervisor.power import HostPowerActivities
+from activities.identity import IdentityActivities
+from activities.instances import InstanceActivities
+from activities.migrations import MigrationActivities
+from activities.network import NetworkActivities
+from activities.scheduler.activities import SchedulerActivities
+from activities.temporal_ops import TemporalActivities
+from activities.types.catalog import (
+    AllocateNetworkResult,
+    FlavorInfo,
+    ImageInfo,
+    NetworkInfo,
+    PortInfo,
+)
+from activities.types.hypervisor import PowerActionResult, SpawnResult
+from activities.types.instances import DeleteTargets
+from activities.types.moves import HostCapabilities, LiveMigrateData, MigrationPlan
+from activities.types.scheduling import ClaimResult, SelectDestinationsResult
+from activities.volumes import VolumeActivities
+from novaflow import errors
+from novaflow.queues import host_queue
+from novaflow.states import VmState
+from workflows.boot import BootServerWorkflow
+from workflows.delete import DeleteServerWorkflow
+from workflows.live_migrate import LiveMigrateServerWorkflow
+from workflows.power import PowerActionWorkflow
+from workflows.resize import ResizeServerWorkflow
+
+WORKFLOWS = [BootServerWorkflow, DeleteServerWorkflow, ResizeServerWorkflow,
+             LiveMigrateServerWorkflow, PowerActionWorkflow]
+
+CONTROL = [CatalogActivities, HostStateActivities, IdentityActivities, InstanceActivities,
+           MigrationActivities, NetworkActivities, SchedulerActivities, TemporalActivities,
+           VolumeActivities]
+HOST = [HostActivities, HostMoveActivities, HostPowerActivities]
+
+TINY = FlavorInfo(flavorid="1", name="m1.tiny", vcpus=1, memory_mb=512, root_gb=1)
+SMALL = FlavorInfo(flavorid="2", name="m1.small", vcpus=1, memory_mb=2048, root_gb=20)
+IMAGE = ImageInfo(id="img-1", name="cirros")
+
+
+def conflict(what: str = "the host's usage changed") -> ApplicationError:
+    return ApplicationError(what, type=errors.CLAIM_CONFLICT, non_retryable=True)
+
+
+def no_valid_host(what: str = "No valid host was found.") -> ApplicationError:
+    return ApplicationError(what, type=errors.NO_VALID_HOST, non_retryable=True)
+
+
+def failed(what: str, kind: str = errors.SPAWN_FAILED) -> ApplicationError:
+    return ApplicationError(what, type=kind, non_retryable=True)
+
+
+def _activity_methods(classes: list[type]) -> list[Callable[..., Any]]:
+    out = []
+    for cls in classes:
+        for _name, fn in inspect.getmembers(cls, inspect.isfunction):
+            if activity._Definition.from_callable(fn) is not None:
+                out.append(fn)
+    return out
+
+
+@dataclass
+class Cloud:
+    """A scripted control plane and hosts; see the module docstring."""
+
+    hosts: list[str]
+    on: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
+    on_host: dict[str, dict[str, Callable[[Any], Any]]] = field(default_factory=dict)
+    calls: list[tuple[str, str | None, Any]] = field(default_factory=list)
+    plan: MigrationPlan | None = None
+
+    # -- what happened ---------------------------------------------------------
+
+    def called(self, name: str, host: str | None = None) -> list[Any]:
+        """The arguments of every call of ``name`` (on ``host``, if given)."""
+        return [arg for n, h, arg in self.calls if n == name and (host is None or h == host)]
+
+    def names(self) -> list[str]:
+        return [n for n, _h, _a in self.calls]
+
+    # -- defaults ----------------------------------------------------------------
+
+    def _default(self, name: str, host: str | None, arg: Any) -> Any:
+        if name == "select_destinations":
+            return SelectDestinationsResult(
+                hosts=[h for h in self.hosts if h not in arg.ignore_hosts])
+        if name in ("claim_resources", "claim_for_migration"):
+            return ClaimResult(host=arg.candidates[0], node_uuid=f"node-{arg.candidates[0]}")
+        if name == "get_flavor":
+            return TINY
+        if name == "get_image":
+            return IMAGE
+        if name == "get_networks":
+            return [NetworkInfo(id="net-1", name="private")]
+        if name == "allocate_network":
+            return AllocateNetworkResult(ports=[PortInfo(
+                id="port-1", network_id="net-1", network_name="private",
+                ip_address="10.0.0.5", mac_address="fa:16:3e:00:00:01")])
+        if name in ("spawn", "finish_resize", "finish_revert_resize",
+                    "post_live_migration_at_destination"):
+            return SpawnResult(host=host or "", domain_name="instance-1", power_state=1)
+        if name in ("check_can_live_migrate_destination", "check_can_live_migrate_source"):
+            return LiveMigrateData()
+        if name == "live_migration_precheck":
+            return HostCapabilities(host=arg.dest_host, cpu_arch="x86_64",
+                                    hypervisor_type="QEMU", hypervisor_version=1)
+        if name == "prepare_migration":
+            return self.plan
+        if name == "begin_resize_decision":
+            return arg.ctx
+        if name in ("release_claim", "deallocate_network"):
+            return 1
+        if name in ("destroy_domain", "revert_resize", "abandon_migration"):
+            return name != "abandon_migration"
+        if name in ("power_on", "power_off", "reboot", "pause", "unpause", "suspend", "resume"):
+            return PowerActionResult(power_state=1)
+        if name == "get_delete_targets":
+            return DeleteTargets(hosts=[], down_hosts=[], consumer_ids=[arg.server_id],
+                                 workflow_ids=[])
+        if name == "wait_workflow_closed":
+            return "closed"
+        return None
+
+    async def _call(self, name: str, host: str | None, arg: Any) -> Any:
+        self.calls.append((name, host, arg))
+        script = (self.on_host.get(host, {}) if host else self.on).get(name)
+        if script is None:
+            return self._default(name, host, arg)
+        out = script(arg)
+        return await out if inspect.isawaitable(out) else out
+
+    # -- the fakes ---------------------------------------------------------------
+
+    def _fake(self, method: Callable[..., Any], host: str | None) -> Callable[..., Any]:
+        name = activity._Definition.from_callable(method).name
+        hints = typing.get_type_hints(method)
+        params = [p for p in inspect.signature(method).parameters if p != "self"]
+
+        async def fake(*args: Any) -> Any:
+            return await self._call(name, host, args[0] if args else None)
+
+        fake.__annotations__ = {f"a{i}": hints.get(p, Any) for i, p in enumerate(params)}
+        fake.__annotations__["return"] = hints.get("return", Any)
+        fake.__signature__ = inspect.Signature(
+            [inspect.Parameter(f"a{i}", inspect.Parameter.POSITIONAL_ONLY,
+                               annotation=hints.get(p, Any)) for i, p in enumerate(params)],
+            return_annotation=hints.get("return", Any))
+        fake.__name__ = name
+        return activity.defn(name=name)(fake)
+
+    def control_activities(self) -> list[Callable[..., Any]]:
+        return [self._fake(m, None) for m in _activity_methods(CONTROL)]
+
+    def host_activities(self, host: str) -> list[Callable[..., Any]]:
+        return [self._fake(m, host) for m in _activity_methods(HOST)]
+
+
+class Env:
+    """A control worker and one worker per live host, for one test."""
+
+    def __init__(self, client: Client, hosts: int = 3, dead: tuple[int, ...] = ()):
+        tag = uuid.uuid4().hex[:8]
+        self.client = client
+        self.queue = f"tq-{tag}"
+        self.cloud = Cloud(hosts=[f"h{i + 1}-{tag}" for i in range(hosts)])
+        self.live = [h for i, h in enumerate(self.cloud.hosts) if i not in dead]
+        self._workers: list[Worker] = []
+        self._tasks: list[asyncio.Task] = []
+
+    def host(self, n: int) -> str:
+        """The name of host ``n`` (1-based)."""
+        return self.cloud.hosts[n - 1]
+
+    async def __aenter__(self) -> Env:
+        self._workers.append(Worker(self.client, task_queue=self.queue, workflows=WORKFLOWS,
+                                    activities=self.cloud.control_activities()))
+        for h in self.live:
+            self._workers.append(Worker(self.client, task_queue=host_queue(h),
+                                        activities=self.cloud.host_activities(h)))
+        self._tasks = [asyncio.create_task(w.run()) for w in self._workers]
+        return self
+
+    async def __aexit__(self, *_exc: Any) -> None:
+        for w in self._workers:
+            await w.shutdown()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def start(self, run: Any, inp: Any, prefix: str) -> Any:
+        return await self.client.start_workflow(run, inp, id=f"{prefix}-{uuid.uuid4()}",
+                                                task_queue=self.queue)
+
+
+def plan(source: str, *, new: FlavorInfo = SMALL, kind: str = "resize",
+         vm_state: str = VmState.ACTIVE) -> MigrationPlan:
+    """What prepare_migration reads for a move of a tiny server on ``source``."""
+    return MigrationPlan(migration_id="mig-1", migration_type=kind, name="vm1",
+                         source_host=source, source_node_uuid=f"node-{source}",
+                         vm_state=vm_state, power_state=1, old_flavor=TINY, new_flavor=new,
+                         image=IMAGE, ports=[],
+                         source=HostCapabilities(host=source, cpu_arch="x86_64",
+                                                 hypervisor_type="QEMU", hypervisor_version=1))

@@ -1,0 +1,198 @@
+"""Resize, cold migration and live migration against scripted activities:
+confirm, revert, the auto-confirm timer, roll-backs, and the claim-conflict
+path of each."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from fakes import Env, conflict, failed, plan
+from temporalio.client import (
+    WorkflowFailureError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateStage,
+)
+from temporalio.exceptions import ApplicationError
+
+from activities.types.context import OpContext
+from novaflow import errors
+from workflows.common import OpTimeouts
+from workflows.live_migrate import LiveMigrateServerInput, LiveMigrateServerWorkflow
+from workflows.resize import ResizeDecision, ResizeServerInput, ResizeServerWorkflow
+
+pytestmark = pytest.mark.asyncio
+
+CTX = OpContext(server_id="srv-1", project_id="demo", user_id="demo")
+
+
+def resize_input(window: float = 0.0) -> ResizeServerInput:
+    return ResizeServerInput(ctx=CTX, migration_id="mig-1",
+                             timeouts=OpTimeouts(host_schedule_to_start_s=5.0, host_step_s=10.0,
+                                                 resize_confirm_window_s=window))
+
+
+def live_input() -> LiveMigrateServerInput:
+    return LiveMigrateServerInput(ctx=CTX, migration_id="mig-1",
+                                  timeouts=OpTimeouts(host_schedule_to_start_s=5.0,
+                                                      host_step_s=10.0))
+
+
+async def until_verify(handle, env: Env, timeout: float = 10.0) -> None:
+    """Wait until the resize is waiting in VERIFY_RESIZE (or fail at the deadline)."""
+    loop = asyncio.get_running_loop()
+    deadline, step = loop.time() + timeout, ""
+    while loop.time() < deadline and not env.cloud.called("fail_migration"):
+        step = await handle.query(ResizeServerWorkflow.current_step)
+        if step.startswith("awaiting confirmResize"):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the resize never reached VERIFY_RESIZE; last step: {step!r}")
+
+
+async def test_resize_confirm_cleans_the_source(temporal):
+    async with Env(temporal) as env:
+        env.cloud.plan = plan(env.host(1))
+        handle = await env.start(ResizeServerWorkflow.run, resize_input(), "resize")
+        await until_verify(handle, env)
+        await handle.execute_update(ResizeServerWorkflow.confirm_resize, ResizeDecision(ctx=CTX))
+        result = await handle.result()
+    assert (result.outcome, result.host) == ("confirmed", env.host(2))
+    assert env.cloud.called("prep_resize", env.host(2))
+    assert env.cloud.called("resize_instance", env.host(1))
+    assert env.cloud.called("confirm_resize", env.host(1))
+    assert [d.decision for d in env.cloud.called("finish_resize_decision")] == ["confirm"]
+
+
+async def test_resize_revert_restarts_on_the_source_with_the_old_flavor(temporal):
+    async with Env(temporal) as env:
+        env.cloud.plan = plan(env.host(1))
+        handle = await env.start(ResizeServerWorkflow.run, resize_input(), "resize")
+        await until_verify(handle, env)
+        update = await handle.start_update(ResizeServerWorkflow.revert_resize,
+                                           ResizeDecision(ctx=CTX),
+                                           wait_for_stage=WorkflowUpdateStage.ACCEPTED)
+        assert await update.result() == "reverted"
+        result = await handle.result()
+    assert (result.outcome, result.host) == ("reverted", env.host(1))
+    assert env.cloud.called("revert_resize", env.host(2))
+    back = env.cloud.called("finish_revert_resize", env.host(1))[0]
+    assert back.spawn.flavor.name == "m1.tiny"
+
+
+async def test_resize_confirms_itself_when_the_window_passes(temporal):
+    async with Env(temporal) as env:
+        env.cloud.plan = plan(env.host(1))
+        handle = await env.start(ResizeServerWorkflow.run, resize_input(window=1.0), "resize")
+        result = await handle.result()
+    assert result.outcome == "confirmed"
+    assert env.cloud.called("begin_resize_decision")[0].auto is True
+
+
+async def test_a_confirm_during_the_move_is_refused_before_history(temporal):
+    async with Env(temporal) as env:
+        env.cloud.plan = plan(env.host(1))
+        preparing, go_on = asyncio.Event(), asyncio.Event()
+
+        async def prep_resize(_):
+            preparing.set()
+            await go_on.wait()
+
+        env.cloud.on_host[env.host(2)] = {"prep_resize": prep_resize}
+        handle = await env.start(ResizeServerWorkflow.run, resize_input(window=0.5), "resize")
+        await asyncio.wait_for(preparing.wait(), 10)
+        with pytest.raises(WorkflowUpdateFailedError) as info:
+            await handle.execute_update(ResizeServerWorkflow.confirm_resize,
+                                        ResizeDecision(ctx=CTX))
+        assert "Cannot 'confirmResize' instance srv-1 while it is in task_state resize_prep" \
+            in str(info.value.cause)
+        go_on.set()
+        assert (await handle.result()).outcome == "confirmed"
+    history = await handle.fetch_history()
+    assert not [e for e in history.events if e.workflow_execution_update_accepted_event_attributes
+                .protocol_instance_id]  # the refused update never entered history
+
+
+async def test_a_failed_prep_resize_reschedules_and_a_failed_move_rolls_back(temporal):
+    async with Env(temporal, hosts=4) as env:
+        env.cloud.plan = plan(env.host(1))
+        env.cloud.on_host[env.host(2)] = {"prep_resize": lambda _: (_ for _ in ()).throw(
+            failed("no room", "ResizeFailed"))}
+        env.cloud.on_host[env.host(3)] = {"finish_resize": lambda _: (_ for _ in ()).throw(
+            failed("finish_resize on h3 failed: boom", "ResizeFailed"))}
+        handle = await env.start(ResizeServerWorkflow.run, resize_input(), "resize")
+        with pytest.raises(WorkflowFailureError) as info:
+            await handle.result()
+    assert isinstance(info.value.cause, ApplicationError)
+    assert "finish_resize on h3" in info.value.cause.message
+    # h2's claim was given back and h2 excluded; h3 was rolled back; the
+    # server went back to the source.
+    assert [r.dest_host for r in env.cloud.called("release_migration_claim")] == [env.host(2)]
+    assert env.cloud.called("select_destinations")[1].ignore_hosts == [env.host(1), env.host(2)]
+    assert env.cloud.called("revert_resize", env.host(3))
+    assert env.cloud.called("finish_revert_resize", env.host(1))
+    assert env.cloud.called("fail_migration")[0].host == env.host(1)
+
+
+async def test_resize_selects_again_after_a_lost_claim_race(temporal):
+    async with Env(temporal) as env:
+        env.cloud.plan = plan(env.host(1))
+        races = [conflict()]
+
+        def claim(inp):
+            if races:
+                raise races.pop()
+            return env.cloud._default("claim_for_migration", None, inp)
+
+        env.cloud.on["claim_for_migration"] = claim
+        handle = await env.start(ResizeServerWorkflow.run, resize_input(window=0.5), "resize")
+        result = await handle.result()
+    assert result.outcome == "confirmed"
+    assert len(env.cloud.called("select_destinations")) == 2
+    assert not env.cloud.called("release_migration_claim")
+
+
+async def test_live_migration_rolls_back_when_pre_live_migration_fails(temporal):
+    async with Env(temporal) as env:
+        env.cloud.plan = plan(env.host(1), kind="live-migration")
+        env.cloud.on_host[env.host(2)] = {"pre_live_migration": lambda _: (_ for _ in ()).throw(
+            failed("no bridge", "MigrationError"))}
+        handle = await env.start(LiveMigrateServerWorkflow.run, live_input(), "live")
+        with pytest.raises(WorkflowFailureError) as info:
+            await handle.result()
+    assert "pre_live_migration on" in info.value.cause.message
+    assert env.cloud.called("rollback_live_migration_at_destination", env.host(2))
+    assert not env.cloud.called("live_migration")
+    failed_mig = env.cloud.called("fail_migration")[0]
+    assert (failed_mig.host, failed_mig.vm_state) == (env.host(1), "active")
+
+
+async def test_live_migration_tries_the_next_host_when_a_precheck_fails(temporal):
+    async with Env(temporal) as env:
+        env.cloud.plan = plan(env.host(1), kind="live-migration")
+        env.cloud.on_host[env.host(2)] = {
+            "check_can_live_migrate_destination": lambda _: (_ for _ in ()).throw(
+                failed("cpu mismatch", "MigrationPreCheckError"))}
+        result = await (await env.start(LiveMigrateServerWorkflow.run, live_input(),
+                                        "live")).result()
+    assert result.host == env.host(3)
+    assert [r.dest_host for r in env.cloud.called("release_migration_claim")] == [env.host(2)]
+    assert env.cloud.called("live_migration", env.host(1))[0].dest.host == env.host(3)
+
+
+async def test_live_migration_selects_again_after_a_lost_claim_race(temporal):
+    async with Env(temporal) as env:
+        env.cloud.plan = plan(env.host(1), kind="live-migration")
+        races = [conflict()]
+
+        def claim(inp):
+            if races:
+                raise races.pop()
+            return env.cloud._default("claim_for_migration", None, inp)
+
+        env.cloud.on["claim_for_migration"] = claim
+        result = await (await env.start(LiveMigrateServerWorkflow.run, live_input(),
+                                        "live")).result()
+    assert result.host == env.host(2)
+    assert len(env.cloud.called("select_destinations")) == 2
+    assert errors.CLAIM_CONFLICT  # the race was answered by selecting again, not a failure
