@@ -18,7 +18,6 @@ from sqlmodel import delete, select
 from temporalio import activity
 
 from activities.base import ControlActivities
-from activities.scheduler.placement import service_is_up
 from activities.types.context import OpContext
 from activities.types.hosts import (
     HostCleanupDoneInput,
@@ -27,6 +26,7 @@ from activities.types.hosts import (
 )
 from activities.types.instances import DeleteTargets, FinishPowerActionInput, QueueHostCleanupInput
 from novaflow import logs
+from novaflow.rules import FINAL_MIGRATION_STATUSES, service_is_up
 from novaflow.states import PowerState, VmState
 from schema.models import (
     Allocation,
@@ -41,9 +41,6 @@ from schema.models import (
 
 log = logs.get_logger("novaflow.hosts")
 
-# Migrations in these states hold nothing any more.
-FINAL_MIGRATION_STATUSES = {"confirmed", "reverted", "error", "failed", "completed", "done",
-                            "cancelled"}
 # A server resting in one of these states must have a domain on its host.
 _NEEDS_DOMAIN = {VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED,
                  VmState.RESIZED}

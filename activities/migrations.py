@@ -40,6 +40,7 @@ from activities.types.moves import (
 )
 from activities.types.scheduling import ClaimResult
 from novaflow import errors
+from novaflow.rules import service_is_up
 from novaflow.states import PowerState, TaskState, VmState
 from schema.models import (
     Allocation,
@@ -421,7 +422,7 @@ class MigrationActivities(ControlActivities):
                 raise refuse(f"Compute host {inp.dest_host} could not be found.")
             svc = s.exec(select(Service).where(Service.host == dest.host,
                                                Service.binary == "nova-compute")).first()
-            if not placement.service_is_up(svc, self.settings.scheduler.service_down_time):
+            if not service_is_up(svc, self.settings.scheduler.service_down_time):
                 raise refuse(f"Compute service of {dest.host} is unavailable at this time.")
             if dest.hypervisor_type != src.hypervisor_type:
                 raise refuse(f"hypervisor type {dest.hypervisor_type} of {dest.host} differs "

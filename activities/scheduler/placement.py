@@ -9,14 +9,13 @@ generation moved (another claim won the race) it re-reads and tries again.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, update
 from sqlmodel import Session, delete, select
 
 from activities.scheduler.types import Aggregate as AggregateSpec
 from activities.scheduler.types import GroupSpec, HostState
+from novaflow.rules import service_is_up
 from novaflow.settings import Settings
 from novaflow.states import TaskState
 from schema.models import (
@@ -35,14 +34,6 @@ from schema.models import (
 IO_TASK_STATES = {TaskState.SPAWNING, TaskState.RESIZE_MIGRATING, TaskState.RESIZE_PREP,
                   TaskState.MIGRATING, TaskState.REBOOTING}
 CAS_RETRIES = 5
-
-
-def service_is_up(svc: Service | Any | None, down_time: int,
-                  now: datetime | None = None) -> bool:
-    """A service is up unless forced down or silent for longer than ``down_time``."""
-    if svc is None or svc.forced_down or svc.last_seen_up is None:
-        return False
-    return (now or utcnow()) - svc.last_seen_up <= timedelta(seconds=down_time)
 
 
 def node_usage(session: Session, node_uuid: str) -> tuple[int, int, int]:

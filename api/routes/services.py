@@ -19,13 +19,12 @@ from sqlalchemy import or_
 from sqlmodel import Session, delete, select
 from temporalio.service import RPCError
 
-from activities.host_reports import FINAL_MIGRATION_STATUSES
-from activities.scheduler.placement import service_is_up
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, Conflict, NotFound
 from api.validation import is_uuid
 from api.views import isotime
 from novaflow import logs
+from novaflow.rules import FINAL_MIGRATION_STATUSES, service_is_up
 from schema.models import (
     AggregateHost,
     Allocation,

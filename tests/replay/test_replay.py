@@ -11,7 +11,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
-from novaflow.temporal_admin import all_workflows, replay_history
+from workers.temporal_admin import all_workflows, replay_history
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 REQUIRED = {

@@ -136,7 +136,7 @@ async def _api(args: argparse.Namespace) -> int:
 async def _temporal_setup(args: argparse.Namespace) -> int:
     from temporalio.client import Client
 
-    from novaflow.temporal_admin import register_search_attributes
+    from workers.temporal_admin import register_search_attributes
 
     client = await Client.connect(args.address, namespace=args.namespace)
     added = await register_search_attributes(client, args.namespace)
@@ -149,7 +149,7 @@ async def _replay(args: argparse.Namespace) -> int:
 
     from temporalio.client import Client, WorkflowHistory
 
-    from novaflow.temporal_admin import fetch_history, replay_history
+    from workers.temporal_admin import fetch_history, replay_history
 
     if args.history_file:
         history = WorkflowHistory.from_json(args.workflow_id,
