@@ -79,6 +79,13 @@ def _gone(inst: Instance) -> bool:
     return inst.deleted or inst.task_state == TaskState.DELETING
 
 
+def _refuse_if_gone(inst: Instance) -> None:
+    """A move's step refuses to touch a server its delete has taken over."""
+    if _gone(inst):
+        raise ApplicationError(f"Instance {inst.uuid} is being deleted",
+                               type=errors.NOT_FOUND, non_retryable=True)
+
+
 def _fault(message: str, details: str = "", error_type: str = "") -> dict:
     # Nova's fault message is at most 255 characters; the rest goes to details.
     if len(message) > 255 and not details:
@@ -179,9 +186,7 @@ class MigrationActivities(ControlActivities):
         reasons: list[str] = []
         with self.db.writer() as s:
             inst, mig = self._rows(s, inp.ctx, inp.migration_id)
-            if _gone(inst):
-                raise ApplicationError(f"Instance {inst.uuid} is being deleted",
-                                       type=errors.NOT_FOUND, non_retryable=True)
+            _refuse_if_gone(inst)
             source = self._node(s, inp.source_host)
             moved = s.exec(select(Allocation).where(Allocation.consumer_id == mig.uuid)).first()
             if source is not None and moved is None:
@@ -230,9 +235,7 @@ class MigrationActivities(ControlActivities):
         with self.db.writer() as s:
             inst, mig = self._rows(s, inp.ctx, inp.migration_id)
             self.add_events(s, inp.ctx, inp.events)
-            if _gone(inst):
-                raise ApplicationError(f"Instance {inst.uuid} is being deleted",
-                                       type=errors.NOT_FOUND, non_retryable=True)
+            _refuse_if_gone(inst)
             self._set_status(mig, inp.status)
             inst.task_state = inp.task_state
             inst.updated_at = utcnow()
@@ -244,9 +247,7 @@ class MigrationActivities(ControlActivities):
         with self.db.writer() as s:
             inst, mig = self._rows(s, inp.ctx, inp.migration_id)
             self.add_events(s, inp.ctx, inp.events)
-            if _gone(inst):
-                raise ApplicationError(f"Instance {inst.uuid} is being deleted",
-                                       type=errors.NOT_FOUND, non_retryable=True)
+            _refuse_if_gone(inst)
             inst.vm_state, inst.task_state = VmState.RESIZED, None
             inst.host = inst.node = inp.host
             _follow_host_zone(s, inst)

@@ -109,6 +109,18 @@ class Cloud:
     def names(self) -> list[str]:
         return [n for n, _h, _a in self.calls]
 
+    def lose_claim_races(self, claim: str, times: int) -> None:
+        """Make the next ``times`` calls of ``claim`` lose a race (ClaimConflict)."""
+        left = [times]
+
+        def scripted(inp: Any) -> Any:
+            if left[0] > 0:
+                left[0] -= 1
+                raise conflict()
+            return self._default(claim, None, inp)
+
+        self.on[claim] = scripted
+
     # -- defaults ----------------------------------------------------------------
 
     def _default(self, name: str, host: str | None, arg: Any) -> Any:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from fakes import Env, conflict, failed, no_valid_host
+from fakes import Env, failed, no_valid_host
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError, CancelledError
 
@@ -91,14 +91,7 @@ async def test_no_valid_host_fails_at_once_with_the_filters_verdict(temporal):
 
 async def test_a_lost_claim_race_selects_again_without_using_an_attempt(temporal):
     async with Env(temporal) as env:
-        outcomes = [conflict(), conflict()]
-
-        def claim(inp):
-            if outcomes:
-                raise outcomes.pop(0)
-            return env.cloud._default("claim_resources", None, inp)
-
-        env.cloud.on["claim_resources"] = claim
+        env.cloud.lose_claim_races("claim_resources", 2)
         result = await (await env.start(BootServerWorkflow.run, boot_input(env), "boot")).result()
     assert (result.attempts, result.host) == (1, env.host(1))
     assert len(env.cloud.called("select_destinations")) == 3

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from fakes import Env, conflict, failed, plan
+from fakes import Env, failed, plan
 from temporalio.client import (
     WorkflowFailureError,
     WorkflowUpdateFailedError,
@@ -137,14 +137,7 @@ async def test_a_failed_prep_resize_reschedules_and_a_failed_move_rolls_back(tem
 async def test_resize_selects_again_after_a_lost_claim_race(temporal):
     async with Env(temporal) as env:
         env.cloud.plan = plan(env.host(1))
-        races = [conflict()]
-
-        def claim(inp):
-            if races:
-                raise races.pop()
-            return env.cloud._default("claim_for_migration", None, inp)
-
-        env.cloud.on["claim_for_migration"] = claim
+        env.cloud.lose_claim_races("claim_for_migration", 1)
         handle = await env.start(ResizeServerWorkflow.run, resize_input(window=0.5), "resize")
         result = await handle.result()
     assert result.outcome == "confirmed"
@@ -183,14 +176,7 @@ async def test_live_migration_tries_the_next_host_when_a_precheck_fails(temporal
 async def test_live_migration_selects_again_after_a_lost_claim_race(temporal):
     async with Env(temporal) as env:
         env.cloud.plan = plan(env.host(1), kind="live-migration")
-        races = [conflict()]
-
-        def claim(inp):
-            if races:
-                raise races.pop()
-            return env.cloud._default("claim_for_migration", None, inp)
-
-        env.cloud.on["claim_for_migration"] = claim
+        env.cloud.lose_claim_races("claim_for_migration", 1)
         result = await (await env.start(LiveMigrateServerWorkflow.run, live_input(),
                                         "live")).result()
     assert result.host == env.host(2)
