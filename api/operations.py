@@ -88,6 +88,7 @@ def op_timeouts(h: AppHandles) -> OpTimeouts:
     s = h.settings
     return OpTimeouts(host_schedule_to_start_s=s.host_schedule_to_start_timeout,
                       host_step_s=s.spawn_timeout,
+                      host_heartbeat_s=s.host_heartbeat_timeout,
                       build_timeout_s=float(s.instance_build_timeout),
                       resize_confirm_window_s=float(s.resize_confirm_window))
 

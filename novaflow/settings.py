@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     # host counts as unavailable for that request.
     host_schedule_to_start_timeout: float = 30.0
     spawn_timeout: float = 300.0
+    # A host step whose worker stops heartbeating for this long has died with
+    # it (host workers heartbeat every running step each second).
+    host_heartbeat_timeout: float = 10.0
     instance_build_timeout: int = 600
     # Seconds a resize or cold migration waits in VERIFY_RESIZE before it is
     # confirmed automatically (0: wait for the user, as Nova's default).

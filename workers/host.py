@@ -22,6 +22,7 @@ from activities.hypervisor.power import HostPowerActivities
 from activities.types.hosts import RegisterHostInput, RegisterHostResult
 from novaflow import logs
 from novaflow.queues import CONTROL_QUEUE, host_queue
+from workers.heartbeat import HeartbeatInterceptor
 from workers.log_context import LogContextInterceptor
 from workflows.host_monitor import HostMonitorInput, HostMonitorWorkflow
 from workflows.register_host import RegisterHostWorkflow
@@ -68,7 +69,7 @@ def build_host_worker(client: Client, driver: ComputeDriver, hostname: str,
         task_queue=host_queue(hostname),
         activities=(acts.all() + HostPowerActivities(driver, hostname).all()
                     + HostMoveActivities(driver, hostname).all()),
-        interceptors=[LogContextInterceptor()],
+        interceptors=[LogContextInterceptor(), HeartbeatInterceptor()],
         activity_executor=ThreadPoolExecutor(max_workers=max_threads,
                                              thread_name_prefix=f"{hostname}-activity"),
         max_concurrent_activities=max_threads,

@@ -54,6 +54,7 @@ class OpTimeouts:
 
     host_schedule_to_start_s: float = 30.0
     host_step_s: float = 300.0
+    host_heartbeat_s: float = 10.0
     build_timeout_s: float = 600.0
     resize_confirm_window_s: float = 0.0
 
@@ -98,13 +99,15 @@ async def on_host(method: Any, arg: Any, host: str, timeouts: OpTimeouts, *,
     """Run a host activity (a method of the classes in activities/hypervisor/)
     on ``host``'s own queue, as Temporal's worker-specific-queue sample does.
 
-    The schedule-to-start timeout is how a dead host shows: its worker never
-    picks the task up.
+    A dead host shows either way: its worker never picks the task up
+    (schedule-to-start timeout), or stops heartbeating a step it had begun
+    (heartbeat timeout; workers/heartbeat.py beats for every host step).
     """
     return await _cancellable(workflow.execute_activity_method(
         method, arg, task_queue=host_queue(host),
         schedule_to_start_timeout=timedelta(seconds=timeouts.host_schedule_to_start_s),
         start_to_close_timeout=timedelta(seconds=timeouts.host_step_s),
+        heartbeat_timeout=timedelta(seconds=timeouts.host_heartbeat_s),
         retry_policy=retry, summary=summary,
         cancellation_type=(workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
                            if wait_cancel else workflow.ActivityCancellationType.TRY_CANCEL)))

@@ -1,0 +1,51 @@
+"""A compute host worker in a process of its own, for tests that kill it.
+
+    python host_process.py STATE_DIR HOSTNAME ZONE TEMPORAL_ADDRESS [--stall STEP]
+
+It serves HOSTNAME's queue over libvirt's test driver (state under
+STATE_DIR/hosts), registers the host, and runs until killed.  ``--stall STEP``
+makes that driver step hang (a FaultInjectingDriver delay), so the test can
+kill the process with the step in flight.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from temporalio.client import Client
+
+from activities.hypervisor.faults import FaultInjectingDriver
+from workers import sim_hosts
+from workers.host import build_host_worker, register_host
+from workers.stack import libvirt_driver_factory
+
+
+async def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("state_dir", type=Path)
+    p.add_argument("hostname")
+    p.add_argument("zone")
+    p.add_argument("temporal_address")
+    p.add_argument("--stall", action="append", default=[])
+    args = p.parse_args()
+    host, = sim_hosts.prepare(args.state_dir, 1, [sim_hosts.SimHost(
+        name=args.hostname, vcpus=8, memory_mb=16384, local_gb=100,
+        availability_zone=args.zone)])
+    uri = sim_hosts.libvirt_uri(args.state_dir, host)
+    driver = libvirt_driver_factory(host, uri, args.state_dir, FaultInjectingDriver,
+                                    delays={step: 3600.0 for step in args.stall})
+    client = await Client.connect(args.temporal_address)
+    worker = build_host_worker(client, driver, host.name)
+    run = asyncio.create_task(worker.run())
+    await register_host(client, driver, host.name, host.availability_zone, uri)
+    print("ready", flush=True)
+    await run
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
