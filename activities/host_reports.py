@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import delete, select
 from temporalio import activity
@@ -126,8 +126,25 @@ class HostStateActivities(ControlActivities):
                 # A deleted server's domain left behind: always destroyed (Nova's
                 # running_deleted_instance_action=reap).
                 result.destroy.append(server_id)
-            # Otherwise a live server placed elsewhere (a resize source, a build
-            # that has not recorded its host yet): not ours to judge here.
+            elif self._stray(s, inst, rep.hostname):
+                log.warning("stray domain of a server that lives elsewhere", server_id=inst.uuid,
+                            host=rep.hostname, server_host=inst.host)
+                result.changes.append(f"{inst.uuid}: stray domain (server on {inst.host})")
+                result.destroy.append(server_id)
+
+    def _stray(self, s, inst: Instance, host: str) -> bool:
+        """A live server's domain on a host it does not live on, with nothing in
+        flight that could explain it (a resize source, a build still choosing)."""
+        if inst.task_state is not None or inst.host == host:
+            return False
+        settled = utcnow() - _aware(inst.updated_at)
+        if settled < timedelta(seconds=self.settings.stray_domain_grace):
+            return False
+        moving = s.exec(select(Migration.id).where(
+            Migration.instance_uuid == inst.uuid,
+            Migration.status.not_in(FINAL_MIGRATION_STATUSES),
+            (Migration.source_compute == host) | (Migration.dest_compute == host))).first()
+        return moving is None
 
     def _sync_one(self, s, inst: Instance, power: int,
                   result: RecordHostReportResult) -> None:
@@ -169,9 +186,14 @@ class HostStateActivities(ControlActivities):
         rows = s.exec(select(PendingHostCleanup).where(
             PendingHostCleanup.host == rep.hostname)).all()
         present = {d.server_id for d in rep.domains}
+        lives_here = set(s.exec(select(Instance.uuid).where(
+            Instance.host == rep.hostname, Instance.deleted.is_(False),
+            Instance.uuid.in_([r.instance_uuid for r in rows]))).all()) if rows else set()
         for row in rows:
-            if row.instance_uuid not in present:
-                s.delete(row)  # nothing left on the host: done
+            if row.instance_uuid not in present or row.instance_uuid in lives_here:
+                # Nothing left on the host, or the server has since come to live
+                # here for real (its domain is no leftover): done.
+                s.delete(row)
             elif row.instance_uuid not in result.destroy:
                 result.destroy.append(row.instance_uuid)
 

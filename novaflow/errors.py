@@ -24,6 +24,7 @@ NO_VALID_HOST = "NoValidHost"
 CLAIM_CONFLICT = "ClaimConflict"
 MAX_RETRIES_EXCEEDED = "MaxRetriesExceeded"
 SPAWN_FAILED = "SpawnFailed"
+SPAWN_SUPERSEDED = "SpawnSuperseded"  # a late spawn whose build attempt moved on
 HOST_UNAVAILABLE = "HostUnavailable"
 BUILD_TIMEOUT = "BuildTimeout"
 NETWORK_ALLOCATION_FAILED = "NetworkAllocationFailed"

@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     # Destroy domains that no server record knows of (Nova's
     # running_deleted_instance_action=reap, for domains we never created).
     reap_unknown_domains: bool = False
+    # A domain of a live server that rests on another host (a late spawn, a
+    # build that gave the host up, an evacuated server's source) is destroyed
+    # once the server has been settled elsewhere this long (Nova's
+    # _destroy_evacuated_instances); moves in progress are never touched.
+    stray_domain_grace: int = 60
     # How long a host worker may take to pick up work for its host before the
     # host counts as unavailable for that request.
     host_schedule_to_start_timeout: float = 30.0

@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 
 from activities.hypervisor.activities import HostActivities
 from activities.hypervisor.driver import ComputeDriver
+from activities.hypervisor.fencing import Fence
 from activities.hypervisor.moves import HostMoveActivities
 from activities.hypervisor.power import HostPowerActivities
 from activities.types.hosts import RegisterHostInput, RegisterHostResult
@@ -63,7 +64,7 @@ async def start_host_monitor(client: Client, hostname: str) -> None:
 def build_host_worker(client: Client, driver: ComputeDriver, hostname: str,
                       max_threads: int = 8) -> Worker:
     """A worker for one host's queue (not yet running)."""
-    acts = HostActivities(driver, hostname)
+    acts = HostActivities(driver, hostname, fence=Fence(client, hostname))
     return Worker(
         client,
         task_queue=host_queue(hostname),

@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.catalog import CatalogActivities
     from activities.host_reports import HostStateActivities
     from activities.hypervisor.activities import HostActivities
+    from activities.hypervisor.fencing import CLAIMED_HOST_QUERY
     from activities.identity import IdentityActivities
     from activities.instances import InstanceActivities
     from activities.network import NetworkActivities
@@ -38,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
         ReserveVolumesResult,
     )
     from activities.types.context import OpContext
-    from activities.types.hypervisor import DestroyInput, SpawnInput, SpawnResult
+    from activities.types.hypervisor import ClaimedHost, DestroyInput, SpawnInput, SpawnResult
     from activities.types.identity import CheckTokenInput
     from activities.types.instances import (
         MarkActiveInput,
@@ -101,7 +102,14 @@ class BuildFailed(Exception):
 class BootServerWorkflow(StepTracking):
     def __init__(self) -> None:
         super().__init__()
-        self._host: str | None = None
+        self._host: str | None = None  # the last host claimed: a clean-up destroys there
+        self._claimed = ClaimedHost(host=None, attempt=0)
+
+    @workflow.query(name=CLAIMED_HOST_QUERY)
+    def claimed_host(self) -> ClaimedHost:
+        """The host and attempt the build stands on now (none once it gave the
+        host up, failed or was deleted): hosts fence late spawns with it."""
+        return self._claimed
 
     @workflow.run
     async def run(self, inp: BootServerInput) -> BootServerResult:
@@ -179,6 +187,7 @@ class BootServerWorkflow(StepTracking):
 
         async def try_host(claim: ClaimResult, attempt: int) -> BootServerResult:
             self._host = claim.host
+            self._claimed = ClaimedHost(host=claim.host, attempt=attempt)
             workflow.upsert_search_attributes([HOST.value_set(claim.host)])
             spawned = await self._spawn(inp, claim.host, attempt, flavor, image, networks,
                                         volumes)
@@ -201,9 +210,18 @@ class BootServerWorkflow(StepTracking):
 
         async def release(claim: ClaimResult, why: HostRejected) -> None:
             tried.append(claim.host)
-            # A host whose worker is gone cannot run a destroy: do not wait on it.
+            self._claimed = ClaimedHost(host=None, attempt=self._claimed.attempt)
+            # A host whose worker is gone cannot run a destroy: do not wait on it,
+            # but have it destroy whatever a late spawn left when it returns.
+            unavailable = why.error_type == errors.HOST_UNAVAILABLE
+            if unavailable and workflow.patched("boot-queue-cleanup-on-lost-host"):
+                await control(HostStateActivities.queue_host_cleanup,
+                              QueueHostCleanupInput(ctx=ctx, host=claim.host,
+                                                    reason="the build gave this host up: "
+                                                    + why.why),
+                              summary=f"queue_host_cleanup on {claim.host}")
             await self._release(ctx, claim.host, timeouts=inp.timeouts, build_failed=True,
-                                destroy=why.error_type != errors.HOST_UNAVAILABLE)
+                                destroy=not unavailable)
 
         return await place(self.steps, placement, try_host, release)
 
@@ -234,7 +252,8 @@ class BootServerWorkflow(StepTracking):
                     HostActivities.spawn,
                     SpawnInput(server_id=ctx.server_id, name=inp.name,
                                project_id=ctx.project_id, flavor=flavor, image=image,
-                               ports=net.ports, volumes=volumes.disks if volumes else []),
+                               ports=net.ports, volumes=volumes.disks if volumes else [],
+                               attempt=attempt),
                     host, inp.timeouts, summary=f"spawn on {host}, attempt {attempt}",
                     # On cancel (delete, build timeout) stop waiting at once: the
                     # clean-up's destroy runs on the same host, which serialises it
@@ -271,6 +290,7 @@ class BootServerWorkflow(StepTracking):
 
     async def _cleanup(self, ctx: OpContext, timeouts: OpTimeouts) -> None:
         """Undo everything the build may have done, wherever it stopped."""
+        self._claimed = ClaimedHost(host=None, attempt=self._claimed.attempt)
         if self._host:
             try:
                 await on_host(HostActivities.destroy_domain,
@@ -293,6 +313,7 @@ class BootServerWorkflow(StepTracking):
     async def _fail(self, ctx: OpContext, error_type: str, message: str, details: list[Any],
                     cleanup: bool = True) -> None:
         self.steps.at(f"failed: {error_type}")
+        self._claimed = ClaimedHost(host=None, attempt=self._claimed.attempt)
         if cleanup:
             await control(SchedulerActivities.release_claim,
                           ReleaseClaimInput(ctx=ctx, consumer_id=ctx.server_id),

@@ -7,10 +7,14 @@ elsewhere); anything unexpected is left retryable.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.hypervisor.driver import ComputeDriver, DomainNotFound, DriverError, NodeInfo
+from activities.hypervisor.fencing import Fence
 from activities.types.hypervisor import DestroyInput, SpawnInput, SpawnResult
 from novaflow import errors, logs
 
@@ -18,23 +22,52 @@ from novaflow import errors, logs
 class HostActivities:
     """The hypervisor actions of one compute host."""
 
-    def __init__(self, driver: ComputeDriver, hostname: str):
+    def __init__(self, driver: ComputeDriver, hostname: str, fence: Fence | None = None):
         self.driver = driver
         self.hostname = hostname
+        self.fence = fence
         self.log = logs.get_logger("novaflow.host").bind(host=hostname)
 
     @activity.defn(name="spawn")
-    def spawn(self, inp: SpawnInput) -> SpawnResult:
-        info = activity.info()
-        log = self.log.bind(server_id=inp.server_id, workflow_id=info.workflow_id)
+    async def spawn(self, inp: SpawnInput) -> SpawnResult:
+        """Create and start the domain, if this host is still the attempt's
+        chosen one before and after (activities/hypervisor/fencing.py)."""
+        workflow_id = activity.info().workflow_id
+        work = asyncio.create_task(self._spawn_fenced(inp, workflow_id))
         try:
-            dom = self.driver.spawn(inp)
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            # The build gave up on this step (it timed out, or was deleted) while
+            # the hypervisor was creating the domain: let that finish, so the
+            # second fence check sees the attempt moved on and undoes it.
+            with contextlib.suppress(Exception):
+                await work
+            raise
+
+    async def _spawn_fenced(self, inp: SpawnInput, workflow_id: str) -> SpawnResult:
+        log = self.log.bind(server_id=inp.server_id, workflow_id=workflow_id)
+        await self._fence(inp, workflow_id)
+        try:
+            dom = await asyncio.to_thread(self.driver.spawn, inp)
         except DriverError as exc:
             log.warning("spawn failed", error=str(exc))
             raise ApplicationError(f"spawn on {self.hostname} failed: {exc}",
                                    type=errors.SPAWN_FAILED, non_retryable=True) from exc
+        try:
+            await self._fence(inp, workflow_id)
+        except ApplicationError:  # a late spawn undoes itself
+            await asyncio.to_thread(self.driver.destroy, inp.server_id)
+            raise
         log.info("spawned", domain=dom.name)
         return SpawnResult(host=self.hostname, domain_name=dom.name, power_state=dom.power_state)
+
+    async def _fence(self, inp: SpawnInput, workflow_id: str) -> None:
+        if self.fence is None or not inp.attempt:
+            return
+        if not await self.fence.still_chosen(workflow_id, inp.attempt):
+            raise ApplicationError(
+                f"spawn on {self.hostname} superseded: attempt {inp.attempt} of the build "
+                "moved on", type=errors.SPAWN_SUPERSEDED, non_retryable=True)
 
     @activity.defn(name="destroy_domain")
     def destroy_domain(self, inp: DestroyInput) -> bool:

@@ -20,6 +20,18 @@ class SpawnInput:
     ports: list[PortInfo]
     # Volumes to attach (boot from volume: the one with boot_index 0 is the root disk).
     volumes: list[VolumeDisk] = field(default_factory=list)
+    # The build attempt this spawn belongs to (0: not a build); the host checks
+    # it is still the attempt's chosen host before and after creating anything.
+    attempt: int = 0
+
+
+@dataclass
+class ClaimedHost:
+    """Where a build currently stands: the host of its current attempt (the
+    boot workflow's ``claimed_host`` query), for fencing late spawns."""
+
+    host: str | None
+    attempt: int
 
 
 @dataclass

@@ -1,11 +1,13 @@
 """A compute host worker in a process of its own, for tests that kill it.
 
-    python host_process.py STATE_DIR HOSTNAME ZONE TEMPORAL_ADDRESS [--stall STEP]
+    python host_process.py STATE_DIR HOSTNAME ZONE TEMPORAL_ADDRESS
+        [--stall STEP] [--slow STEP] [--memory-mb MB]
 
 It serves HOSTNAME's queue over libvirt's test driver (state under
-STATE_DIR/hosts), registers the host, and runs until killed.  ``--stall STEP``
-makes that driver step hang (a FaultInjectingDriver delay), so the test can
-kill the process with the step in flight.
+STATE_DIR/hosts, domains kept in HOSTNAME.domains.json), registers the host,
+and runs until killed.  ``--stall STEP`` makes that driver step hang and
+``--slow STEP`` take 4 s more (FaultInjectingDriver delays), so a test can
+kill or freeze the process with the step in flight.
 """
 
 from __future__ import annotations
@@ -32,13 +34,16 @@ async def main() -> None:
     p.add_argument("zone")
     p.add_argument("temporal_address")
     p.add_argument("--stall", action="append", default=[])
+    p.add_argument("--slow", action="append", default=[])
+    p.add_argument("--memory-mb", type=int, default=16384)
     args = p.parse_args()
     host, = sim_hosts.prepare(args.state_dir, 1, [sim_hosts.SimHost(
-        name=args.hostname, vcpus=8, memory_mb=16384, local_gb=100,
+        name=args.hostname, vcpus=8, memory_mb=args.memory_mb, local_gb=100,
         availability_zone=args.zone)])
     uri = sim_hosts.libvirt_uri(args.state_dir, host)
+    delays = {step: 3600.0 for step in args.stall} | {step: 4.0 for step in args.slow}
     driver = libvirt_driver_factory(host, uri, args.state_dir, FaultInjectingDriver,
-                                    delays={step: 3600.0 for step in args.stall})
+                                    delays=delays)
     client = await Client.connect(args.temporal_address)
     worker = build_host_worker(client, driver, host.name)
     run = asyncio.create_task(worker.run())

@@ -24,12 +24,15 @@ HERE = Path(__file__).parent
 @pytest.fixture
 def held_host(stack, tmp_path):
     """A host worker process in zone ``held`` whose destroy_domain never returns."""
+    log = tmp_path / "held-1.log"
     proc = subprocess.Popen(
         [sys.executable, str(HERE / "host_process.py"), str(tmp_path), "held-1", "held",
          stack.stack.settings.temporal_address, "--stall", "destroy"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        stdout=log.open("w"), stderr=subprocess.STDOUT)
     try:
-        assert proc.stdout.readline().strip() == "ready"
+        wait_for(lambda: "ready" in log.read_text() or proc.poll() is not None, 60,
+                 what="held-1 to start")
+        assert proc.poll() is None, log.read_text()[-2000:]
         yield proc
     finally:
         proc.kill()

@@ -1,0 +1,126 @@
+"""No duplicate guests: a spawn that outlives its build attempt undoes itself,
+and power sync reaps a domain of a server that lives on another host.
+
+The frozen host is a worker process of its own, stopped with SIGSTOP while
+its spawn is in flight and resumed after the build has gone ACTIVE
+elsewhere."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from server_api import boot, server, wait_gone, wait_status
+from sqlmodel import select
+from stack import wait_for
+from temporalio.api.enums.v1 import PendingActivityState
+
+from activities.types.catalog import FlavorInfo, ImageInfo
+from activities.types.hypervisor import SpawnInput
+from schema.models import Instance
+
+HERE = Path(__file__).parent
+
+
+def start_host(stack, state: Path, name: str, *args: str) -> subprocess.Popen:
+    """A host worker process; its output (logs included) goes to STATE/NAME.log."""
+    log = state / f"{name}.log"
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "host_process.py"), str(state), name, "fence",
+         stack.stack.settings.temporal_address, *args],
+        stdout=log.open("w"), stderr=subprocess.STDOUT)
+    wait_for(lambda: "ready" in log.read_text() or proc.poll() is not None, 60,
+             what=f"{name} to start")
+    assert proc.poll() is None, log.read_text()[-2000:]
+    return proc
+
+
+def domains(state: Path, name: str) -> list[str]:
+    """The server ids with a domain on a host process's libvirt (its persisted state)."""
+    path = state / "hosts" / f"{name}.domains.json"
+    if not path.exists():
+        return []
+    return [d for d in json.loads(path.read_text())]
+
+
+def spawn_in_flight(stack, workflow_id: str) -> bool:
+    async def check() -> bool:
+        desc = await stack.stack.client.get_workflow_handle(workflow_id).describe()
+        return any(a.activity_type.name == "spawn"
+                   and a.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+                   for a in desc.raw_description.pending_activities)
+    try:
+        return stack.call(check())
+    except Exception:
+        return False
+
+
+@pytest.fixture
+def fence_hosts(stack, tmp_path):
+    """fence-1 (chosen first: more free RAM) with a slow spawn, and fence-2."""
+    procs = {"fence-1": start_host(stack, tmp_path, "fence-1", "--slow", "spawn",
+                                   "--memory-mb", "65536"),
+             "fence-2": start_host(stack, tmp_path, "fence-2")}
+    yield tmp_path, procs
+    for proc in procs.values():
+        proc.send_signal(signal.SIGCONT)
+        proc.kill()
+        proc.wait(10)
+
+
+def test_a_frozen_hosts_late_spawn_leaves_no_second_guest(stack, demo, admin, catalog_ids,
+                                                          fence_hosts):
+    state, procs = fence_hosts
+    sid = boot(demo, catalog_ids, "fenced", availability_zone="fence")
+    wait_for(lambda: spawn_in_flight(stack, f"boot-{sid}"), 30, what="spawn on fence-1")
+    procs["fence-1"].send_signal(signal.SIGSTOP)
+    try:
+        wait_status(demo, sid, {"ACTIVE"}, timeout=60)
+        assert server(admin, sid)["OS-EXT-SRV-ATTR:host"] == "fence-2"
+    finally:
+        procs["fence-1"].send_signal(signal.SIGCONT)
+    # The late spawn finishes its slow define on fence-1, then finds its attempt
+    # superseded and destroys what it made: one guest, on fence-2.
+    wait_for(lambda: sid in domains(state, "fence-1"), 15,
+             what="the late spawn on fence-1 to create its domain")
+    wait_for(lambda: sid not in domains(state, "fence-1"), 15,
+             what="the late spawn to undo itself")
+    assert domains(state, "fence-2") == [sid]
+    # It was the host's own fence that caught it (the build's queued clean-up
+    # for fence-1 is the second line of defence).
+    wait_for(lambda: "spawn superseded" in (state / "fence-1.log").read_text(), 10,
+             what="fence-1 to log the superseded spawn")
+    demo.delete(f"/v2.1/servers/{sid}")
+    wait_gone(demo, sid)
+
+
+def test_power_sync_reaps_a_domain_of_a_server_living_elsewhere(stack, demo, admin,
+                                                                catalog_ids):
+    sid = boot(demo, catalog_ids, "stray", availability_zone="nova")
+    wait_status(demo, sid, {"ACTIVE"})
+    home = server(admin, sid)["OS-EXT-SRV-ATTR:host"]
+    other = next(h for h in ("host-1", "host-2") if h != home)
+    # Plant a second domain of the server on another host, behind our back.
+    driver = stack.stack.running_hosts[other].driver
+    with stack.db.reader() as s:
+        inst = s.exec(select(Instance).where(Instance.uuid == sid)).one()
+    driver.spawn(SpawnInput(server_id=sid, name="stray", project_id=inst.project_id,
+                            flavor=FlavorInfo(**{k: inst.flavor[k] for k in (
+                                "flavorid", "name", "vcpus", "memory_mb", "root_gb")}),
+                            image=ImageInfo(id=inst.image_ref, name="cirros"), ports=[]))
+    settings = stack.stack.settings
+    grace, settings.stray_domain_grace = settings.stray_domain_grace, 1
+    try:
+        wait_for(lambda: sid not in [d.server_id for d in driver.list_domains()], 30,
+                 what=f"power sync on {other} to reap the stray domain")
+    finally:
+        settings.stray_domain_grace = grace
+    home_driver = stack.stack.running_hosts[home].driver
+    assert sid in [d.server_id for d in home_driver.list_domains()]
+    assert server(demo, sid)["status"] == "ACTIVE"
+    demo.delete(f"/v2.1/servers/{sid}")
+    wait_gone(demo, sid)
