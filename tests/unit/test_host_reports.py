@@ -3,6 +3,7 @@ heartbeat, inventory changes, Nova's power-sync rules, leftover domains."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -102,15 +103,23 @@ def test_power_sync_follows_novas_rules(acts):
 def test_leftover_domains(acts):
     unknown = "00000000-0000-4000-8000-000000000001"
     deleted = add_instance(acts, deleted=True, vm_state=VmState.DELETED)
-    elsewhere = add_instance(acts, host="h2")
+    elsewhere = add_instance(acts, host="h2", age_s=5)  # just settled there: left alone
+    settled = add_instance(acts, host="h2", age_s=600)  # long settled there: a stray
+    moving = add_instance(acts, host="h2", age_s=600)
+    with acts.db.writer() as s:  # ...unless a move between the two hosts explains it
+        s.add(Migration(uuid=str(uuid.uuid4()), instance_uuid=moving, migration_type="resize",
+                        status="finished", source_compute=HOST, dest_compute="h2",
+                        project_id="p", user_id="u"))
     queued = add_instance(acts, deleted=True, vm_state=VmState.DELETED, host=None)
     gone = add_instance(acts, deleted=True, vm_state=VmState.DELETED, host=None)
     with acts.db.writer() as s:
         s.add(PendingHostCleanup(host=HOST, instance_uuid=queued))
         s.add(PendingHostCleanup(host=HOST, instance_uuid=gone))
-    result = report(acts, {unknown: 1, deleted: 1, elsewhere: 1, queued: 1})
+    result = report(acts, {unknown: 1, deleted: 1, elsewhere: 1, settled: 1, moving: 1,
+                           queued: 1})
     assert result.unknown == [unknown]
-    assert sorted(result.destroy) == sorted([deleted, queued])  # unknown: only reported
+    # unknown: only reported
+    assert sorted(result.destroy) == sorted([deleted, settled, queued])
     with acts.db.reader() as s:
         left = [p.instance_uuid for p in s.exec(select(PendingHostCleanup))]
     assert left == [queued]  # the one whose domain is already gone is forgotten
