@@ -17,6 +17,7 @@ from api import compute, quotas, views
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, NotFound
 from api.routes import volumes
+from api.user_regex import compile_filter
 from api.validation import (
     integer,
     is_uuid,
@@ -353,16 +354,18 @@ def _query(ctx: RequestContext, q, detail: bool):
 
 
 def _regex(q, key: str):
-    try:
-        return re.compile(q[key]) if key in q else None
-    except re.error:
-        raise BadRequest(f"Invalid filter field: {key}. ({q[key]})") from None
+    return compile_filter(key, q[key]) if key in q else None
+
+
+def _ip_matches(inst: Instance, pattern, version: int) -> bool:
+    return any(pattern.search(a.get("addr", "")) for addrs in (inst.addresses or {}).values()
+               for a in addrs if a.get("version", 4) == version)
 
 
 def _list(request: Request, ctx: RequestContext, h, detail: bool) -> dict:
     q = request.query_params
     stmt = _query(ctx, q, detail)
-    name_re, ip_re = _regex(q, "name"), _regex(q, "ip")
+    name_re, ip_re, ip6_re = _regex(q, "name"), _regex(q, "ip"), _regex(q, "ip6")
     flavor = q.get("flavor", "").rstrip("/").split("/")[-1] or None
     limit = views.limit_param(q, h.settings.api_max_limit)
     with h.db.reader() as s:
@@ -376,9 +379,9 @@ def _list(request: Request, ctx: RequestContext, h, detail: bool) -> dict:
         if name_re:
             rows = [r for r in rows if name_re.search(r.display_name)]
         if ip_re:
-            rows = [r for r in rows if any(ip_re.search(a.get("addr", ""))
-                                           for addrs in (r.addresses or {}).values()
-                                           for a in addrs)]
+            rows = [r for r in rows if _ip_matches(r, ip_re, 4)]
+        if ip6_re:
+            rows = [r for r in rows if _ip_matches(r, ip6_re, 6)]
         if flavor:
             rows = [r for r in rows if (r.flavor or {}).get("flavorid") == flavor]
         if marker is not None:
@@ -401,13 +404,15 @@ def _list(request: Request, ctx: RequestContext, h, detail: bool) -> dict:
     return out
 
 
+# Plain ``def``: FastAPI runs these in its thread pool, so the database reads
+# and the filtering of a long list never hold up the event loop.
 @router.get("")
-async def list_servers(request: Request, ctx: Ctx, h: Handles) -> dict:
+def list_servers(request: Request, ctx: Ctx, h: Handles) -> dict:
     return _list(request, ctx, h, detail=False)
 
 
 @router.get("/detail")
-async def list_servers_detail(request: Request, ctx: Ctx, h: Handles) -> dict:
+def list_servers_detail(request: Request, ctx: Ctx, h: Handles) -> dict:
     return _list(request, ctx, h, detail=True)
 
 
