@@ -7,9 +7,10 @@ import binascii
 import re
 import secrets
 from datetime import UTC, datetime
+from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import delete as sql_delete
 from sqlmodel import Session, select
 
@@ -17,13 +18,13 @@ from api import compute, quotas, views
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, NotFound
 from api.routes import volumes
+from api.schemas.common import check_versions
+from api.schemas.servers import ServerCreateRequest, ServerListQuery, ServerUpdateRequest
 from api.user_regex import compile_filter
 from api.validation import (
     integer,
     is_uuid,
-    json_body,
     no_extra_keys,
-    require_dict,
     string,
     validate_metadata,
 )
@@ -178,9 +179,11 @@ def _version_gated(ctx: RequestContext, server: dict) -> None:
 
 
 @router.post("", status_code=202)
-async def create_server(request: Request, response: Response, ctx: Ctx, h: Handles) -> dict:
-    body = await json_body(request)
-    server = require_dict(body, "server")
+async def create_server(payload: ServerCreateRequest, response: Response, ctx: Ctx,
+                        h: Handles) -> dict:
+    check_versions(payload, ctx.version)
+    body = payload.as_dict()
+    server = body["server"]
     no_extra_keys(server, SERVER_KEYS, "server")
     _version_gated(ctx, server)
     name = _name(server)
@@ -208,8 +211,6 @@ async def create_server(request: Request, response: Response, ctx: Ctx, h: Handl
         raise BadRequest("min_count must be <= max_count")
     want_reservation = server.get("return_reservation_id") in (True, "True", "true", "1")
     hints = body.get("os:scheduler_hints") or body.get("OS-SCH-HNT:scheduler_hints") or {}
-    if not isinstance(hints, dict):
-        raise BadRequest("Invalid input for field/attribute os:scheduler_hints.")
 
     with h.db.reader() as s:
         flavor = s.exec(select(Flavor).where(Flavor.flavorid == flavor_ref)).first()
@@ -407,12 +408,14 @@ def _list(request: Request, ctx: RequestContext, h, detail: bool) -> dict:
 # Plain ``def``: FastAPI runs these in its thread pool, so the database reads
 # and the filtering of a long list never hold up the event loop.
 @router.get("")
-def list_servers(request: Request, ctx: Ctx, h: Handles) -> dict:
+def list_servers(request: Request, ctx: Ctx, h: Handles,
+                 _query: Annotated[ServerListQuery, Query()]) -> dict:
     return _list(request, ctx, h, detail=False)
 
 
 @router.get("/detail")
-def list_servers_detail(request: Request, ctx: Ctx, h: Handles) -> dict:
+def list_servers_detail(request: Request, ctx: Ctx, h: Handles,
+                        _query: Annotated[ServerListQuery, Query()]) -> dict:
     return _list(request, ctx, h, detail=True)
 
 
@@ -436,9 +439,11 @@ async def show_server(server_id: str, ctx: Ctx, h: Handles) -> dict:
 
 
 @router.put("/{server_id}")
-async def update_server(server_id: str, request: Request, ctx: Ctx, h: Handles) -> dict:
+async def update_server(server_id: str, payload: ServerUpdateRequest, ctx: Ctx,
+                        h: Handles) -> dict:
     """Rename, describe (2.19+) or re-hostname (2.90+) a server, in any state."""
-    server = require_dict(await json_body(request), "server")
+    check_versions(payload, ctx.version)
+    server = payload.as_dict()["server"]
     no_extra_keys(server, {"name", "description", "hostname", "accessIPv4", "accessIPv6",
                            "OS-DCF:diskConfig"}, "server")
     _version_gated(ctx, server)
