@@ -110,3 +110,11 @@ def check_versions(model: BaseModel, version: APIVersion, where: str = "") -> No
         for item in (value if isinstance(value, list) else [value]):
             if isinstance(item, BaseModel):
                 check_versions(item, version, key)
+
+
+def database_id(text: str) -> int:
+    """A numeric id from a path (``/os-services/{id}`` before 2.53), or 400 when it
+    cannot be one: 30 digits would overflow the database's integer."""
+    if not text.isdigit() or len(text) > 10 or int(text) > MAX_INT:
+        raise BadRequest(f"Invalid id {text:.50}: it must be an integer from 0 to {MAX_INT}")
+    return int(text)
