@@ -85,16 +85,6 @@ def _find(s: Session, ctx: RequestContext, ident: str) -> Service:
     return svc
 
 
-async def _body(request: Request) -> dict:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise BadRequest("Malformed request body") from None
-    if not isinstance(body, dict):
-        raise BadRequest("Invalid input for the request body: it must be an object")
-    return body
-
-
 @router.get("")
 async def list_services(request: Request, ctx: Ctx, h: Handles,
                         _query: Annotated[ServiceListQuery, Query()]) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StrictBool, StringConstraints
 
 from api.schemas.common import (
     NonNegativeInt,
@@ -37,7 +37,7 @@ class FlavorCreate(RequestBody):
     swap: NonNegativeInt | None = None
     rxtx_factor: Annotated[float, Field(gt=0, le=3.40282e38, allow_inf_nan=False)] | None = \
         None
-    is_public: bool | None = Field(None, alias="os-flavor-access:is_public")
+    is_public: StrictBool | None = Field(None, alias="os-flavor-access:is_public")
     description: LongDescription | None = since("2.55")
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictBool, model_validator
 
 from api.schemas.common import RequestBody, Str255, since, until
 
@@ -37,9 +37,9 @@ class LiveMigrate(RequestBody):
     """``os-migrateLive``: block_migration may be "auto" from 2.25."""
 
     host: Str255 | None
-    block_migration: bool | Literal["auto"]
-    disk_over_commit: bool | None = until("2.24")
-    force: bool | None = Field(None, json_schema_extra={
+    block_migration: StrictBool | Literal["auto"]
+    disk_over_commit: StrictBool | None = until("2.24")
+    force: StrictBool | None = Field(None, json_schema_extra={
         "x-openstack-min-version": "2.30", "x-openstack-max-version": "2.67"})
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import StrictBool
+
 from api.schemas.common import Name, QueryModel, QueryStr, RequestBody, Str255
 
 
@@ -14,7 +16,7 @@ class ServiceUpdateRequest(RequestBody):
 
     status: Literal["enabled", "disabled"] | None = None
     disabled_reason: Name | None = None
-    forced_down: bool | None = None
+    forced_down: StrictBool | None = None
     host: Str255 | None = None  # before 2.53: /os-services/{action} bodies
     binary: Str255 | None = None
 
