@@ -110,7 +110,8 @@ async def list_images(request: Request, ctx: Ctx, h: Handles,
     limit = int(q["limit"]) if q.get("limit", "").isdigit() else 25
     if len(rows) > limit:
         rows = rows[:limit]
-        out["next"] = f"/v2/images?marker={rows[-1].id}&limit={limit}"
+        if rows:  # limit=0 has no last image to continue from
+            out["next"] = f"/v2/images?marker={rows[-1].id}&limit={limit}"
     out["images"] = [image_view(i) for i in rows]
     return out
 

@@ -148,3 +148,11 @@ def test_a_body_just_under_the_limit_is_still_parsed(demo):
     pad = "x" * (114688 - 200)
     resp = demo.post("/v2.1/servers", json={"server": {"name": "n", "padding": pad}})
     assert_nova_error(resp, 400, "badRequest", "'padding' was unexpected")
+
+
+def test_an_image_list_of_limit_zero_is_empty_not_a_500(demo):
+    # Found by the fuzz test: the "next" link was built from a last image
+    # that a page of zero does not have.
+    resp = demo.get("/image/v2/images", params={"limit": 0})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["images"] == []
