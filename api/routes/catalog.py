@@ -154,7 +154,11 @@ async def create_image(payload: ImageCreateRequest, ctx: Ctx, h: Handles) -> dic
     return image_view(img)
 
 
-@router.put("/image/v2/images/{image_id}/file", status_code=204)
+_IMAGE_DATA = {"requestBody": {"required": True, "content": {
+    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}
+
+
+@router.put("/image/v2/images/{image_id}/file", status_code=204, openapi_extra=_IMAGE_DATA)
 async def upload_image_data(image_id: str, request: Request, ctx: Ctx, h: Handles) -> Response:
     """Accept the image's bytes: they are measured and hashed, then dropped."""
     ctx.require_admin("upload_image")
