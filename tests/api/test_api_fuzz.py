@@ -5,8 +5,8 @@ and invalid), as a member of a project of its own.  No answer may be a 5xx.
 Bounded: ``MAX_EXAMPLES`` generated cases per operation
 (``NOVAFLOW_FUZZ_EXAMPLES``, default 10), no shrinking, so the whole run takes
 about a minute; ``NOVAFLOW_FUZZ_COVERAGE=1`` adds schemathesis' coverage phase
-(every parameter's boundary values, ~4,400 requests).  The request and status counts are printed in the
-terminal summary (``fuzz: N requests, statuses {...}``).
+(every parameter's boundary values, ~4,400 requests).  The last test prints the
+request and status counts (``fuzz: N requests, statuses {...}``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from api.app import create_app
 from novaflow.settings import Settings
 
 MAX_EXAMPLES = int(os.environ.get("NOVAFLOW_FUZZ_EXAMPLES", "10"))
-TOKEN = {"X-Auth-Token": "fuzzer:fuzz"}
+# NOVAFLOW_FUZZ_TOKEN=admin:admin fuzzes as an admin (destructive: deletes flavors
+# and services of the session stack, so only on its own, never in the suite).
+TOKEN = {"X-Auth-Token": os.environ.get("NOVAFLOW_FUZZ_TOKEN", "fuzzer:fuzz")}
 STATUSES: Counter[int] = Counter()
 
 
