@@ -105,8 +105,7 @@ def _reason(err: dict) -> tuple[str, str]:
            and p not in ("body", "query", "header", "path") and not _MEMBER.match(p)]
     kind, ctx, value = err.get("type", ""), err.get("ctx") or {}, err.get("input")
     leaf = loc[-1] if loc else "body"
-    parent = loc[-2] if len(loc) > 1 else (loc[0] if loc and kind not in (
-        "missing", "extra_forbidden") else "body")
+    parent = loc[-2] if len(loc) > 1 else "body"  # the object missing or refusing a key
     shown = f"{value!r:.100}"
     if kind == "missing":
         return parent, f"'{leaf}' is a required property"
