@@ -128,9 +128,12 @@ def test_bad_input_answers_400_never_500(demo, admin, catalog_ids, case):
 
 
 def test_a_quota_of_one_and_a_half_is_not_stored(admin):
-    before = admin.get("/v2.1/os-quota-sets/hostile").json()["quota_set"]["instances"]
-    admin.put("/v2.1/os-quota-sets/hostile", json={"quota_set": {"instances": 1.5}})
-    assert admin.get("/v2.1/os-quota-sets/hostile").json()["quota_set"]["instances"] == before
+    path = "/v2.1/os-quota-sets/half-quota"  # a project no other test touches
+    assert admin.put(path, json={"quota_set": {"instances": 7}}).status_code == 200
+    assert_nova_error(admin.put(path, json={"quota_set": {"instances": 1.5}}), 400,
+                      "badRequest", "instances")
+    assert admin.get(path).json()["quota_set"]["instances"] == 7  # not truncated to 1
+    admin.delete(path)
 
 
 @pytest.mark.parametrize("path", ["/v2.1/servers", "/networking/v2.0/networks"])
