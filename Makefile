@@ -8,8 +8,11 @@ bootstrap:
 up: bootstrap
 	.venv/bin/novaflow up
 
+# The whole suite on SQLite, then the end-to-end suite again with PostgreSQL
+# as the app database (a throwaway server the session starts, tests/pg.py).
 test: bootstrap
 	.venv/bin/python -m pytest -q
+	NOVAFLOW_TEST_DB=postgresql .venv/bin/python -m pytest -q tests/e2e
 
 lint: bootstrap
 	.venv/bin/ruff check .

@@ -13,6 +13,7 @@ from temporalio.client import Client
 from activities.identity import LocalTokenBackend, TokenBackend
 from api import errors
 from api.deps import AppHandles
+from api.guard import RequestGuard
 from api.microversion import requested_version, response_headers
 from api.routes import (
     availability_zones,
@@ -58,6 +59,9 @@ def create_app(settings: Settings, temporal: Client | None = None,
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.handles = handles
     errors.install(app)
+    # Added first, so it runs inside request_context: its 400/413 answers
+    # carry the request ids like every other response.
+    app.add_middleware(RequestGuard)
 
     @app.middleware("http")
     async def request_context(request: Request, call_next):

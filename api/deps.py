@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from temporalio.client import Client
 
 from activities.identity import InvalidToken, TokenBackend
@@ -58,9 +58,20 @@ def handles(request: Request) -> AppHandles:
     return request.app.state.handles
 
 
-def request_context(request: Request) -> RequestContext:
+# Declared so OpenAPI shows every route's headers; the microversion headers
+# are parsed by the app's middleware before any route (api/microversion.py).
+AuthToken = Annotated[str | None, Header(alias="X-Auth-Token", max_length=8192,
+                                         description="`<user>:<project>` or a Keystone token")]
+ApiVersion = Annotated[str | None, Header(alias="OpenStack-API-Version", max_length=255,
+                                          description="`compute X.Y` or `compute latest`")]
+LegacyApiVersion = Annotated[str | None, Header(alias="X-OpenStack-Nova-API-Version",
+                                                max_length=255, description="`X.Y`")]
+
+
+def request_context(request: Request, token: AuthToken = None,
+                    _version: ApiVersion = None,
+                    _legacy_version: LegacyApiVersion = None) -> RequestContext:
     h: AppHandles = request.app.state.handles
-    token = request.headers.get("x-auth-token")
     try:
         ident = h.token_backend.validate(token)
     except InvalidToken as exc:

@@ -18,6 +18,8 @@ errors onto that shape, so no handler ever leaks ``{"detail": ...}``.
 
 from __future__ import annotations
 
+import re
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -91,12 +93,60 @@ def error_response(exc: NovaAPIError) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
 
+_TYPES = {"dict_type": "object", "model_type": "object", "model_attributes_type": "object",
+          "list_type": "array", "string_type": "string", "int_type": "integer",
+          "int_parsing": "integer", "int_from_float": "integer", "bool_type": "boolean",
+          "bool_parsing": "boolean", "float_type": "number", "float_parsing": "number"}
+
+
+_MEMBER = re.compile(r"^(constrained-|function-|literal\[|list\[|dict\[|tagged-union\[)"
+                     r"|^(str|int|bool|float|list|dict|none|is-instance\[.*)$")
+
+
+def _reason(err: dict) -> tuple[str, str]:
+    """(field, reason) of one Pydantic error, worded as Nova's JSON-schema errors."""
+    # Field names only: a list index or a union member's type names no field.
+    loc = [str(p) for p in err.get("loc", ()) if isinstance(p, str)
+           and p not in ("body", "query", "header", "path") and not _MEMBER.match(p)]
+    kind, ctx, value = err.get("type", ""), err.get("ctx") or {}, err.get("input")
+    leaf = loc[-1] if loc else "body"
+    parent = loc[-2] if len(loc) > 1 else "body"  # the object missing or refusing a key
+    shown = f"{value!r:.100}"
+    if kind == "missing":
+        return parent, f"'{leaf}' is a required property"
+    if kind == "extra_forbidden":
+        return parent, f"Additional properties are not allowed ('{leaf}' was unexpected)"
+    if kind in _TYPES:
+        return leaf, f"Value: {shown}. {shown} is not of type '{_TYPES[kind]}'"
+    if kind in ("greater_than_equal", "greater_than"):
+        return leaf, f"Value: {shown}. {shown} is less than the minimum of " \
+                     f"{ctx.get('ge', ctx.get('gt'))}"
+    if kind in ("less_than_equal", "less_than"):
+        return leaf, f"Value: {shown}. {shown} is greater than the maximum of " \
+                     f"{ctx.get('le', ctx.get('lt'))}"
+    if kind == "string_too_short":
+        return leaf, f"Value: {shown}. {shown} is too short"
+    if kind == "string_too_long":
+        return leaf, f"Value: {shown}. {shown} is too long"
+    if kind == "string_pattern_mismatch":
+        return leaf, f"Value: {shown}. {shown} does not match '{ctx.get('pattern')}'"
+    if kind in ("literal_error", "enum"):
+        return leaf, f"Value: {shown}. {shown} is not one of {ctx.get('expected')}"
+    if kind == "json_invalid":
+        return "body", "Malformed request body"
+    msg = str(err.get("msg", "is invalid"))
+    return leaf, f"Value: {shown}. {msg.removeprefix('Value error, ')}"
+
+
 def _validation_message(exc: RequestValidationError) -> str:
+    """Nova's wording for the first few failures of a declared schema."""
     parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-        parts.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
-    return "Invalid input for field/attribute " + "; ".join(parts)
+    for err in exc.errors()[:3]:
+        field, reason = _reason(err)
+        if reason == "Malformed request body":
+            return reason
+        parts.append(f"Invalid input for field/attribute {field}. {reason}")
+    return "; ".join(parts) or "Invalid input"
 
 
 def install(app: FastAPI) -> None:

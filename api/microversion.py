@@ -22,9 +22,11 @@ class APIVersion:
 
     @classmethod
     def parse(cls, text: str) -> APIVersion:
-        m = re.fullmatch(r"\s*(\d+)\.(\d+)\s*", text)
+        # At most 4 digits a part: Python refuses int() of over 4300 digits,
+        # and no microversion will ever need five.
+        m = re.fullmatch(r"\s*([0-9]{1,4})\.([0-9]{1,4})\s*", text)
         if not m:
-            raise BadRequest(f"API Version String {text} is of invalid format. "
+            raise BadRequest(f"API Version String {text:.50} is of invalid format. "
                              "Must be of format MajorNum.MinorNum.")
         return cls(int(m.group(1)), int(m.group(2)))
 

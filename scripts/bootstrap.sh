@@ -16,7 +16,8 @@ apt_install() {
 
 want=(libvirt-dev pkg-config gcc)
 if [ "${1:-}" = "--dev" ]; then
-  want+=(docker-compose)
+  # postgresql: the tests start a throwaway server to run on PostgreSQL too.
+  want+=(docker-compose postgresql)
 fi
 missing=()
 for pkg in "${want[@]}"; do

@@ -1,10 +1,15 @@
 """Session fixtures: one real embedded stack (Temporal dev server, control
-worker, libvirt test-driver hosts, API on a loopback port) for the suite."""
+worker, libvirt test-driver hosts, API on a loopback port) for the suite.
+
+Its app database is SQLite, or with ``NOVAFLOW_TEST_DB=postgresql`` a
+PostgreSQL server the session starts on a temporary data directory (tests/pg.py)."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import httpx
@@ -15,9 +20,36 @@ sys.path.insert(0, str(Path(__file__).parent))
 from stack import StackThread
 
 
+def selected_database() -> str:
+    """The app database the session runs on: ``sqlite`` (default) or ``postgresql``."""
+    return os.environ.get("NOVAFLOW_TEST_DB", "sqlite").lower()
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory):
+def postgres():
+    """A PostgreSQL server for the session (started on first use)."""
+    from pg import PostgresServer
+
+    base = Path(tempfile.mkdtemp(prefix="novaflow-pg-"))
+    server = PostgresServer(base)
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def app_database_url(request) -> str | None:
+    """None (SQLite in the stack's state dir) or the session's PostgreSQL URL."""
+    if selected_database() == "postgresql":
+        return request.getfixturevalue("postgres").url
+    return None
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, app_database_url):
     st = StackThread(tmp_path_factory.mktemp("novaflow"), hosts=3,
+                     database_url=app_database_url,
                      host_schedule_to_start_timeout=5.0, spawn_timeout=30.0,
                      # Host reports every second, so liveness and power sync
                      # show within seconds (tests/e2e/test_hosts.py).

@@ -186,6 +186,8 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--temporal-port", type=int, default=7233)
     up.add_argument("--ui-port", type=int, default=8233)
     up.add_argument("--hosts", type=int, default=3)
+    up.add_argument("--database-url", help="the app database (SQLAlchemy URL, e.g. "
+                    "postgresql+psycopg://user:pw@host/db); default: SQLite in the state dir")
     up.set_defaults(run=_up)
 
     worker = sub.add_parser("worker", help="run one worker against an existing Temporal")

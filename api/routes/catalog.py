@@ -12,14 +12,22 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import delete as sql_delete
 from sqlmodel import select
 
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, Conflict, NotFound
-from api.validation import is_uuid, json_body, require_dict
+from api.schemas.catalog import (
+    ImageCreateRequest,
+    ImageListQuery,
+    NetworkCreateRequest,
+    NeutronListQuery,
+    SubnetCreateRequest,
+)
+from api.validation import is_uuid
 from api.views import isotime
 from schema.models import Image, Network, Port, Subnet, utcnow
 
@@ -82,7 +90,8 @@ def _image(ctx: RequestContext, h, image_id: str) -> Image:
 
 
 @router.get("/image/v2/images")
-async def list_images(request: Request, ctx: Ctx, h: Handles) -> dict:
+async def list_images(request: Request, ctx: Ctx, h: Handles,
+                      _query: Annotated[ImageListQuery, Query()]) -> dict:
     q = request.query_params
     with h.db.reader() as s:
         rows = s.exec(select(Image).order_by(Image.created_at.desc(), Image.id)).all()
@@ -101,7 +110,8 @@ async def list_images(request: Request, ctx: Ctx, h: Handles) -> dict:
     limit = int(q["limit"]) if q.get("limit", "").isdigit() else 25
     if len(rows) > limit:
         rows = rows[:limit]
-        out["next"] = f"/v2/images?marker={rows[-1].id}&limit={limit}"
+        if rows:  # limit=0 has no last image to continue from
+            out["next"] = f"/v2/images?marker={rows[-1].id}&limit={limit}"
     out["images"] = [image_view(i) for i in rows]
     return out
 
@@ -112,9 +122,9 @@ async def show_image(image_id: str, ctx: Ctx, h: Handles) -> dict:
 
 
 @router.post("/image/v2/images", status_code=201)
-async def create_image(request: Request, ctx: Ctx, h: Handles) -> dict:
+async def create_image(payload: ImageCreateRequest, ctx: Ctx, h: Handles) -> dict:
     ctx.require_admin("add_image")
-    body = await json_body(request)
+    body = payload.as_dict()
     if not isinstance(body, dict):
         raise BadRequest("Malformed request body")
     bad = sorted(set(body) & _READ_ONLY)
@@ -144,7 +154,11 @@ async def create_image(request: Request, ctx: Ctx, h: Handles) -> dict:
     return image_view(img)
 
 
-@router.put("/image/v2/images/{image_id}/file", status_code=204)
+_IMAGE_DATA = {"requestBody": {"required": True, "content": {
+    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}
+
+
+@router.put("/image/v2/images/{image_id}/file", status_code=204, openapi_extra=_IMAGE_DATA)
 async def upload_image_data(image_id: str, request: Request, ctx: Ctx, h: Handles) -> Response:
     """Accept the image's bytes: they are measured and hashed, then dropped."""
     ctx.require_admin("upload_image")
@@ -232,7 +246,8 @@ def _filtered(items: list[dict], request: Request, keys: tuple[str, ...]) -> lis
 
 
 @router.get("/networking/v2.0/networks")
-async def list_networks(request: Request, ctx: Ctx, h: Handles) -> dict:
+async def list_networks(request: Request, ctx: Ctx, h: Handles,
+                        _query: Annotated[NeutronListQuery, Query()]) -> dict:
     return {"networks": _filtered(_visible_networks(ctx, h), request,
                                   ("name", "id", "shared", "project_id", "tenant_id",
                                    "status"))}
@@ -247,9 +262,9 @@ async def show_network(network_id: str, ctx: Ctx, h: Handles) -> dict:
 
 
 @router.post("/networking/v2.0/networks", status_code=201)
-async def create_network(request: Request, ctx: Ctx, h: Handles) -> dict:
+async def create_network(payload: NetworkCreateRequest, ctx: Ctx, h: Handles) -> dict:
     ctx.require_admin("create_network")
-    body = require_dict(await json_body(request), "network")
+    body = payload.as_dict()["network"]
     try:
         net = Network(name=str(body.get("name", "")), shared=bool(body.get("shared", False)),
                       admin_state_up=bool(body.get("admin_state_up", True)),
@@ -303,7 +318,8 @@ def _visible_subnets(ctx: RequestContext, h) -> list[dict]:
 
 
 @router.get("/networking/v2.0/subnets")
-async def list_subnets(request: Request, ctx: Ctx, h: Handles) -> dict:
+async def list_subnets(request: Request, ctx: Ctx, h: Handles,
+                       _query: Annotated[NeutronListQuery, Query()]) -> dict:
     return {"subnets": _filtered(_visible_subnets(ctx, h), request,
                                  ("name", "id", "network_id", "cidr", "ip_version"))}
 
@@ -317,9 +333,9 @@ async def show_subnet(subnet_id: str, ctx: Ctx, h: Handles) -> dict:
 
 
 @router.post("/networking/v2.0/subnets", status_code=201)
-async def create_subnet(request: Request, ctx: Ctx, h: Handles) -> dict:
+async def create_subnet(payload: SubnetCreateRequest, ctx: Ctx, h: Handles) -> dict:
     ctx.require_admin("create_subnet")
-    body = require_dict(await json_body(request), "subnet")
+    body = payload.as_dict()["subnet"]
     try:
         cidr = ipaddress.ip_network(str(body.get("cidr")), strict=False)
     except ValueError:
@@ -360,7 +376,8 @@ def _visible_ports(ctx: RequestContext, h) -> list[dict]:
 
 
 @router.get("/networking/v2.0/ports")
-async def list_ports(request: Request, ctx: Ctx, h: Handles) -> dict:
+async def list_ports(request: Request, ctx: Ctx, h: Handles,
+                     _query: Annotated[NeutronListQuery, Query()]) -> dict:
     return {"ports": _filtered(_visible_ports(ctx, h), request,
                                ("id", "network_id", "device_id", "device_owner",
                                 "mac_address", "status"))}

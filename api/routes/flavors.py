@@ -9,15 +9,24 @@ keep a snapshot of their flavor, so deleting a flavor never changes them.
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from api import views
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, Conflict, NotFound
-from api.validation import json_body, no_extra_keys, require_dict
+from api.schemas.common import check_versions
+from api.schemas.flavors import (
+    ExtraSpecItemRequest,
+    ExtraSpecsRequest,
+    FlavorCreateRequest,
+    FlavorListQuery,
+    FlavorUpdateRequest,
+)
+from api.validation import no_extra_keys
 from schema.models import Flavor, new_uuid
 
 router = APIRouter(prefix="/v2.1/flavors", tags=["flavors"])
@@ -91,12 +100,14 @@ def get_flavor(s: Session, flavor_id: str) -> Flavor:
 
 
 @router.get("")
-async def list_flavors(request: Request, ctx: Ctx, h: Handles) -> dict:
+async def list_flavors(request: Request, ctx: Ctx, h: Handles,
+                       _query: Annotated[FlavorListQuery, Query()]) -> dict:
     return _flavors(request, ctx, h, detail=False)
 
 
 @router.get("/detail")
-async def list_flavors_detail(request: Request, ctx: Ctx, h: Handles) -> dict:
+async def list_flavors_detail(request: Request, ctx: Ctx, h: Handles,
+                              _query: Annotated[FlavorListQuery, Query()]) -> dict:
     return _flavors(request, ctx, h, detail=True)
 
 
@@ -123,9 +134,10 @@ def _int(d: dict, key: str, minimum: int, default: int | None = None) -> int:
 
 
 @router.post("")
-async def create_flavor(request: Request, ctx: Ctx, h: Handles) -> dict:
+async def create_flavor(payload: FlavorCreateRequest, ctx: Ctx, h: Handles) -> dict:
     ctx.require_admin("os_compute_api:os-flavor-manage:create")
-    body = require_dict(await json_body(request), "flavor")
+    check_versions(payload, ctx.version)
+    body = payload.as_dict()["flavor"]
     allowed = {"name", "id", "ram", "vcpus", "disk", "OS-FLV-EXT-DATA:ephemeral", "swap",
                "rxtx_factor", "os-flavor-access:is_public"}
     if ctx.version.at_least("2.55"):
@@ -173,11 +185,12 @@ async def create_flavor(request: Request, ctx: Ctx, h: Handles) -> dict:
 
 
 @router.put("/{flavor_id}")
-async def update_flavor(flavor_id: str, request: Request, ctx: Ctx, h: Handles) -> dict:
+async def update_flavor(flavor_id: str, payload: FlavorUpdateRequest, ctx: Ctx,
+                        h: Handles) -> dict:
     if not ctx.version.at_least("2.55"):
         raise NotFound("The resource could not be found.")
     ctx.require_admin("os_compute_api:os-flavor-manage:update")
-    body = require_dict(await json_body(request), "flavor")
+    body = payload.as_dict()["flavor"]
     no_extra_keys(body, {"description"}, "flavor")
     description = body.get("description")
     if "description" not in body or (description is not None and (
@@ -220,9 +233,10 @@ async def list_extra_specs(flavor_id: str, ctx: Ctx, h: Handles) -> dict:
 
 
 @router.post("/{flavor_id}/os-extra_specs")
-async def create_extra_specs(flavor_id: str, request: Request, ctx: Ctx, h: Handles) -> dict:
+async def create_extra_specs(flavor_id: str, payload: ExtraSpecsRequest, ctx: Ctx,
+                             h: Handles) -> dict:
     ctx.require_admin("os_compute_api:os-flavor-extra-specs:create")
-    specs = require_dict(await json_body(request), "extra_specs")
+    specs = payload.as_dict()["extra_specs"]
     clean = {k: _spec_value(k, v) for k, v in specs.items()}
     with h.db.writer() as s:
         flavor = get_flavor(s, flavor_id)
@@ -241,10 +255,10 @@ async def show_extra_spec(flavor_id: str, key: str, ctx: Ctx, h: Handles) -> dic
 
 
 @router.put("/{flavor_id}/os-extra_specs/{key}")
-async def update_extra_spec(flavor_id: str, key: str, request: Request, ctx: Ctx,
+async def update_extra_spec(flavor_id: str, key: str,
+                            body: Annotated[ExtraSpecItemRequest, Body()], ctx: Ctx,
                             h: Handles) -> dict:
     ctx.require_admin("os_compute_api:os-flavor-extra-specs:update")
-    body = await json_body(request)
     if not isinstance(body, dict) or not body:
         raise BadRequest("Malformed request body")
     if len(body) > 1:

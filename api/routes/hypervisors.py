@@ -12,14 +12,17 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, NotFound
 from api.routes.services import service_id, service_state
+from api.schemas.common import database_id
+from api.schemas.hypervisors import HypervisorListQuery, HypervisorShowQuery
 from api.validation import is_uuid
 from schema.models import Allocation, ComputeNode, Instance, Service
 
@@ -110,7 +113,8 @@ def _nodes(s: Session, request: Request, ctx: RequestContext) -> tuple[list[Comp
 
 
 @router.get("")
-async def list_hypervisors(request: Request, ctx: Ctx, h: Handles) -> dict:
+async def list_hypervisors(request: Request, ctx: Ctx, h: Handles,
+                           _query: Annotated[HypervisorListQuery, Query()]) -> dict:
     ctx.require_admin("os_compute_api:os-hypervisors:list")
     with h.db.reader() as s:
         nodes, with_servers = _nodes(s, request, ctx)
@@ -120,7 +124,8 @@ async def list_hypervisors(request: Request, ctx: Ctx, h: Handles) -> dict:
 
 
 @router.get("/detail")
-async def list_hypervisors_detail(request: Request, ctx: Ctx, h: Handles) -> dict:
+async def list_hypervisors_detail(request: Request, ctx: Ctx, h: Handles,
+                                  _query: Annotated[HypervisorListQuery, Query()]) -> dict:
     ctx.require_admin("os_compute_api:os-hypervisors:list-detail")
     with h.db.reader() as s:
         nodes, with_servers = _nodes(s, request, ctx)
@@ -145,7 +150,8 @@ async def hypervisor_statistics(ctx: Ctx, h: Handles) -> dict:
 
 
 @router.get("/{ident}")
-async def show_hypervisor(ident: str, request: Request, ctx: Ctx, h: Handles) -> dict:
+async def show_hypervisor(ident: str, request: Request, ctx: Ctx, h: Handles,
+                          _query: Annotated[HypervisorShowQuery, Query()]) -> dict:
     ctx.require_admin("os_compute_api:os-hypervisors:show")
     with_servers = request.query_params.get("with_servers", "false").lower() in ("1", "true")
     with h.db.reader() as s:
@@ -154,7 +160,7 @@ async def show_hypervisor(ident: str, request: Request, ctx: Ctx, h: Handles) ->
                 raise BadRequest(f"Invalid uuid {ident}")
             node = s.exec(select(ComputeNode).where(ComputeNode.uuid == ident)).first()
         else:
-            node = s.get(ComputeNode, int(ident)) if ident.isdigit() else None
+            node = s.get(ComputeNode, database_id(ident)) if ident.isdigit() else None
         if node is None:
             raise NotFound(f"Hypervisor with ID {ident} could not be found.")
         return {"hypervisor": _view(ctx, node, _Usage(s), h.settings, True, with_servers)}

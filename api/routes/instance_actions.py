@@ -10,12 +10,14 @@ server's actions stay readable.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from sqlmodel import Session, select
 
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, NotFound
+from api.schemas.lists import InstanceActionListQuery
 from api.views import host_id, page
 from schema.models import Instance, InstanceAction, InstanceActionEvent
 
@@ -79,7 +81,8 @@ def _since(value: str, name: str) -> datetime:
 
 
 @router.get("")
-async def list_actions(server_id: str, request: Request, ctx: Ctx, h: Handles) -> dict:
+async def list_actions(server_id: str, request: Request, ctx: Ctx, h: Handles,
+                       _query: Annotated[InstanceActionListQuery, Query()]) -> dict:
     q = request.query_params
     with h.db.reader() as s:
         inst = _instance(s, ctx, server_id)

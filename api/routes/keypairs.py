@@ -9,18 +9,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from typing import Annotated
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from api import quotas
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, Conflict, Forbidden, NotFound
-from api.validation import json_body, require_dict
+from api.schemas.common import check_versions
+from api.schemas.keypairs import KeypairCreateRequest, KeypairListQuery, KeypairShowQuery
 from api.views import isotime, page
 from schema.models import KeyPair
 
@@ -92,7 +94,8 @@ def _get(s: Session, user_id: str, name: str) -> KeyPair:
 
 
 @router.get("")
-async def list_keypairs(request: Request, ctx: Ctx, h: Handles) -> dict:
+async def list_keypairs(request: Request, ctx: Ctx, h: Handles,
+                        _query: Annotated[KeypairListQuery, Query()]) -> dict:
     user_id = _user(ctx, request)
     with h.db.reader() as s:
         rows = list(s.exec(select(KeyPair).where(KeyPair.user_id == user_id)
@@ -109,15 +112,18 @@ async def list_keypairs(request: Request, ctx: Ctx, h: Handles) -> dict:
 
 
 @router.get("/{name}")
-async def show_keypair(name: str, request: Request, ctx: Ctx, h: Handles) -> dict:
+async def show_keypair(name: str, request: Request, ctx: Ctx, h: Handles,
+                       _query: Annotated[KeypairShowQuery, Query()]) -> dict:
     user_id = _user(ctx, request)
     with h.db.reader() as s:
         return {"keypair": _view(ctx, _get(s, user_id, name), full=True)}
 
 
 @router.post("")
-async def create_keypair(request: Request, response: Response, ctx: Ctx, h: Handles) -> dict:
-    body = require_dict(await json_body(request), "keypair")
+async def create_keypair(payload: KeypairCreateRequest, response: Response, ctx: Ctx,
+                         h: Handles) -> dict:
+    check_versions(payload, ctx.version)
+    body = payload.as_dict()["keypair"]
     user_id = _user(ctx, None, body)
     name = body.get("name")
     pattern = _NAME_292 if ctx.version.at_least("2.92") else _NAME

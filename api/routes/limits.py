@@ -6,16 +6,20 @@ Keys follow the microversion: network quotas go at 2.36, image metadata at
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 
 from api import quotas
 from api.deps import Ctx, Handles
+from api.schemas.lists import LimitsQuery
 
 router = APIRouter(prefix="/v2.1/limits", tags=["limits"])
 
 
 @router.get("")
-async def show_limits(request: Request, ctx: Ctx, h: Handles) -> dict:
+async def show_limits(request: Request, ctx: Ctx, h: Handles,
+                      _query: Annotated[LimitsQuery, Query()]) -> dict:
     project_id = request.query_params.get("tenant_id") or ctx.project_id
     if project_id != ctx.project_id:
         ctx.require_admin("os_compute_api:limits:other_project")

@@ -8,14 +8,15 @@ the project's ``metadata_items`` quota.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from sqlmodel import Session
 
 from api import quotas
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, Conflict, NotFound
 from api.routes.servers import get_instance
-from api.validation import json_body, require_dict, validate_metadata
+from api.schemas.metadata import MetadataItemRequest, MetadataRequest
+from api.validation import validate_metadata
 from novaflow.states import VmState
 from schema.models import Instance, utcnow
 
@@ -49,8 +50,9 @@ async def list_metadata(server_id: str, ctx: Ctx, h: Handles) -> dict:
 
 
 @router.post("")
-async def update_metadata(server_id: str, request: Request, ctx: Ctx, h: Handles) -> dict:
-    body = require_dict(await json_body(request), "metadata")
+async def update_metadata(server_id: str, payload: MetadataRequest, ctx: Ctx,
+                          h: Handles) -> dict:
+    body = payload.as_dict()["metadata"]
     new = validate_metadata(body)
     with h.db.writer() as s:
         inst = _writable(s, ctx, server_id, "update_instance_metadata")
@@ -60,8 +62,9 @@ async def update_metadata(server_id: str, request: Request, ctx: Ctx, h: Handles
 
 
 @router.put("")
-async def replace_metadata(server_id: str, request: Request, ctx: Ctx, h: Handles) -> dict:
-    body = await json_body(request)
+async def replace_metadata(server_id: str, payload: MetadataRequest, ctx: Ctx,
+                           h: Handles) -> dict:
+    body = payload.as_dict()
     if not isinstance(body, dict) or not isinstance(body.get("metadata"), dict):
         raise BadRequest("Malformed request body")
     new = validate_metadata(body["metadata"])
@@ -80,9 +83,9 @@ async def show_metadata_item(server_id: str, key: str, ctx: Ctx, h: Handles) -> 
 
 
 @router.put("/{key}")
-async def set_metadata_item(server_id: str, key: str, request: Request, ctx: Ctx,
-                            h: Handles) -> dict:
-    body = await json_body(request)
+async def set_metadata_item(server_id: str, key: str, payload: MetadataItemRequest,
+                            ctx: Ctx, h: Handles) -> dict:
+    body = payload.as_dict()
     meta = body.get("meta") if isinstance(body, dict) else None
     if not isinstance(meta, dict):
         raise BadRequest("Malformed request body")

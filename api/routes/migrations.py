@@ -10,13 +10,16 @@ Temporal UI.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from sqlmodel import or_, select
 
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, NotFound
 from api.routes.servers import get_instance
+from api.schemas.common import database_id
+from api.schemas.lists import MigrationListQuery
 from api.validation import integer
 from schema.models import Migration
 
@@ -101,7 +104,8 @@ def _time(q, key: str) -> datetime:
 
 
 @router.get("/v2.1/os-migrations")
-async def list_migrations(request: Request, ctx: Ctx, h: Handles) -> dict:
+async def list_migrations(request: Request, ctx: Ctx, h: Handles,
+                          _query: Annotated[MigrationListQuery, Query()]) -> dict:
     ctx.require_admin("os_compute_api:os-migrations:index")
     q = request.query_params
     stmt = select(Migration)
@@ -173,7 +177,7 @@ async def show_server_migration(server_id: str, migration_id: str, ctx: Ctx,
         get_instance(s, ctx, server_id)
         mig = None
         if migration_id.isdigit():
-            mig = s.exec(select(Migration).where(Migration.id == int(migration_id),
+            mig = s.exec(select(Migration).where(Migration.id == database_id(migration_id),
                                                  Migration.instance_uuid == server_id)).first()
     if mig is None:
         raise NotFound(f"In-progress live migration {migration_id} is not found for server "

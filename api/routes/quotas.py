@@ -3,14 +3,15 @@ defaults, detail with usage, update and revert to defaults (admins)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from sqlalchemy import delete as sql_delete
 from sqlmodel import select
 
 from api import quotas
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest
-from api.validation import json_body, require_dict
+from api.schemas.common import check_versions
+from api.schemas.quotas import QuotaSetUpdateRequest
 from schema.models import Quota
 
 router = APIRouter(prefix="/v2.1/os-quota-sets", tags=["quota sets"])
@@ -75,9 +76,11 @@ def _as_limit(resource: str, value: object) -> int:
 
 
 @router.put("/{project_id}")
-async def update_quota_set(project_id: str, request: Request, ctx: Ctx, h: Handles) -> dict:
+async def update_quota_set(project_id: str, payload: QuotaSetUpdateRequest, ctx: Ctx,
+                           h: Handles) -> dict:
     ctx.require_admin("os_compute_api:os-quota-sets:update")
-    body = dict(require_dict(await json_body(request), "quota_set"))
+    check_versions(payload, ctx.version)
+    body = dict(payload.as_dict()["quota_set"])
     force = body.pop("force", False) in (True, "true", "True", "1", 1)
     allowed = set(quotas.RESOURCES) | set(_legacy(ctx))
     bad = sorted(set(body) - allowed)

@@ -8,14 +8,17 @@ placing them (the ``group`` scheduler hint) is the scheduler's business.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import delete as sql_delete
 from sqlmodel import Session, select
 
 from api import quotas
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, Forbidden, NotFound
-from api.validation import json_body, no_extra_keys, require_dict
+from api.schemas.server_groups import ServerGroupCreateRequest, ServerGroupListQuery
+from api.validation import no_extra_keys
 from api.views import limit_param
 from schema.models import Instance, ServerGroup, ServerGroupMember
 
@@ -85,8 +88,8 @@ def _policy_and_rules(ctx: RequestContext, body: dict) -> tuple[str, dict]:
 
 
 @router.post("")
-async def create_server_group(request: Request, ctx: Ctx, h: Handles) -> dict:
-    body = require_dict(await json_body(request), "server_group")
+async def create_server_group(payload: ServerGroupCreateRequest, ctx: Ctx, h: Handles) -> dict:
+    body = payload.as_dict()["server_group"]
     name = body.get("name")
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 255:
         raise BadRequest("Invalid input for field/attribute name. Value: "
@@ -105,7 +108,8 @@ async def create_server_group(request: Request, ctx: Ctx, h: Handles) -> dict:
 
 
 @router.get("")
-async def list_server_groups(request: Request, ctx: Ctx, h: Handles) -> dict:
+async def list_server_groups(request: Request, ctx: Ctx, h: Handles,
+                             _query: Annotated[ServerGroupListQuery, Query()]) -> dict:
     q = request.query_params
     stmt = select(ServerGroup).order_by(ServerGroup.id)
     # As in Nova, all_projects from a member is ignored, not refused.

@@ -7,21 +7,23 @@ import binascii
 import re
 import secrets
 from datetime import UTC, datetime
+from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import Session, select
 
 from api import compute, quotas, views
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, NotFound
 from api.routes import volumes
+from api.schemas.common import check_versions
+from api.schemas.servers import ServerCreateRequest, ServerListQuery, ServerUpdateRequest
+from api.user_regex import compile_filter
 from api.validation import (
     integer,
     is_uuid,
-    json_body,
     no_extra_keys,
-    require_dict,
     string,
     validate_metadata,
 )
@@ -176,9 +178,11 @@ def _version_gated(ctx: RequestContext, server: dict) -> None:
 
 
 @router.post("", status_code=202)
-async def create_server(request: Request, response: Response, ctx: Ctx, h: Handles) -> dict:
-    body = await json_body(request)
-    server = require_dict(body, "server")
+async def create_server(payload: ServerCreateRequest, response: Response, ctx: Ctx,
+                        h: Handles) -> dict:
+    check_versions(payload, ctx.version)
+    body = payload.as_dict()
+    server = body["server"]
     no_extra_keys(server, SERVER_KEYS, "server")
     _version_gated(ctx, server)
     name = _name(server)
@@ -206,8 +210,6 @@ async def create_server(request: Request, response: Response, ctx: Ctx, h: Handl
         raise BadRequest("min_count must be <= max_count")
     want_reservation = server.get("return_reservation_id") in (True, "True", "true", "1")
     hints = body.get("os:scheduler_hints") or body.get("OS-SCH-HNT:scheduler_hints") or {}
-    if not isinstance(hints, dict):
-        raise BadRequest("Invalid input for field/attribute os:scheduler_hints.")
 
     with h.db.reader() as s:
         flavor = s.exec(select(Flavor).where(Flavor.flavorid == flavor_ref)).first()
@@ -342,16 +344,18 @@ def _query(ctx: RequestContext, q, detail: bool):
 
 
 def _regex(q, key: str):
-    try:
-        return re.compile(q[key]) if key in q else None
-    except re.error:
-        raise BadRequest(f"Invalid filter field: {key}. ({q[key]})") from None
+    return compile_filter(key, q[key]) if key in q else None
+
+
+def _ip_matches(inst: Instance, pattern, version: int) -> bool:
+    return any(pattern.search(a.get("addr", "")) for addrs in (inst.addresses or {}).values()
+               for a in addrs if a.get("version", 4) == version)
 
 
 def _list(request: Request, ctx: RequestContext, h, detail: bool) -> dict:
     q = request.query_params
     stmt = _query(ctx, q, detail)
-    name_re, ip_re = _regex(q, "name"), _regex(q, "ip")
+    name_re, ip_re, ip6_re = _regex(q, "name"), _regex(q, "ip"), _regex(q, "ip6")
     flavor = q.get("flavor", "").rstrip("/").split("/")[-1] or None
     limit = views.limit_param(q, h.settings.api_max_limit)
     with h.db.reader() as s:
@@ -365,9 +369,9 @@ def _list(request: Request, ctx: RequestContext, h, detail: bool) -> dict:
         if name_re:
             rows = [r for r in rows if name_re.search(r.display_name)]
         if ip_re:
-            rows = [r for r in rows if any(ip_re.search(a.get("addr", ""))
-                                           for addrs in (r.addresses or {}).values()
-                                           for a in addrs)]
+            rows = [r for r in rows if _ip_matches(r, ip_re, 4)]
+        if ip6_re:
+            rows = [r for r in rows if _ip_matches(r, ip6_re, 6)]
         if flavor:
             rows = [r for r in rows if (r.flavor or {}).get("flavorid") == flavor]
         if marker is not None:
@@ -390,13 +394,17 @@ def _list(request: Request, ctx: RequestContext, h, detail: bool) -> dict:
     return out
 
 
+# Plain ``def``: FastAPI runs these in its thread pool, so the database reads
+# and the filtering of a long list never hold up the event loop.
 @router.get("")
-async def list_servers(request: Request, ctx: Ctx, h: Handles) -> dict:
+def list_servers(request: Request, ctx: Ctx, h: Handles,
+                 _query: Annotated[ServerListQuery, Query()]) -> dict:
     return _list(request, ctx, h, detail=False)
 
 
 @router.get("/detail")
-async def list_servers_detail(request: Request, ctx: Ctx, h: Handles) -> dict:
+def list_servers_detail(request: Request, ctx: Ctx, h: Handles,
+                        _query: Annotated[ServerListQuery, Query()]) -> dict:
     return _list(request, ctx, h, detail=True)
 
 
@@ -420,9 +428,11 @@ async def show_server(server_id: str, ctx: Ctx, h: Handles) -> dict:
 
 
 @router.put("/{server_id}")
-async def update_server(server_id: str, request: Request, ctx: Ctx, h: Handles) -> dict:
+async def update_server(server_id: str, payload: ServerUpdateRequest, ctx: Ctx,
+                        h: Handles) -> dict:
     """Rename, describe (2.19+) or re-hostname (2.90+) a server, in any state."""
-    server = require_dict(await json_body(request), "server")
+    check_versions(payload, ctx.version)
+    server = payload.as_dict()["server"]
     no_extra_keys(server, {"name", "description", "hostname", "accessIPv4", "accessIPv6",
                            "OS-DCF:diskConfig"}, "server")
     _version_gated(ctx, server)

@@ -12,15 +12,17 @@ worker that starts again registers afresh.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import or_
 from sqlmodel import Session, delete, select
 from temporalio.service import RPCError
 
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, Conflict, NotFound
+from api.schemas.common import database_id
+from api.schemas.services import ServiceListQuery, ServiceUpdateRequest
 from api.validation import is_uuid
 from api.views import isotime
 from novaflow import logs
@@ -76,24 +78,15 @@ def _find(s: Session, ctx: RequestContext, ident: str) -> Service:
             raise BadRequest(f"Invalid uuid {ident}")
         svc = s.exec(select(Service).where(Service.uuid == ident)).first()
     else:
-        svc = s.get(Service, int(ident)) if ident.isdigit() else None
+        svc = s.get(Service, database_id(ident)) if ident.isdigit() else None
     if svc is None:
         raise NotFound(f"Service {ident} could not be found.")
     return svc
 
 
-async def _body(request: Request) -> dict:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise BadRequest("Malformed request body") from None
-    if not isinstance(body, dict):
-        raise BadRequest("Invalid input for the request body: it must be an object")
-    return body
-
-
 @router.get("")
-async def list_services(request: Request, ctx: Ctx, h: Handles) -> dict:
+async def list_services(request: Request, ctx: Ctx, h: Handles,
+                        _query: Annotated[ServiceListQuery, Query()]) -> dict:
     ctx.require_admin("os_compute_api:os-services:list")
     q = request.query_params
     stmt = select(Service).order_by(Service.id)
@@ -145,9 +138,10 @@ def _apply(svc: Service, body: dict) -> None:
 
 
 @router.put("/{ident}")
-async def update_service(ident: str, request: Request, ctx: Ctx, h: Handles) -> dict:
+async def update_service(ident: str, payload: ServiceUpdateRequest, ctx: Ctx,
+                         h: Handles) -> dict:
     ctx.require_admin("os_compute_api:os-services:update")
-    body = await _body(request)
+    body = payload.as_dict()
     if not ctx.version.at_least("2.53"):
         if ident not in _LEGACY_ACTIONS:
             raise NotFound("The resource could not be found.")

@@ -10,13 +10,16 @@ storage back end, so a new volume is available at once.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import Session, select
 
 from activities.types.catalog import BlockDeviceSpec
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, NotFound
-from api.validation import is_uuid, json_body, require_dict
+from api.schemas.volumes import VolumeCreateRequest, VolumeListQuery
+from api.validation import is_uuid
 from api.views import isotime
 from schema.models import BlockDeviceMapping, Image, Volume
 
@@ -105,12 +108,14 @@ def _list(request: Request, ctx: RequestContext, h, project_id: str,
 
 
 @router.get("/volume/v3/{project_id}/volumes")
-async def list_volumes(project_id: str, request: Request, ctx: Ctx, h: Handles) -> dict:
+async def list_volumes(project_id: str, request: Request, ctx: Ctx, h: Handles,
+                       _query: Annotated[VolumeListQuery, Query()]) -> dict:
     return _list(request, ctx, h, project_id, detail=False)
 
 
 @router.get("/volume/v3/{project_id}/volumes/detail")
-async def list_volumes_detail(project_id: str, request: Request, ctx: Ctx, h: Handles) -> dict:
+async def list_volumes_detail(project_id: str, request: Request, ctx: Ctx, h: Handles,
+                              _query: Annotated[VolumeListQuery, Query()]) -> dict:
     return _list(request, ctx, h, project_id, detail=True)
 
 
@@ -125,9 +130,10 @@ async def show_volume(project_id: str, volume_id: str, request: Request, ctx: Ct
 
 
 @router.post("/volume/v3/{project_id}/volumes", status_code=202)
-async def create_volume(project_id: str, request: Request, ctx: Ctx, h: Handles) -> dict:
+async def create_volume(project_id: str, payload: VolumeCreateRequest, request: Request,
+                        ctx: Ctx, h: Handles) -> dict:
     _scope(ctx, project_id)
-    body = require_dict(await json_body(request), "volume")
+    body = payload.as_dict()["volume"]
     image_id = body.get("imageRef") or body.get("image_id")
     size = body.get("size")
     if isinstance(size, bool) or not isinstance(size, int | str) or not str(size).isdigit() \

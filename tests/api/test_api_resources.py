@@ -139,7 +139,7 @@ def test_flavor_list_pagination_and_filters(demo):
     assert {f["name"] for f in big} >= {"m1.large", "m1.xlarge"}
     assert "m1.tiny" not in {f["name"] for f in big}
     assert_nova_error(demo.get("/v2.1/flavors?minRam=lots"), 400, "badRequest",
-                      "Invalid minRam filter [lots]")
+                      "minRam")
 
 
 def test_availability_zones(demo, admin, stack):

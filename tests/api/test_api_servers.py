@@ -34,7 +34,7 @@ BAD_UUID = "00000000-0000-0000-0000-000000000000"
     ({"key_name": "no-such-key"}, "Invalid key_name provided."),
     ({"user_data": "not base64!"}, "is not a 'base64'"),
     ({"user_data": "QUFB" * 20000}, "User data too large"),
-    ({"metadata": {"k": 1}}, "is not a string"),
+    ({"metadata": {"k": 1}}, "1 is not of type 'string'"),
     ({"metadata": "x"}, "is not of type 'object'"),
     ({"min_count": 3, "max_count": 2}, "min_count must be <= max_count"),
     ({"description": "only from 2.19"}, "'description' was unexpected"),

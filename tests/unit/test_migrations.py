@@ -18,3 +18,10 @@ def test_upgrade_is_idempotent(tmp_path):
     url = f"sqlite:///{tmp_path / 'twice.db'}"
     upgrade(url)
     upgrade(url)
+
+
+def test_migrations_match_the_models_on_postgresql(postgres):
+    url = postgres.create_database("migrations_check")
+    upgrade(url)
+    upgrade(url)  # idempotent there too
+    command.check(alembic_config(url))

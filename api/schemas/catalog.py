@@ -1,0 +1,97 @@
+"""Request schemas of the Glance (/image/v2) and Neutron (/networking/v2.0)
+stand-ins' writes and lists."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator
+
+from api.schemas.common import (
+    NonNegativeInt,
+    OpenRequestBody,
+    QueryInt,
+    QueryModel,
+    QueryStr,
+    RequestBody,
+    Str255,
+)
+
+
+class ImageCreateRequest(OpenRequestBody):
+    """POST /image/v2/images: Glance keeps unknown keys as image properties."""
+
+    name: Str255 | None = None
+    id: Str255 | None = None
+    visibility: Literal["public", "private", "shared", "community"] | None = None
+    disk_format: Str255 | None = None
+    container_format: Str255 | None = None
+    min_disk: NonNegativeInt | None = None
+    min_ram: NonNegativeInt | None = None
+    protected: bool | None = None
+    tags: list[Str255] | None = None
+
+
+class ImageListQuery(QueryModel):
+    name: QueryStr | None = None
+    id: QueryStr | None = None
+    status: QueryStr | None = None
+    visibility: QueryStr | None = None
+    owner: QueryStr | None = None
+    disk_format: QueryStr | None = None
+    marker: QueryStr | None = None
+    limit: QueryInt | None = None
+
+
+class NetworkCreate(OpenRequestBody):
+    name: Str255 | None = None
+    shared: bool | None = None
+    admin_state_up: bool | None = None
+    mtu: Annotated[int, Field(ge=68, le=65535)] | None = None
+    project_id: Str255 | None = None
+    tenant_id: Str255 | None = None
+
+
+class NetworkCreateRequest(RequestBody):
+    network: NetworkCreate
+
+
+class SubnetCreate(OpenRequestBody):
+    network_id: Str255
+    cidr: Str255
+    name: Str255 | None = None
+    ip_version: Literal[4] | None = None
+    gateway_ip: Str255 | None = None
+    enable_dhcp: bool | None = None
+
+    @field_validator("cidr")
+    @classmethod
+    def _strict_cidr(cls, value: str) -> str:
+        # Neutron refuses host bits: 10.0.0.5/24 is not a subnet.
+        try:
+            ipaddress.ip_network(value, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"'{value:.50}' is not a valid IP subnet ({exc})") from None
+        return value
+
+    @field_validator("gateway_ip")
+    @classmethod
+    def _address(cls, value: Any) -> Any:
+        if value is not None:
+            ipaddress.ip_address(value)
+        return value
+
+
+class SubnetCreateRequest(RequestBody):
+    subnet: SubnetCreate
+
+
+class NeutronListQuery(QueryModel):
+    """Neutron list filters: any field, repeatable; the common ones declared."""
+
+    name: list[QueryStr] | None = None
+    id: list[QueryStr] | None = None
+    network_id: list[QueryStr] | None = None
+    device_id: list[QueryStr] | None = None
+    project_id: list[QueryStr] | None = None

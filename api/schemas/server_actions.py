@@ -1,0 +1,77 @@
+"""Request schemas of POST /v2.1/servers/{id}/action, one model per action
+(Nova's ``schemas/servers.py`` reboot/resize, ``migrate_server.py``,
+``evacuate``-free subset), and ``ServerActionRequest``: the body holds
+exactly one of them.
+
+Declared here, not yet wired: the action dispatch (``api/actions``) still
+checks its bodies by hand; wiring means validating ``value`` with
+``ACTION_BODIES[name]`` (then ``check_versions``) before the handler runs,
+and declaring ``ServerActionRequest`` as the route's body for OpenAPI.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, StrictBool, model_validator
+
+from api.schemas.common import RequestBody, Str255, since, until
+
+
+class Reboot(RequestBody):
+    type: Literal["SOFT", "HARD", "soft", "hard"]
+
+
+class Resize(RequestBody):
+    flavorRef: Str255 | int
+    disk_config: Literal["AUTO", "MANUAL"] | None = Field(None, alias="OS-DCF:diskConfig")
+
+
+class Migrate(RequestBody):
+    """``migrate``: null before 2.56; an optional target ``host`` from 2.56."""
+
+    host: Str255 | None = since("2.56")
+
+
+class LiveMigrate(RequestBody):
+    """``os-migrateLive``: block_migration may be "auto" from 2.25."""
+
+    host: Str255 | None
+    block_migration: StrictBool | Literal["auto"]
+    disk_over_commit: StrictBool | None = until("2.24")
+    force: StrictBool | None = Field(None, json_schema_extra={
+        "x-openstack-min-version": "2.30", "x-openstack-max-version": "2.67"})
+
+
+# Actions whose body is ``null``: os-start, os-stop, pause, unpause, suspend,
+# resume, confirmResize, revertResize.
+NO_BODY = ("os-start", "os-stop", "pause", "unpause", "suspend", "resume", "confirmResize",
+           "revertResize")
+
+ACTION_BODIES: dict[str, type[RequestBody] | None] = {
+    "reboot": Reboot, "resize": Resize, "migrate": Migrate, "os-migrateLive": LiveMigrate,
+    **{name: None for name in NO_BODY},
+}
+
+
+class ServerActionRequest(RequestBody):
+    """The action body: exactly one key, the action's name."""
+
+    reboot: Reboot | None = None
+    resize: Resize | None = None
+    migrate: Migrate | None = None
+    live_migrate: LiveMigrate | None = Field(None, alias="os-migrateLive")
+    start: None = Field(None, alias="os-start")
+    stop: None = Field(None, alias="os-stop")
+    pause: None = None
+    unpause: None = None
+    suspend: None = None
+    resume: None = None
+    confirm_resize: None = Field(None, alias="confirmResize")
+    revert_resize: None = Field(None, alias="revertResize")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ServerActionRequest:
+        if len(self.model_fields_set) != 1:
+            raise ValueError("There is no such action: the body must hold exactly one action")
+        return self
