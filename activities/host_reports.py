@@ -31,6 +31,7 @@ from novaflow.states import PowerState, VmState
 from schema.models import (
     Allocation,
     ComputeNode,
+    ControlPlaneClock,
     Instance,
     InstanceAction,
     Migration,
@@ -240,7 +241,8 @@ class HostStateActivities(ControlActivities):
             down_time = self.settings.scheduler.service_down_time
             hosts = [h for h in hosts if h in known]  # a removed host has nothing to clean
             down = [h for h in hosts
-                    if h in queued or not service_is_up(services.get(h), down_time)]
+                    if h in queued or not service_is_up(services.get(h), down_time,
+                                                        clock=ControlPlaneClock.read(s))]
             workflows = [m.workflow_id for m in migrations
                          if m.workflow_id and m.status not in FINAL_MIGRATION_STATUSES]
         return DeleteTargets(hosts=hosts, down_hosts=down, consumer_ids=consumers,

@@ -45,6 +45,7 @@ from novaflow.states import PowerState, TaskState, VmState
 from schema.models import (
     Allocation,
     ComputeNode,
+    ControlPlaneClock,
     Instance,
     InstanceAction,
     Migration,
@@ -423,7 +424,8 @@ class MigrationActivities(ControlActivities):
                 raise refuse(f"Compute host {inp.dest_host} could not be found.")
             svc = s.exec(select(Service).where(Service.host == dest.host,
                                                Service.binary == "nova-compute")).first()
-            if not service_is_up(svc, self.settings.scheduler.service_down_time):
+            if not service_is_up(svc, self.settings.scheduler.service_down_time,
+                                 clock=ControlPlaneClock.read(s)):
                 raise refuse(f"Compute service of {dest.host} is unavailable at this time.")
             if dest.hypervisor_type != src.hypervisor_type:
                 raise refuse(f"hypervisor type {dest.hypervisor_type} of {dest.host} differs "

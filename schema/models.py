@@ -371,3 +371,19 @@ class PendingHostCleanup(SQLModel, table=True):
     instance_uuid: str
     reason: str = "deleted while host was down"
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class ControlPlaneClock(SQLModel, table=True):
+    """When the control plane last heard itself through Temporal, and since
+    when it has done so without a gap: host silence counts only from then
+    (novaflow/rules.py ``service_is_up``)."""
+
+    __tablename__ = "control_plane_clock"
+    name: str = Field(default="control", primary_key=True)
+    last_tick: datetime = Field(default_factory=utcnow)
+    up_since: datetime = Field(default_factory=utcnow)
+
+    @staticmethod
+    def read(session: Any) -> ControlPlaneClock | None:
+        """The clock (None before the control plane's first tick)."""
+        return session.get(ControlPlaneClock, "control")

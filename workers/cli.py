@@ -91,7 +91,7 @@ async def _worker_control(args: argparse.Namespace) -> int:
 
     from schema.db import get_database
     from schema.migrate import upgrade
-    from workers.control import build_control_worker
+    from workers.control import build_control_worker, start_control_monitor
 
     settings = _settings(args)
     url = settings.effective_database_url()
@@ -99,6 +99,7 @@ async def _worker_control(args: argparse.Namespace) -> int:
     client = await Client.connect(settings.temporal_address)
     worker = build_control_worker(client, get_database(url), settings)
     async with worker:
+        await start_control_monitor(client, settings)
         await _until_signalled()
     return 0
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.worker import Worker
 
 from activities.catalog import CatalogActivities
+from activities.control_clock import ControlClockActivities
 from activities.host_reports import HostStateActivities
 from activities.hosts import HostRegistryActivities
 from activities.identity import IdentityActivities, LocalTokenBackend, TokenBackend
@@ -23,6 +25,7 @@ from novaflow.settings import Settings
 from schema.db import Database
 from workers.log_context import LogContextInterceptor
 from workflows.boot import BootServerWorkflow
+from workflows.control_monitor import ControlMonitorInput, ControlMonitorWorkflow
 from workflows.delete import DeleteServerWorkflow
 from workflows.host_monitor import HostMonitorWorkflow
 from workflows.live_migrate import LiveMigrateServerWorkflow
@@ -32,7 +35,7 @@ from workflows.resize import ResizeServerWorkflow
 
 WORKFLOWS = [BootServerWorkflow, DeleteServerWorkflow, RegisterHostWorkflow]
 WORKFLOWS += [PowerActionWorkflow, HostMonitorWorkflow]
-WORKFLOWS += [ResizeServerWorkflow, LiveMigrateServerWorkflow]
+WORKFLOWS += [ResizeServerWorkflow, LiveMigrateServerWorkflow, ControlMonitorWorkflow]
 
 
 def control_activities(client: Client, db: Database, settings: Settings,
@@ -57,6 +60,7 @@ def control_activities(client: Client, db: Database, settings: Settings,
         *HostStateActivities(db, settings).all(),
         *VolumeActivities(db, settings).all(),
         *MigrationActivities(db, settings).all(),
+        *ControlClockActivities(db, settings).all(),
     ]
 
 
@@ -74,3 +78,14 @@ def build_control_worker(client: Client, db: Database, settings: Settings,
                                              thread_name_prefix="control-activity"),
         max_concurrent_activities=max_threads,
     )
+
+
+async def start_control_monitor(client: Client, settings: Settings) -> None:
+    """Start the control plane's heartbeat, unless a control worker already did."""
+    await client.start_workflow(
+        ControlMonitorWorkflow.run,
+        ControlMonitorInput(report_interval_s=float(settings.report_interval)),
+        id="control-monitor", task_queue=CONTROL_QUEUE,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        static_summary="the control plane's heartbeat")

@@ -27,7 +27,7 @@ from schema.db import get_database
 from schema.migrate import upgrade
 from schema.seed import seed
 from workers import sim_hosts
-from workers.control import build_control_worker
+from workers.control import build_control_worker, start_control_monitor
 from workers.host import build_host_worker, register_host
 from workers.temporal_server import DevServer
 
@@ -114,6 +114,7 @@ class EmbeddedStack:
         self.client = await Client.connect(self.server.address)
         control = build_control_worker(self.client, self.db, self.settings)
         self._start_worker(control)
+        await start_control_monitor(self.client, self.settings)
         for host in sim_hosts.prepare(self.state_dir, self.hosts, self.host_specs):
             await self.start_host(host)
         await self._start_api()

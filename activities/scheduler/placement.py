@@ -23,6 +23,7 @@ from schema.models import (
     AggregateHost,
     Allocation,
     ComputeNode,
+    ControlPlaneClock,
     Instance,
     ServerGroup,
     ServerGroupMember,
@@ -64,6 +65,7 @@ def load_host_states(session: Session, settings: Settings) -> list[HostState]:
     services = {s.host: s for s in session.execute(
         select(sc.host, sc.disabled, sc.forced_down, sc.last_seen_up)
         .where(sc.binary == "nova-compute")).all()}
+    clock = ControlPlaneClock.read(session)
     usage: dict[str, tuple[int, int, int]] = {}
     for node_uuid, vcpus, mem, disk in session.exec(
         select(Allocation.node_uuid, func.sum(Allocation.vcpus), func.sum(Allocation.memory_mb),
@@ -105,7 +107,7 @@ def load_host_states(session: Session, settings: Settings) -> list[HostState]:
             reserved_host_disk_mb=res_disk, cpu_allocation_ratio=cpu_ratio,
             ram_allocation_ratio=ram_ratio, disk_allocation_ratio=disk_ratio,
             service_disabled=bool(svc and svc.disabled),
-            service_up=service_is_up(svc, down_time, now),
+            service_up=service_is_up(svc, down_time, now, clock),
             num_instances=len(uuids), num_io_ops=io_ops.get(host, 0), instance_uuids=uuids,
             aggregates=aggregates.get(host, []), failed_builds=failed_builds,
             capabilities={"cpu_info": cpu_info, "hypervisor_type": hv_type,

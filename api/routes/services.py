@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import or_
+from sqlalchemy.orm import object_session
 from sqlmodel import Session, delete, select
 from temporalio.service import RPCError
 
@@ -31,6 +32,7 @@ from schema.models import (
     AggregateHost,
     Allocation,
     ComputeNode,
+    ControlPlaneClock,
     Instance,
     Migration,
     Service,
@@ -44,8 +46,12 @@ _LEGACY_ACTIONS = {"enable", "disable", "disable-log-reason", "force-down"}
 
 
 def service_state(svc: Service, settings: Any) -> str:
-    """'up' or 'down', by the same rule the scheduler's ComputeFilter uses."""
-    return "up" if service_is_up(svc, settings.scheduler.service_down_time) else "down"
+    """'up' or 'down', by the same rule the scheduler's ComputeFilter uses
+    (with the control plane's clock when the row's session is still open)."""
+    session = object_session(svc)
+    clock = ControlPlaneClock.read(session) if session is not None else None
+    up = service_is_up(svc, settings.scheduler.service_down_time, clock=clock)
+    return "up" if up else "down"
 
 
 def service_id(ctx: RequestContext, svc: Service) -> Any:
