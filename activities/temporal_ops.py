@@ -30,3 +30,15 @@ class TemporalActivities:
                 return desc.status.name if desc.status else "UNKNOWN"
             activity.heartbeat()
             await asyncio.sleep(0.2)  # polling a remote state; bounded by the activity timeout
+
+    @activity.defn(name="running_workflows")
+    async def running_workflows(self, workflow_ids: list[str]) -> list[str]:
+        """Of these workflows, the ones still running (for the audit)."""
+        async def running(wf_id: str) -> bool:
+            try:
+                desc = await self.client.get_workflow_handle(wf_id).describe()
+            except RPCError:
+                return False
+            return desc.status == WorkflowExecutionStatus.RUNNING
+        states = await asyncio.gather(*(running(w) for w in workflow_ids))
+        return [w for w, up in zip(workflow_ids, states, strict=True) if up]

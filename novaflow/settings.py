@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     # once the server has been settled elsewhere this long (Nova's
     # _destroy_evacuated_instances); moves in progress are never touched.
     stray_domain_grace: int = 60
+    # Seconds between the control plane's periodic audits (0: never); the
+    # audit logs its count of discrepancies (``novaflow audit`` to see them).
+    audit_interval: int = 3600
     # How long a host worker may take to pick up work for its host before the
     # host counts as unavailable for that request.
     host_schedule_to_start_timeout: float = 30.0

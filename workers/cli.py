@@ -145,6 +145,29 @@ async def _temporal_setup(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _audit(args: argparse.Namespace) -> int:
+    """Run an AuditWorkflow and print what it found; exit 0 when nothing was,
+    3 when something was (as ``nova-manage placement audit``)."""
+    import uuid
+
+    from temporalio.client import Client
+
+    from novaflow.queues import CONTROL_QUEUE
+    from workflows.audit import AuditWorkflow, AuditWorkflowInput
+
+    client = await Client.connect(_settings(args).temporal_address)
+    result = await client.execute_workflow(
+        AuditWorkflow.run, AuditWorkflowInput(fix=args.fix), id=f"audit-{uuid.uuid4()}",
+        task_queue=CONTROL_QUEUE, static_summary="audit" + (" --fix" if args.fix else ""))
+    for d in result.discrepancies:
+        where = f" on {d.host}" if d.host else ""
+        state = " [fixed]" if d.fixed else (" [fixable with --fix]" if d.fixable else "")
+        print(f"{d.kind}: {d.subject}{where}: {d.detail}{state}")
+    print(f"{len(result.discrepancies)} discrepancies, "
+          f"{sum(d.fixed for d in result.discrepancies)} fixed")
+    return 3 if result.discrepancies else 0
+
+
 async def _replay(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -228,6 +251,14 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("--history-file", help="replay a saved history JSON instead")
     replay.add_argument("--save", help="also write the fetched history to this file")
     replay.set_defaults(run=_replay)
+
+    audit = sub.add_parser("audit", help="compare the database with the hosts and "
+                                         "Temporal; list (and with --fix heal) discrepancies")
+    audit.add_argument("--fix", action="store_true",
+                       help="free orphan allocations, ports and attachments; destroy "
+                            "leftover domains")
+    audit.add_argument("--temporal-address")
+    audit.set_defaults(run=_audit)
 
     db = sub.add_parser("db", help="app database")
     dsub = db.add_subparsers(dest="action", required=True)

@@ -9,6 +9,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.worker import Worker
 
+from activities.audit import AuditActivities
 from activities.catalog import CatalogActivities
 from activities.control_clock import ControlClockActivities
 from activities.host_reports import HostStateActivities
@@ -24,6 +25,7 @@ from novaflow.queues import CONTROL_QUEUE
 from novaflow.settings import Settings
 from schema.db import Database
 from workers.log_context import LogContextInterceptor
+from workflows.audit import AuditWorkflow
 from workflows.boot import BootServerWorkflow
 from workflows.control_monitor import ControlMonitorInput, ControlMonitorWorkflow
 from workflows.delete import DeleteServerWorkflow
@@ -36,6 +38,7 @@ from workflows.resize import ResizeServerWorkflow
 WORKFLOWS = [BootServerWorkflow, DeleteServerWorkflow, RegisterHostWorkflow]
 WORKFLOWS += [PowerActionWorkflow, HostMonitorWorkflow]
 WORKFLOWS += [ResizeServerWorkflow, LiveMigrateServerWorkflow, ControlMonitorWorkflow]
+WORKFLOWS += [AuditWorkflow]
 
 
 def control_activities(client: Client, db: Database, settings: Settings,
@@ -61,6 +64,8 @@ def control_activities(client: Client, db: Database, settings: Settings,
         *VolumeActivities(db, settings).all(),
         *MigrationActivities(db, settings).all(),
         *ControlClockActivities(db, settings).all(),
+        *AuditActivities(db, settings).all(),
+        temporal.running_workflows,
     ]
 
 
@@ -84,7 +89,10 @@ async def start_control_monitor(client: Client, settings: Settings) -> None:
     """Start the control plane's heartbeat, unless a control worker already did."""
     await client.start_workflow(
         ControlMonitorWorkflow.run,
-        ControlMonitorInput(report_interval_s=float(settings.report_interval)),
+        ControlMonitorInput(
+            report_interval_s=float(settings.report_interval),
+            audit_every=settings.audit_interval // max(1, settings.report_interval)
+            if settings.audit_interval else 0),
         id="control-monitor", task_queue=CONTROL_QUEUE,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
