@@ -9,34 +9,17 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from host_workers import start_host_process, step_in_flight
 from server_api import boot, server, wait_gone, wait_status
 from sqlmodel import select
 from stack import wait_for
-from temporalio.api.enums.v1 import PendingActivityState
 
 from activities.types.catalog import FlavorInfo, ImageInfo
 from activities.types.hypervisor import SpawnInput
 from schema.models import Instance
-
-HERE = Path(__file__).parent
-
-
-def start_host(stack, state: Path, name: str, *args: str) -> subprocess.Popen:
-    """A host worker process; its output (logs included) goes to STATE/NAME.log."""
-    log = state / f"{name}.log"
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "host_process.py"), str(state), name, "fence",
-         stack.stack.settings.temporal_address, *args],
-        stdout=log.open("w"), stderr=subprocess.STDOUT)
-    wait_for(lambda: "ready" in log.read_text() or proc.poll() is not None, 60,
-             what=f"{name} to start")
-    assert proc.poll() is None, log.read_text()[-2000:]
-    return proc
 
 
 def domains(state: Path, name: str) -> list[str]:
@@ -47,24 +30,12 @@ def domains(state: Path, name: str) -> list[str]:
     return [d for d in json.loads(path.read_text())]
 
 
-def spawn_in_flight(stack, workflow_id: str) -> bool:
-    async def check() -> bool:
-        desc = await stack.stack.client.get_workflow_handle(workflow_id).describe()
-        return any(a.activity_type.name == "spawn"
-                   and a.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
-                   for a in desc.raw_description.pending_activities)
-    try:
-        return stack.call(check())
-    except Exception:
-        return False
-
-
 @pytest.fixture
 def fence_hosts(stack, tmp_path):
     """fence-1 (chosen first: more free RAM) with a slow spawn, and fence-2."""
-    procs = {"fence-1": start_host(stack, tmp_path, "fence-1", "--slow", "spawn",
-                                   "--memory-mb", "65536"),
-             "fence-2": start_host(stack, tmp_path, "fence-2")}
+    procs = {"fence-1": start_host_process(stack, tmp_path, "fence-1", "fence", "--slow",
+                                           "spawn", "--memory-mb", "65536"),
+             "fence-2": start_host_process(stack, tmp_path, "fence-2", "fence")}
     yield tmp_path, procs
     for proc in procs.values():
         proc.send_signal(signal.SIGCONT)
@@ -76,7 +47,7 @@ def test_a_frozen_hosts_late_spawn_leaves_no_second_guest(stack, demo, admin, ca
                                                           fence_hosts):
     state, procs = fence_hosts
     sid = boot(demo, catalog_ids, "fenced", availability_zone="fence")
-    wait_for(lambda: spawn_in_flight(stack, f"boot-{sid}"), 30, what="spawn on fence-1")
+    wait_for(lambda: step_in_flight(stack, f"boot-{sid}", "spawn"), 30, what="spawn on fence-1")
     procs["fence-1"].send_signal(signal.SIGSTOP)
     try:
         wait_status(demo, sid, {"ACTIVE"}, timeout=60)
