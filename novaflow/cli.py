@@ -70,7 +70,7 @@ async def _up(args: argparse.Namespace) -> int:
     settings = _settings(args)
     settings.api_host = args.api_host
     stack = EmbeddedStack(settings=settings, hosts=args.hosts, temporal_port=args.temporal_port,
-                          ui_port=args.ui_port)
+                          ui_port=args.ui_port, virt=args.virt)
     try:
         try:
             stack.check_ports()
@@ -186,6 +186,9 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--temporal-port", type=int, default=7233)
     up.add_argument("--ui-port", type=int, default=8233)
     up.add_argument("--hosts", type=int, default=3)
+    up.add_argument("--virt", choices=["test", "qemu"], default="test",
+                    help="test: libvirt's test driver (default); qemu: real guests on "
+                         "qemu:///system (kvm when /dev/kvm works)")
     up.set_defaults(run=_up)
 
     worker = sub.add_parser("worker", help="run one worker against an existing Temporal")

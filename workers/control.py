@@ -23,6 +23,7 @@ from novaflow.settings import Settings
 from schema.db import Database
 from workers.log_context import LogContextInterceptor
 from workflows.boot import BootServerWorkflow
+from workflows.console import ConsoleOutputWorkflow
 from workflows.delete import DeleteServerWorkflow
 from workflows.host_monitor import HostMonitorWorkflow
 from workflows.live_migrate import LiveMigrateServerWorkflow
@@ -33,6 +34,7 @@ from workflows.resize import ResizeServerWorkflow
 WORKFLOWS = [BootServerWorkflow, DeleteServerWorkflow, RegisterHostWorkflow]
 WORKFLOWS += [PowerActionWorkflow, HostMonitorWorkflow]
 WORKFLOWS += [ResizeServerWorkflow, LiveMigrateServerWorkflow]
+WORKFLOWS += [ConsoleOutputWorkflow]
 
 
 def control_activities(client: Client, db: Database, settings: Settings,

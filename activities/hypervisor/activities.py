@@ -10,6 +10,7 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.hypervisor.console import ConsoleOutputInput, ConsoleOutputResult
 from activities.hypervisor.driver import ComputeDriver, DomainNotFound, DriverError, NodeInfo
 from activities.types import DestroyInput, SpawnInput, SpawnResult
 from novaflow import errors, logs
@@ -49,9 +50,23 @@ class HostActivities:
         except DomainNotFound:
             return None
 
+    @activity.defn(name="get_console_output")
+    def get_console_output(self, inp: ConsoleOutputInput) -> ConsoleOutputResult:
+        """The tail of the guest's serial console log, read on this host."""
+        try:
+            return ConsoleOutputResult(output=self.driver.console_output(inp.server_id,
+                                                                         inp.length))
+        except DomainNotFound as exc:
+            raise ApplicationError(f"server {inp.server_id} has no domain on {self.hostname}",
+                                   type=errors.NOT_FOUND, non_retryable=True) from exc
+        except DriverError as exc:
+            raise ApplicationError(str(exc), type="ConsoleNotAvailable",
+                                   non_retryable=True) from exc
+
     @activity.defn(name="node_info")
     def node_info(self) -> NodeInfo:
         return self.driver.node_info()
 
     def all(self) -> list:
-        return [self.spawn, self.destroy_domain, self.get_power_state, self.node_info]
+        return [self.spawn, self.destroy_domain, self.get_power_state, self.node_info,
+                self.get_console_output]
