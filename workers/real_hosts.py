@@ -60,6 +60,7 @@ def driver_factory(settings: Settings, virt_type: str, share: int):
     def factory(host: sim_hosts.SimHost, uri: str, state_dir: Path) -> ComputeDriver:
         files = GuestFiles(instances, CloudLookups(lambda: host_connection(settings)),
                            force_config_drive=settings.force_config_drive)
+        files.remove_unused_min_age_s = settings.remove_unused_original_minimum_age_seconds
         return LibvirtDriver(libvirtd.QEMU_URI, host.name, images_dir=str(instances),
                              guest_files=files, virt_type=virt_type, inventory_share=share)
     return factory

@@ -7,6 +7,8 @@ elsewhere); anything unexpected is left retryable.
 
 from __future__ import annotations
 
+import time
+
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -28,13 +30,15 @@ class HostActivities:
     def spawn(self, inp: SpawnInput) -> SpawnResult:
         info = activity.info()
         log = self.log.bind(server_id=inp.server_id, workflow_id=info.workflow_id)
+        started = time.monotonic()
         try:
             dom = self.driver.spawn(inp)
         except DriverError as exc:
             log.warning("spawn failed", error=str(exc))
             raise ApplicationError(f"spawn on {self.hostname} failed: {exc}",
                                    type=errors.SPAWN_FAILED, non_retryable=True) from exc
-        log.info("spawned", domain=dom.name)
+        log.info("spawned", domain=dom.name, seconds=round(time.monotonic() - started, 2),
+                 prepare_seconds=round(getattr(self.driver, "prepare_seconds", 0.0), 2))
         return SpawnResult(host=self.hostname, domain_name=dom.name, power_state=dom.power_state)
 
     @activity.defn(name="destroy_domain")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +51,8 @@ class GuestFiles:
         self.lookups = lookups
         self.cache = ImageCache(self.instances_dir, lookups.download)
         self.force_config_drive = force_config_drive
+        self.remove_unused_min_age_s = 86400.0
+        self._last_aged = time.monotonic()
 
     def dir(self, server_id: str) -> Path:
         return self.instances_dir / server_id
@@ -149,13 +152,35 @@ class GuestFiles:
         shutil.rmtree(self.resize_dir(server_id), ignore_errors=True)
 
     def in_use_bases(self) -> set[Path]:
-        """Base files some instance disk here is built on."""
+        """Base files some instance here is built on or boots (kernel, ramdisk),
+        including disks kept for a resize revert."""
         used = set()
+        base = str(self.cache.base_dir)
         for d in self.instances_dir.iterdir() if self.instances_dir.is_dir() else []:
-            disk = d / "disk"
-            if d.name != "_base" and disk.exists():
-                with contextlib.suppress(Exception):
-                    backing = disks.backing_file(disk)
-                    if backing:
-                        used.add(Path(backing))
+            if d.name == "_base" or not d.is_dir():
+                continue
+            for f in d.iterdir():
+                if f.name.startswith("disk") and f.suffix != ".config":
+                    with contextlib.suppress(Exception):
+                        backing = disks.backing_file(f)
+                        if backing:
+                            used.add(Path(backing))
+                elif f.name == "libvirt.xml":
+                    text = f.read_text()
+                    for tag in ("kernel", "initrd"):
+                        start = text.find(f"<{tag}>")
+                        if start >= 0:
+                            path = text[start + len(tag) + 2:text.find(f"</{tag}>")]
+                            if path.startswith(base):
+                                used.add(Path(path))
         return used
+
+    def age_base_images(self, min_age_s: float, every_s: float = 2400.0) -> list[Path]:
+        """Nova's image cache manager: at most every ``every_s`` seconds
+        (``image_cache.manager_interval``), remove base images no instance
+        uses that are older than ``min_age_s``."""
+        now = time.monotonic()
+        if now - self._last_aged < every_s:
+            return []
+        self._last_aged = now
+        return self.cache.remove_unused(self.in_use_bases(), min_age_s)

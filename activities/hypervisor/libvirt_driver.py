@@ -43,7 +43,10 @@ from activities.hypervisor.driver import (
 )
 from activities.hypervisor.guest_files import GuestFiles
 from activities.types import FlavorInfo, HostCapabilities, LiveMigrateData, SpawnInput
+from novaflow import logs
 from novaflow.states import PowerState
+
+log = logs.get_logger("novaflow.libvirt")
 
 # libvirt's domain states -> Nova's power states.
 _POWER_STATE = {
@@ -126,6 +129,8 @@ class LibvirtDriver(ComputeDriver):
     # -- contract --------------------------------------------------------------
 
     def node_info(self) -> NodeInfo:
+        if self.files is not None:  # called by every host report: Nova's periodic task
+            self.files.age_base_images(self.files.remove_unused_min_age_s)
         model, memory_mb, cpus, mhz, nodes, sockets, cores, threads = self.conn.getInfo()
         if self.is_test:
             # The test driver stands in for a QEMU host.
@@ -192,11 +197,13 @@ class LibvirtDriver(ComputeDriver):
 
     def spawn(self, inp: SpawnInput) -> DomainInfo:
         if self.files is not None and self._lookup_or_none(inp.server_id) is None:
+            t = time.monotonic()
             try:
                 xml = self._xml(inp)  # outside the lock: a download may take a while
             except Exception:
                 self._remove_files(inp.server_id)  # leave nothing behind
                 raise
+            self.prepare_seconds = time.monotonic() - t
         else:
             xml = build_domain_xml(inp, self.virt_type, self._images_dir)
         with self._lock:
@@ -232,9 +239,12 @@ class LibvirtDriver(ComputeDriver):
             return  # someone's domain still uses them
         except DomainNotFound:
             pass
+        # Networks first: the saved XML that names them goes with the files.
         nets = self._domain_networks(server_id)
+        removed = networks.release_unused(self.conn, nets)
         self.files.remove(server_id)
-        networks.release_unused(self.conn, nets)
+        log.info("removed guest files", host=self.hostname, server_id=server_id,
+                 networks=nets, networks_removed=removed)
 
     def _domain_networks(self, server_id: str) -> list[str]:
         xml = self.files.saved_xml(server_id) if self.files else None

@@ -49,7 +49,10 @@ def ensure(conn: libvirt.virConnect, network_id: str) -> str:
 def _networks_in_use(conn: libvirt.virConnect) -> set[str]:
     used = set()
     for dom in conn.listAllDomains():
-        root = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        try:
+            root = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        except libvirt.libvirtError:
+            continue  # undefined meanwhile (another host's delete)
         for src in root.findall("./devices/interface[@type='network']/source"):
             used.add(src.get("network", ""))
     return used
