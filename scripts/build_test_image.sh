@@ -6,7 +6,8 @@
 # mounts the config drive (label config-2) and prints to the serial console
 #   instance-id=<uuid>, hostname=<name>, user_data=<first line>,
 #   MemTotal=<kB>, ip=<address>
-# then keeps a shell on the console.  Output: <build dir>/vmlinuz and
+# (and, when the server's metadata names a "ping" address, whether it
+# answers), then keeps a shell on the console.  Output: <build dir>/vmlinuz and
 # <build dir>/initrd.img (default build dir: build/test-image).  Cached:
 # a second run with the same kernel package and init does nothing.
 set -euo pipefail
@@ -122,13 +123,26 @@ done
 if [ -n "$ifc" ] && [ "$ip" != "none" ]; then
   ip link set lo up
   ip link set "$ifc" up
-  ip addr add "$ip/${mask:-255.255.255.0}" dev "$ifc" 2>/dev/null || ifconfig "$ifc" "$ip" netmask "${mask:-255.255.255.0}" up
+  eval "$(ipcalc -p "$ip" "${mask:-255.255.255.0}")"  # sets PREFIX
+  ip addr add "$ip/${PREFIX:-24}" dev "$ifc"
 fi
 echo "instance-id=$uuid"
 echo "hostname=$host"
 echo "user_data=$ud"
 echo "MemTotal=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)"
 echo "ip=$ip"
+echo "net: ${ifc:-no interface with mac $mac} $(ip -o -4 addr show ${ifc:-lo} 2>&1 | head -n1)"
+# Server metadata "ping": an address on the guest's network to reach (two
+# guests on one network must see each other).
+target=""
+[ -n "$found" ] && target=$(jget ping $md)
+if [ -n "$target" ]; then
+  res=failed
+  for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+    if ping -c 1 -W 1 "$target" >/dev/null 2>&1; then res=ok; break; fi
+  done
+  echo "ping $target: $res"
+fi
 echo "novaflow-guest: ready"
 # A shell on the console for as long as the guest runs; poweroff on ACPI.
 acpid -c /etc/acpi 2>/dev/null

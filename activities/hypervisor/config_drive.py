@@ -72,10 +72,12 @@ def network_data(ports: list[GuestPort]) -> dict:
         links.append({"id": link_id, "vif_id": p.port_id, "type": "phy",
                       "mtu": p.mtu, "ethernet_mac_address": p.mac_address})
         net = {"id": f"network{i}", "type": "ipv4", "link": link_id,
-               "ip_address": p.ip_address, "network_id": p.network_id, "routes": []}
+               "ip_address": p.ip_address, "network_id": p.network_id}
         if p.subnet is not None:
             iface = ipaddress.ip_interface(f"{p.ip_address}/{p.subnet.cidr.split('/')[1]}")
-            net["netmask"] = str(iface.netmask)
+            net["netmask"] = str(iface.netmask)  # before the routes' own netmasks
+        net["routes"] = []
+        if p.subnet is not None:
             if p.subnet.gateway_ip:
                 net["routes"].append({"network": "0.0.0.0", "netmask": "0.0.0.0",
                                       "gateway": p.subnet.gateway_ip})

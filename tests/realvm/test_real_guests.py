@@ -23,7 +23,7 @@ import libvirt
 import pytest
 from stack import StackThread, wait_for
 
-from activities.hypervisor import disks
+from activities.hypervisor import disks, networks
 
 if not os.environ.get("CI") and shutil.which("qemu-system-x86_64") is None:
     pytest.skip("QEMU is not installed (CI always runs these)", allow_module_level=True)
@@ -47,20 +47,24 @@ def real_stack():
     try:
         st.stop()
     finally:
-        _undefine_leftovers()
+        _undefine_leftovers(state)
         shutil.rmtree(state, ignore_errors=True)
         for name, seconds in TIMINGS.items():
             print(f"realvm timing: {name} = {seconds:.1f}s")
 
 
-def _undefine_leftovers() -> None:
+def _undefine_leftovers(state: Path) -> None:
+    """What a failed test may leave on the shared libvirtd: this stack's
+    domains, then any novaflow network no domain uses."""
     conn = libvirt.open("qemu:///system")
     try:
         for dom in conn.listAllDomains():
-            if dom.name().startswith("instance-") and "novaflow" in (dom.XMLDesc() or ""):
+            if str(state) in dom.XMLDesc():
                 if dom.isActive():
                     dom.destroy()
                 dom.undefine()
+        names = [n for n in conn.listAllNetworks() if n.name().startswith("novaflow-")]
+        networks.release_unused(conn, [n.name().removeprefix("novaflow-") for n in names])
     finally:
         conn.close()
 
@@ -140,11 +144,11 @@ def mem_total(output: str) -> int:
     return int([ln for ln in output.splitlines() if ln.startswith("MemTotal=")][-1].split("=")[1])
 
 
-def _boot(api, ids, flavor, name, line):
+def _boot(api, ids, flavor, name, line, metadata=None):
     t0 = time.monotonic()
     r = api.post("/v2.1/servers", json={"server": {
         "name": name, "flavorRef": flavor, "imageRef": ids["image"],
-        "networks": [{"uuid": ids["network"]}],
+        "networks": [{"uuid": ids["network"]}], "metadata": metadata or {},
         "user_data": base64.b64encode(f"{line}\nsecond line\n".encode()).decode()}})
     assert r.status_code == 202, r.text
     return r.json()["server"]["id"], t0
@@ -157,7 +161,9 @@ def booted(real_stack, api, ids, flavors):
     out = {}
     cache_dir = Path(real_stack.stack.settings.state_dir).resolve() / "instances" / "_base"
     for n, name in enumerate(("vm-a", "vm-b")):
-        sid, t0 = _boot(api, ids, flavors["rv.small"], name, f"hello from {name}")
+        # vm-b pings vm-a: two guests on one network reach each other.
+        meta = {"ping": out["vm-a"][1]["addresses"]["private"][0]["addr"]} if n else None
+        sid, t0 = _boot(api, ids, flavors["rv.small"], name, f"hello from {name}", meta)
         s = wait_status(api, sid, "ACTIVE")
         TIMINGS[f"spawn {'cold' if n == 0 else 'warm'} cache (POST to ACTIVE)"] = \
             time.monotonic() - t0
@@ -194,6 +200,12 @@ def test_two_servers_show_their_identity_on_the_console(api, booted):
         # length: only the last lines
         tail = console(api, sid, 2)
         assert len(tail.splitlines()) <= 2
+
+
+def test_two_guests_on_one_network_reach_each_other(api, booted):
+    a_ip = booted["vm-a"][1]["addresses"]["private"][0]["addr"]
+    out = wait_console(api, booted["vm-b"][0], "novaflow-guest: ready")
+    assert f"ping {a_ip}: ok" in out
 
 
 def test_second_boot_downloads_no_image(real_stack, booted):
