@@ -12,8 +12,11 @@ elsewhere it is skipped only when QEMU is not installed.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -206,6 +209,34 @@ def test_two_guests_on_one_network_reach_each_other(api, booted):
     a_ip = booted["vm-a"][1]["addresses"]["private"][0]["addr"]
     out = wait_console(api, booted["vm-b"][0], "novaflow-guest: ready")
     assert f"ping {a_ip}: ok" in out
+
+
+def test_the_openstack_cli_boots_a_guest_and_shows_its_console(real_stack, booted,
+                                                                 tmp_path):
+    """The issue's acceptance: server create --user-data --wait, console log show."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    env.update(OS_CLIENT_CONFIG_FILE=str(real_stack.stack.clouds_file), OS_CLOUD="novaflow")
+
+    def cli(*args: str, timeout: float = 120) -> str:
+        proc = subprocess.run([str(Path(sys.executable).parent / "openstack"), *args], env=env,
+                              capture_output=True, text=True, timeout=timeout, check=False)
+        assert proc.returncode == 0, f"openstack {' '.join(args)}: {proc.stderr}"
+        return proc.stdout
+
+    ud = tmp_path / "ud.txt"
+    ud.write_text("hello from the cli\n")
+    made = json.loads(cli("server", "create", "--flavor", "rv.small", "--image",
+                          "novaflow-test", "--network", "private", "--user-data", str(ud),
+                          "--wait", "vm-cli", "-f", "json", timeout=BOOT_TIMEOUT))
+    try:
+        assert made["status"] == "ACTIVE"
+        out = wait_for(lambda: (o := cli("console", "log", "show", "vm-cli"))
+                       .count("novaflow-guest: ready") and o, CONSOLE_TIMEOUT, interval=1,
+                       what="vm-cli's identity on `openstack console log show`")
+        assert f"instance-id={made['id']}" in out
+        assert "user_data=hello from the cli" in out
+    finally:
+        cli("server", "delete", "--wait", "vm-cli", timeout=120)
 
 
 def test_second_boot_downloads_no_image(real_stack, booted):

@@ -138,3 +138,22 @@ def test_ageing_keeps_the_kernels_instances_boot(tmp_path):
                                                   "</os></domain>")
     assert files.age_base_images(min_age_s=0, every_s=0) == [stale]
     assert kernel.exists()
+
+
+@pytest.mark.skipif(shutil.which("qemu-img") is None, reason="qemu-utils is not installed")
+def test_instance_disks_overlay_grow_and_blank(tmp_path):
+    from activities.hypervisor import disks
+
+    base = tmp_path / "base"
+    base.write_bytes(bytes(1024 * 1024))
+    disk = tmp_path / "disk"
+    disks.create_overlay(base, disk, 1)
+    assert disks.virtual_size(disk) == disks.GiB
+    assert disks.backing_file(disk) == str(base)
+    disks.grow(disk, 2)
+    disks.grow(disk, 1)  # never shrinks
+    assert disks.virtual_size(disk) == 2 * disks.GiB
+    disks.create_blank(tmp_path / "disk.eph0", 64)
+    disks.create_blank(tmp_path / "disk.swap", 32, swap=True)
+    assert disks.info(tmp_path / "disk.eph0")["format"] == "qcow2"
+    assert disks.virtual_size(tmp_path / "disk.swap") == 32 * 1024 * 1024
