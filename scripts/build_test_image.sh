@@ -51,7 +51,7 @@ dpkg -x "$out"/"$kpkg"_*.deb "$work/deb"
 kver=$(ls "$work/deb/lib/modules")
 
 root="$work/root"
-mkdir -p "$root"/{bin,sbin,proc,sys,dev,mnt/config,tmp,etc,modules}
+mkdir -p "$root"/{bin,sbin,proc,sys,dev,mnt/config,tmp,etc,modules,var/run,var/log}
 cp "$busybox" "$root/bin/busybox"
 
 # The modules the guest needs, with their dependencies, in load order.
@@ -145,14 +145,16 @@ if [ -n "$target" ]; then
 fi
 echo "novaflow-guest: ready"
 # A shell on the console for as long as the guest runs; poweroff on ACPI.
-acpid -c /etc/acpi 2>/dev/null
+mkdir -p /var/run /var/log  # acpid exits without them
+acpid -c /etc/acpi -l /dev/null
 while true; do setsid cttyhack sh -l 2>/dev/null || sh; done
 EOF
 chmod +x "$root/init"
 # busybox acpid runs /etc/acpi/<action> on the ACPI power button: power off,
 # so a stop (ACPI shutdown) does not wait for its timeout.
 mkdir -p "$root/etc/acpi/PWRF"
-printf '#!/bin/sh\necho "novaflow-guest: powering off"\nsync\npoweroff -f\n' > "$root/etc/acpi/PWRF/00000080"
+printf '#!/bin/sh\necho "novaflow-guest: powering off" > /dev/console\nsync\npoweroff -f\n' \
+  > "$root/etc/acpi/PWRF/00000080"
 chmod +x "$root/etc/acpi/PWRF/00000080"
 
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initrd.img.tmp"

@@ -28,6 +28,7 @@ from pathlib import Path
 import libvirt
 
 from activities.hypervisor import networks
+from activities.hypervisor.console import read_tail
 from activities.hypervisor.domain_xml import (
     METADATA_NS,
     build_domain_xml,
@@ -283,7 +284,6 @@ class LibvirtDriver(ComputeDriver):
                     if self._owner(d) == self.hostname]
 
     def console_output(self, server_id: str, length: int | None = None) -> str:
-        from activities.hypervisor.console import read_tail
         with self._lock:
             self._lookup(server_id)
         if self.files is None:
