@@ -33,6 +33,7 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
+from temporalio.service import RPCError
 
 from activities.types.context import OpContext
 from api.deps import AppHandles, RequestContext
@@ -192,6 +193,20 @@ async def start_operation(h: AppHandles, ctx: RequestContext, inst: Instance,
             "service is unavailable. Nothing was changed; try again later.",
             headers={"Retry-After": str(RETRY_AFTER_S)}) from exc
     return started
+
+
+async def read_on_host(h: AppHandles, workflow: Any, inp: Any, workflow_id: str,
+                       summary: str) -> Any:
+    """Run a short read-only workflow (a read on the server's host) and return
+    its result; it takes no task_state and records no instance action, as
+    Nova records none for such reads."""
+    try:
+        return await h.temporal.execute_workflow(workflow, inp, id=workflow_id,
+                                                 task_queue=CONTROL_QUEUE,
+                                                 static_summary=summary)
+    except RPCError as exc:
+        raise ServiceUnavailable("The workflow service is unavailable; try again later.",
+                                 headers={"Retry-After": str(RETRY_AFTER_S)}) from exc
 
 
 def _undo(h: AppHandles, row: Instance, op: Operation, started: Started,

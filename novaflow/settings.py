@@ -128,6 +128,19 @@ class Settings(BaseSettings):
     # Let a resize land on the host the server is on (Nova's default: no).
     allow_resize_to_same_host: bool = False
 
+    # Real guests (``novaflow up --virt qemu``, ``novaflow worker host`` on
+    # qemu:///system): where a host keeps instance files and how it reaches
+    # the image, network and compute APIs (see novaflow/cloud.py).
+    instances_path: Path | None = None  # default: <state_dir>/instances
+    host_api_url: str | None = None  # default: http://<api_host>:<api_port>
+    host_auth_token: str = "admin:admin"
+    # Nova's force_config_drive: every real guest gets one (our test image
+    # reads its identity from it).
+    force_config_drive: bool = True
+    # Unused base images older than this are removed (Nova's
+    # remove_unused_original_minimum_age_seconds).
+    remove_unused_original_minimum_age_seconds: int = 86400
+
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     quota: QuotaSettings = Field(default_factory=QuotaSettings)
     # Nova's [api] max_limit: the most items one page of a list returns.

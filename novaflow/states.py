@@ -157,6 +157,8 @@ TRANSITIONS: dict[str, Transition] = {t.operation if key is None else key: t for
                       (_V.ACTIVE, _V.STOPPED))),
     (None, Transition("revertResize", (_V.RESIZED,), _T.RESIZE_REVERTING,
                       (_V.ACTIVE, _V.STOPPED))),
+    # Reads on the host: they take no task_state and change no state.
+    (None, Transition("getConsoleOutput", ANY, None, (), ANY)),
 ]}
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepare a fresh Debian machine for novaflow: the Debian packages that
-# libvirt-python needs to build (plus, with --dev, the tools the tests call),
-# then a .venv with the project installed.  Idempotent and quick when nothing
+# libvirt-python needs to build, those real guests need (QEMU, libvirtd,
+# genisoimage; busybox-static and cpio for the test image), plus, with --dev,
+# the tools the tests call, then a .venv with the project installed.  Idempotent and quick when nothing
 # changed: the venv is only reinstalled when pyproject.toml changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,9 @@ apt_install() {
 }
 
 want=(libvirt-dev pkg-config gcc)
+# Real guests (`novaflow up --virt qemu`, tests/realvm); libvirtd itself is
+# started by novaflow when its socket is absent (no systemd here).
+want+=(qemu-system-x86 qemu-utils libvirt-daemon-system genisoimage busybox-static cpio)
 if [ "${1:-}" = "--dev" ]; then
   # postgresql: the tests start a throwaway server to run on PostgreSQL too.
   want+=(docker-compose postgresql)

@@ -40,21 +40,21 @@ class StackThread:
     """An EmbeddedStack running on its own event loop in a daemon thread."""
 
     def __init__(self, state_dir: Path, hosts: int = 3, host_specs: list | None = None,
-                 **settings_overrides: Any):
+                 virt: str = "test", **settings_overrides: Any):
         # The suite boots far more than Nova's default quota (10 instances,
         # 20 cores) per project; quota tests set their project's limits.
         settings_overrides.setdefault("quota", {"instances": -1, "cores": -1, "ram": -1})
         settings = Settings(state_dir=state_dir, api_port=free_port(), **settings_overrides)
         self.stack = EmbeddedStack(settings=settings, hosts=hosts,
                                    temporal_port=free_port(), ui_port=free_port(),
-                                   headless=True, host_specs=host_specs)
+                                   headless=True, host_specs=host_specs, virt=virt)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True,
                                        name="novaflow-stack")
 
-    def start(self) -> None:
+    def start(self, timeout: float = 120) -> None:
         self.thread.start()
-        self.call(self.stack.start(), timeout=120)
+        self.call(self.stack.start(), timeout=timeout)
 
     def call(self, coro: Any, timeout: float = 60) -> Any:
         """Run a coroutine on the stack's loop and return its result."""

@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 from novaflow import logs
 from novaflow.settings import Settings
@@ -32,6 +33,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         settings.database_url = args.database_url
     if getattr(args, "api_port", None):
         settings.api_port = args.api_port
+    if getattr(args, "api_url", None):
+        settings.host_api_url = args.api_url
     return settings
 
 
@@ -70,7 +73,7 @@ async def _up(args: argparse.Namespace) -> int:
     settings = _settings(args)
     settings.api_host = args.api_host
     stack = EmbeddedStack(settings=settings, hosts=args.hosts, temporal_port=args.temporal_port,
-                          ui_port=args.ui_port)
+                          ui_port=args.ui_port, virt=args.virt)
     try:
         try:
             stack.check_ports()
@@ -112,7 +115,14 @@ async def _worker_host(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     client = await Client.connect(settings.temporal_address)
-    driver = LibvirtDriver(args.libvirt_uri, args.hostname, local_gb=args.local_gb)
+    if args.libvirt_uri.startswith("qemu"):
+        from workers import real_hosts  # real guests: packages, libvirtd, files
+
+        virt_type = real_hosts.prepare_machine()
+        driver = real_hosts.driver_factory(settings, virt_type, share=1)(
+            SimpleNamespace(name=args.hostname), args.libvirt_uri, settings.state_dir)
+    else:
+        driver = LibvirtDriver(args.libvirt_uri, args.hostname, local_gb=args.local_gb)
     worker = build_host_worker(client, driver, args.hostname)
     async with worker:
         await register_host(client, driver, args.hostname, args.availability_zone,
@@ -212,6 +222,9 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--hosts", type=int, default=3)
     up.add_argument("--database-url", help="the app database (SQLAlchemy URL, e.g. "
                     "postgresql+psycopg://user:pw@host/db); default: SQLite in the state dir")
+    up.add_argument("--virt", choices=["test", "qemu"], default="test",
+                    help="test: libvirt's test driver (default); qemu: real guests on "
+                         "qemu:///system (kvm when /dev/kvm works)")
     up.set_defaults(run=_up)
 
     worker = sub.add_parser("worker", help="run one worker against an existing Temporal")
@@ -227,6 +240,9 @@ def parser() -> argparse.ArgumentParser:
     wh.add_argument("--temporal-address")
     wh.add_argument("--availability-zone", default="nova")
     wh.add_argument("--local-gb", type=int, default=None)
+    wh.add_argument("--api-url", help="the compute/image/network API a real host reads "
+                                      "images and boot details from (default: the local one)")
+    wh.add_argument("--state-dir", help="instances live in <state dir>/instances")
     wh.set_defaults(run=_worker_host)
 
     api = sub.add_parser("api", help="the REST facade alone")

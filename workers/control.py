@@ -27,6 +27,7 @@ from schema.db import Database
 from workers.log_context import LogContextInterceptor
 from workflows.audit import AuditWorkflow
 from workflows.boot import BootServerWorkflow
+from workflows.console import ConsoleOutputWorkflow
 from workflows.control_monitor import ControlMonitorInput, ControlMonitorWorkflow
 from workflows.delete import DeleteServerWorkflow
 from workflows.host_monitor import HostMonitorWorkflow
@@ -38,7 +39,7 @@ from workflows.resize import ResizeServerWorkflow
 WORKFLOWS = [BootServerWorkflow, DeleteServerWorkflow, RegisterHostWorkflow]
 WORKFLOWS += [PowerActionWorkflow, HostMonitorWorkflow]
 WORKFLOWS += [ResizeServerWorkflow, LiveMigrateServerWorkflow, ControlMonitorWorkflow]
-WORKFLOWS += [AuditWorkflow]
+WORKFLOWS += [AuditWorkflow, ConsoleOutputWorkflow]
 
 
 def control_activities(client: Client, db: Database, settings: Settings,

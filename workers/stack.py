@@ -17,6 +17,7 @@ import uvicorn
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.hypervisor import libvirtd
 from activities.hypervisor.driver import ComputeDriver
 from activities.hypervisor.libvirt_driver import LibvirtDriver
 from api.app import create_app
@@ -26,7 +27,7 @@ from novaflow.settings import Settings
 from schema.db import get_database
 from schema.migrate import upgrade
 from schema.seed import seed
-from workers import sim_hosts
+from workers import real_hosts, sim_hosts
 from workers.control import build_control_worker, start_control_monitor
 from workers.host import build_host_worker, register_host
 from workers.temporal_server import DevServer
@@ -67,6 +68,9 @@ class EmbeddedStack:
     ui_port: int = 8233
     headless: bool = False
     driver_factory: DriverFactory = libvirt_driver_factory
+    # "test": libvirt's test driver per host; "qemu": real guests on
+    # qemu:///system shared by the hosts (workers/real_hosts.py).
+    virt: str = "test"
     host_specs: list[sim_hosts.SimHost] | None = None
     server: DevServer | None = None
     client: Client | None = None
@@ -115,9 +119,14 @@ class EmbeddedStack:
         control = build_control_worker(self.client, self.db, self.settings)
         self._start_worker(control)
         await start_control_monitor(self.client, self.settings)
+        if self.virt == "qemu":
+            await self._prepare_real_guests()
         for host in sim_hosts.prepare(self.state_dir, self.hosts, self.host_specs):
             await self.start_host(host)
         await self._start_api()
+        if self.virt == "qemu":
+            self.test_image_id = await asyncio.to_thread(
+                real_hosts.upload_test_image, self.api_url, *self._test_image)
         # What `openstack` and openstacksdk need to talk to this stack.
         self.clouds_file = write_clouds_yaml(self.state_dir, self.api_url)
 
@@ -127,10 +136,17 @@ class EmbeddedStack:
         self._tasks.append(task)
         return task
 
+    async def _prepare_real_guests(self) -> None:
+        """Packages, libvirtd, the test image and the kvm/qemu probe."""
+        self._test_image = await asyncio.to_thread(real_hosts.build_test_image)
+        virt_type = await asyncio.to_thread(real_hosts.prepare_machine, self._test_image[0])
+        self.driver_factory = real_hosts.driver_factory(self.settings, virt_type, self.hosts)
+
     async def start_host(self, host: sim_hosts.SimHost,
                          driver: ComputeDriver | None = None) -> RunningHost:
         """Start (or restart) one host's worker and register the host."""
-        uri = sim_hosts.libvirt_uri(self.state_dir, host)
+        uri = (libvirtd.QEMU_URI if self.virt == "qemu"
+               else sim_hosts.libvirt_uri(self.state_dir, host))
         driver = driver or self.driver_factory(host, uri, self.state_dir)
         worker = build_host_worker(self.client, driver, host.name)
         task = asyncio.create_task(worker.run())

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.hypervisor.console import ConsoleOutputInput, ConsoleOutputResult
 from activities.hypervisor.driver import ComputeDriver, DomainNotFound, DriverError, NodeInfo
 from activities.hypervisor.fencing import Fence
 from activities.types.hypervisor import DestroyInput, SpawnInput, SpawnResult
@@ -46,6 +48,7 @@ class HostActivities:
 
     async def _spawn_fenced(self, inp: SpawnInput, workflow_id: str) -> SpawnResult:
         log = self.log.bind(server_id=inp.server_id, workflow_id=workflow_id)
+        started = time.monotonic()
         await self._fence(inp, workflow_id)
         try:
             dom = await asyncio.to_thread(self.driver.spawn, inp)
@@ -58,7 +61,8 @@ class HostActivities:
         except ApplicationError:  # a late spawn undoes itself
             await asyncio.to_thread(self.driver.destroy, inp.server_id)
             raise
-        log.info("spawned", domain=dom.name)
+        log.info("spawned", domain=dom.name, seconds=round(time.monotonic() - started, 2),
+                 prepare_seconds=round(getattr(self.driver, "prepare_seconds", 0.0), 2))
         return SpawnResult(host=self.hostname, domain_name=dom.name, power_state=dom.power_state)
 
     async def _fence(self, inp: SpawnInput, workflow_id: str) -> None:
@@ -82,9 +86,23 @@ class HostActivities:
         except DomainNotFound:
             return None
 
+    @activity.defn(name="get_console_output")
+    def get_console_output(self, inp: ConsoleOutputInput) -> ConsoleOutputResult:
+        """The tail of the guest's serial console log, read on this host."""
+        try:
+            return ConsoleOutputResult(output=self.driver.console_output(inp.server_id,
+                                                                         inp.length))
+        except DomainNotFound as exc:
+            raise ApplicationError(f"server {inp.server_id} has no domain on {self.hostname}",
+                                   type=errors.NOT_FOUND, non_retryable=True) from exc
+        except DriverError as exc:
+            raise ApplicationError(str(exc), type="ConsoleNotAvailable",
+                                   non_retryable=True) from exc
+
     @activity.defn(name="node_info")
     def node_info(self) -> NodeInfo:
         return self.driver.node_info()
 
     def all(self) -> list:
-        return [self.spawn, self.destroy_domain, self.get_power_state, self.node_info]
+        return [self.spawn, self.destroy_domain, self.get_power_state, self.node_info,
+                self.get_console_output]

@@ -106,6 +106,11 @@ class ComputeDriver(ABC):
         """Start a suspended domain from its saved state."""
         raise DriverError(f"{type(self).__name__} does not support resume")
 
+    def console_output(self, server_id: str, length: int | None = None) -> str:
+        """The last ``length`` lines of the guest's serial console (all when
+        None); raises DomainNotFound."""
+        raise DriverError(f"{type(self).__name__} does not support console_output")
+
     # Moves (resize, cold and live migration), each idempotent.  Not abstract,
     # for the same reason as the power actions.
 

@@ -5,6 +5,12 @@ test driver (``test:///<node.xml>``, the embedded stack's hosts) the same
 calls run on an in-memory hypervisor whose state lives only as long as the
 connection; ``persist_path`` keeps that state in a JSON file so a restarted
 host worker finds its domains again, as a real host would.
+
+With ``guest_files`` (real guests) a spawn also fetches the image into the
+host's cache, builds the disks, config drive and libvirt networks
+(guest_files.py) and a delete removes them.  Several hosts may share one
+libvirtd: each sees only the domains whose metadata names it, and reports
+``1/inventory_share`` of the machine.
 """
 
 from __future__ import annotations
@@ -21,7 +27,14 @@ from pathlib import Path
 
 import libvirt
 
-from activities.hypervisor.domain_xml import build_domain_xml, domain_name
+from activities.hypervisor import networks
+from activities.hypervisor.console import read_tail
+from activities.hypervisor.domain_xml import (
+    METADATA_NS,
+    build_domain_xml,
+    domain_name,
+    owner_host,
+)
 from activities.hypervisor.driver import (
     ComputeDriver,
     DomainInfo,
@@ -29,10 +42,14 @@ from activities.hypervisor.driver import (
     DriverError,
     NodeInfo,
 )
+from activities.hypervisor.guest_files import GuestFiles
 from activities.types.catalog import FlavorInfo
 from activities.types.hypervisor import SpawnInput
 from activities.types.moves import HostCapabilities, LiveMigrateData
+from novaflow import logs
 from novaflow.states import PowerState
+
+log = logs.get_logger("novaflow.libvirt")
 
 # libvirt's domain states -> Nova's power states.
 _POWER_STATE = {
@@ -62,11 +79,16 @@ class LibvirtDriver(ComputeDriver):
         local_gb: int | None = None,
         persist_path: Path | None = None,
         images_dir: str = "/var/lib/novaflow/instances",
+        guest_files: GuestFiles | None = None,
+        virt_type: str | None = None,
+        inventory_share: int = 1,
     ):
         self.uri = uri
         self.hostname = hostname
         self.is_test = uri.startswith("test://")
-        self.virt_type = "test" if self.is_test else ("kvm" if "qemu" in uri else "qemu")
+        self.virt_type = "test" if self.is_test else (virt_type or "kvm")
+        self.files = None if self.is_test else guest_files
+        self._share = max(1, inventory_share)
         self._local_gb = local_gb
         self._persist_path = persist_path
         self._images_dir = images_dir
@@ -110,6 +132,8 @@ class LibvirtDriver(ComputeDriver):
     # -- contract --------------------------------------------------------------
 
     def node_info(self) -> NodeInfo:
+        if self.files is not None:  # called by every host report: Nova's periodic task
+            self.files.age_base_images(self.files.remove_unused_min_age_s)
         model, memory_mb, cpus, mhz, nodes, sockets, cores, threads = self.conn.getInfo()
         if self.is_test:
             # The test driver stands in for a QEMU host.
@@ -119,7 +143,9 @@ class LibvirtDriver(ComputeDriver):
         local_gb = self._local_gb
         if local_gb is None:
             st = os.statvfs(self._images_dir if os.path.isdir(self._images_dir) else "/")
-            local_gb = st.f_blocks * st.f_frsize // (1024**3)
+            local_gb = st.f_blocks * st.f_frsize // (1024**3) // self._share
+        if self._share > 1:  # hosts sharing one machine each offer their part
+            cpus, memory_mb = max(1, cpus // self._share), memory_mb // self._share
         return NodeInfo(
             hostname=self.hostname,
             vcpus=cpus,
@@ -132,13 +158,29 @@ class LibvirtDriver(ComputeDriver):
                 "cells": nodes, "sockets": sockets, "cores": cores, "threads": threads}},
         )
 
-    def _lookup(self, server_id: str) -> libvirt.virDomain:
+    def _owner(self, dom: libvirt.virDomain) -> str:
+        """The host a domain belongs to (this one on a libvirtd of its own)."""
+        if self.files is None:
+            return self.hostname
+        try:
+            return owner_host(dom.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, METADATA_NS))
+        except libvirt.libvirtError:
+            return ""
+
+    def _lookup_any(self, server_id: str) -> libvirt.virDomain:
+        """The server's domain on this libvirtd, whichever host owns it."""
         try:
             return self.conn.lookupByUUIDString(server_id)
         except libvirt.libvirtError as exc:
             if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
                 raise DomainNotFound(f"no domain for server {server_id}") from exc
             raise DriverError(str(exc)) from exc
+
+    def _lookup(self, server_id: str) -> libvirt.virDomain:
+        dom = self._lookup_any(server_id)
+        if self._owner(dom) != self.hostname:
+            raise DomainNotFound(f"no domain for server {server_id} on {self.hostname}")
+        return dom
 
     @staticmethod
     def _info(dom: libvirt.virDomain) -> DomainInfo:
@@ -147,8 +189,26 @@ class LibvirtDriver(ComputeDriver):
                           power_state=_POWER_STATE.get(state, PowerState.NOSTATE),
                           vcpus=vcpus, memory_mb=mem_kib // 1024)
 
+    def _xml(self, inp: SpawnInput) -> str:
+        """The domain XML; for a real guest, its files are made first."""
+        if self.files is None:
+            return build_domain_xml(inp, self.virt_type, self._images_dir)
+        paths = self.files.prepare(self.conn, inp)
+        xml = build_domain_xml(inp, self.virt_type, self._images_dir, paths, self.hostname)
+        self.files.save_xml(inp.server_id, xml)
+        return xml
+
     def spawn(self, inp: SpawnInput) -> DomainInfo:
-        xml = build_domain_xml(inp, self.virt_type, self._images_dir)
+        if self.files is not None and self._lookup_or_none(inp.server_id) is None:
+            t = time.monotonic()
+            try:
+                xml = self._xml(inp)  # outside the lock: a download may take a while
+            except Exception:
+                self._remove_files(inp.server_id)  # leave nothing behind
+                raise
+            self.prepare_seconds = time.monotonic() - t
+        else:
+            xml = build_domain_xml(inp, self.virt_type, self._images_dir)
         with self._lock:
             try:
                 existing = self._lookup(inp.server_id)
@@ -167,23 +227,52 @@ class LibvirtDriver(ComputeDriver):
                 dom.create()
             except libvirt.libvirtError as exc:
                 dom.undefine()  # leave nothing behind
+                self._remove_files(inp.server_id)
                 raise DriverError(f"starting {domain_name(inp.server_id)} failed: {exc}") from exc
             self._persist()
             return self._info(dom)
+
+    def _remove_files(self, server_id: str) -> None:
+        """A real guest's files and unused networks go, unless another host
+        on this libvirtd owns the server's domain (a move between them)."""
+        if self.files is None:
+            return
+        try:
+            self._lookup_any(server_id)
+            return  # someone's domain still uses them
+        except DomainNotFound:
+            pass
+        # Networks first: the saved XML that names them goes with the files.
+        nets = self._domain_networks(server_id)
+        removed = networks.release_unused(self.conn, nets)
+        self.files.remove(server_id)
+        log.info("removed guest files", host=self.hostname, server_id=server_id,
+                 networks=nets, networks_removed=removed)
+
+    def _domain_networks(self, server_id: str) -> list[str]:
+        xml = self.files.saved_xml(server_id) if self.files else None
+        if not xml:
+            return []
+        prefix = "network=\"novaflow-"
+        return [part.split("\"", 1)[0] for part in xml.split(prefix)[1:]]
 
     def destroy(self, server_id: str) -> bool:
         with self._lock:
             try:
                 dom = self._lookup(server_id)
             except DomainNotFound:
+                self._remove_files(server_id)  # a vanished domain's files go too
                 return False
             try:
                 if dom.isActive():
                     dom.destroy()
+                if dom.hasManagedSaveImage(0):
+                    dom.managedSaveRemove(0)
                 dom.undefine()
             except libvirt.libvirtError as exc:
                 if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
                     raise DriverError(str(exc)) from exc
+            self._remove_files(server_id)
             self._persist()
             return True
 
@@ -193,7 +282,15 @@ class LibvirtDriver(ComputeDriver):
 
     def list_domains(self) -> list[DomainInfo]:
         with self._lock:
-            return [self._info(d) for d in self.conn.listAllDomains()]
+            return [self._info(d) for d in self.conn.listAllDomains()
+                    if self._owner(d) == self.hostname]
+
+    def console_output(self, server_id: str, length: int | None = None) -> str:
+        with self._lock:
+            self._lookup(server_id)
+        if self.files is None:
+            return ""  # the test driver's guests print nothing
+        return read_tail(self.files.console_log(server_id), length)
 
     # -- power actions ----------------------------------------------------------
 
@@ -237,7 +334,23 @@ class LibvirtDriver(ComputeDriver):
                 dom.destroy()  # the guest ignored the shutdown request
         return self._act(server_id, "power_off", destroy)
 
+    def _recreate(self, server_id: str) -> None:
+        """Define a vanished domain again from its saved XML (hard reboot)."""
+        xml = self.files.saved_xml(server_id) if self.files else None
+        if xml is None:
+            return
+        with self._lock:
+            if self._lookup_or_none(server_id) is None:
+                try:
+                    self.conn.defineXML(xml)
+                except libvirt.libvirtError as exc:
+                    raise DriverError(f"redefining {domain_name(server_id)} failed: "
+                                      f"{exc}") from exc
+
     def reboot(self, server_id: str, hard: bool = False) -> DomainInfo:
+        if hard:
+            self._recreate(server_id)
+
         def hard_reboot(dom: libvirt.virDomain) -> None:
             if dom.hasManagedSaveImage(0):
                 dom.managedSaveRemove(0)  # a hard reboot boots afresh
@@ -312,7 +425,7 @@ class LibvirtDriver(ComputeDriver):
     def _define_and_start(self, inp: SpawnInput, power_on: bool,
                           paused: bool = False) -> DomainInfo:
         """Define ``inp``'s domain and start it; on failure leave no definition."""
-        xml = build_domain_xml(inp, self.virt_type, self._images_dir)
+        xml = self._xml(inp)
         try:
             dom = self.conn.defineXML(xml)
         except libvirt.libvirtError as exc:
@@ -354,6 +467,8 @@ class LibvirtDriver(ComputeDriver):
                     dom.destroy()
             except libvirt.libvirtError as exc:
                 raise DriverError(f"powering off {domain_name(server_id)} failed: {exc}") from exc
+            if self.files is not None:
+                self.files.backup_for_resize(server_id)  # what a revert puts back
             self._persist()
 
     def finish_migration(self, inp: SpawnInput, power_on: bool = True) -> DomainInfo:
@@ -368,10 +483,17 @@ class LibvirtDriver(ComputeDriver):
     def confirm_migration(self, server_id: str, same_host: bool) -> None:
         if not same_host:
             self.destroy(server_id)
+        if self.files is not None:
+            self.files.drop_resize_backup(server_id)
 
     def finish_revert_migration(self, inp: SpawnInput, power_on: bool = True) -> DomainInfo:
         with self._lock:
             dom = self._lookup_or_none(inp.server_id)
+            if self.files is not None and self.files.resize_dir(inp.server_id).exists():
+                if dom is not None:
+                    self._undefine(dom)
+                self.files.restore_from_resize(inp.server_id)  # the old disks again
+                return self._define_and_start(inp, power_on)
             if dom is not None and self._matches(dom, inp.flavor):
                 try:
                     if power_on and not dom.isActive():

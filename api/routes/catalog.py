@@ -3,18 +3,21 @@ the embedded stack (openstacksdk, the ``openstack`` CLI) discover the image
 and network services and find ids by name.
 
 Members read what they may see (public images, shared networks, their own
-ports); admins may create and delete images, networks and subnets.  The
-image store keeps metadata only: an uploaded file is counted and hashed,
-not kept.
+ports); admins may create and delete images, networks and subnets.  Uploaded
+image data is hashed as Glance does (size, checksum, os_hash_algo/value) and
+kept under ``<state dir>/images/`` for ``GET /v2/images/{id}/file``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import ipaddress
+import os
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import FileResponse
 from sqlalchemy import delete as sql_delete
 from sqlmodel import select
 
@@ -158,16 +161,26 @@ _IMAGE_DATA = {"requestBody": {"required": True, "content": {
     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}
 
 
+def _image_file(h, image_id: str) -> Path:
+    return Path(h.settings.state_dir) / "images" / image_id
+
+
 @router.put("/image/v2/images/{image_id}/file", status_code=204, openapi_extra=_IMAGE_DATA)
 async def upload_image_data(image_id: str, request: Request, ctx: Ctx, h: Handles) -> Response:
-    """Accept the image's bytes: they are measured and hashed, then dropped."""
+    """Store the image's bytes, measured and hashed as Glance does."""
     ctx.require_admin("upload_image")
     img = _image(ctx, h, image_id)
     md5, sha512, size = hashlib.md5(), hashlib.sha512(), 0
-    async for chunk in request.stream():
-        md5.update(chunk)
-        sha512.update(chunk)
-        size += len(chunk)
+    path = _image_file(h, img.id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part")
+    with open(tmp, "wb") as out:
+        async for chunk in request.stream():
+            md5.update(chunk)
+            sha512.update(chunk)
+            size += len(chunk)
+            out.write(chunk)
+    os.replace(tmp, path)
     with h.db.writer() as s:
         row = s.get(Image, img.id)
         row.size, row.status, row.updated_at = size, "active", utcnow()
@@ -177,12 +190,25 @@ async def upload_image_data(image_id: str, request: Request, ctx: Ctx, h: Handle
     return Response(status_code=204)
 
 
+@router.get("/image/v2/images/{image_id}/file")
+async def download_image_data(image_id: str, ctx: Ctx, h: Handles) -> Response:
+    """The image's bytes (204 when it has none, as Glance answers)."""
+    img = _image(ctx, h, image_id)
+    path = _image_file(h, img.id)
+    if not path.exists():
+        return Response(status_code=204)
+    checksum = (img.properties or {}).get("checksum")
+    return FileResponse(path, media_type="application/octet-stream",
+                        headers={"Content-MD5": checksum} if checksum else None)
+
+
 @router.delete("/image/v2/images/{image_id}", status_code=204)
 async def delete_image(image_id: str, ctx: Ctx, h: Handles) -> Response:
     ctx.require_admin("delete_image")
     img = _image(ctx, h, image_id)
     with h.db.writer() as s:
         s.delete(s.get(Image, img.id))
+    _image_file(h, img.id).unlink(missing_ok=True)
     return Response(status_code=204)
 
 

@@ -3,6 +3,8 @@ discovery without a token, lists and lookups by name, admin-only writes."""
 
 from __future__ import annotations
 
+import hashlib
+
 from api_support import assert_nova_error, boot, delete_all, wait_status
 
 
@@ -37,6 +39,12 @@ def test_images_by_name_and_admin_upload(demo, admin, catalog_ids):
         assert up.status_code == 204
         shown = admin.get(f"/image/v2/images/{img}").json()
         assert (shown["status"], shown["size"], shown["hw_disk_bus"]) == ("active", 4096, "scsi")
+        # Kept, and served back as Glance does, with Glance's hashes.
+        got = admin.get(f"/image/v2/images/{img}/file")
+        assert got.status_code == 200 and got.content == b"x" * 4096
+        assert shown["os_hash_algo"] == "sha512"
+        assert shown["os_hash_value"] == hashlib.sha512(b"x" * 4096).hexdigest()
+        assert got.headers["content-md5"] == shown["checksum"]
         # Private to the admin project.
         assert_nova_error(demo.get(f"/image/v2/images/{img}"), 404, "itemNotFound")
     finally:

@@ -24,13 +24,13 @@ BODIES = {
     "os-start": None, "os-stop": None, "pause": None, "unpause": None, "suspend": None,
     "resume": None, "reboot": {"type": "HARD"}, "resize": {"flavorRef": "2"},
     "migrate": None, "os-migrateLive": {"host": None, "block_migration": "auto"},
-    "confirmResize": None, "revertResize": None,
+    "confirmResize": None, "revertResize": None, "os-getConsoleOutput": {"length": 5},
 }
 
 
 def test_only_start_operation_starts_workflows():
     starters = [str(p.relative_to(ROOT)) for p in (ROOT / "api").rglob("*.py")
-                if re.search(r"\.start_workflow\(", p.read_text())]
+                if re.search(r"\.(start|execute)_workflow\(", p.read_text())]
     assert starters == ["api/operations.py"]
 
 
@@ -64,6 +64,9 @@ def test_every_action_answers_the_tables_409(busy_server, admin, name):
                       headers=mv("2.30"))
     expected = {transition(key).refusal(busy_server, "active", TaskState.REBOOTING_HARD)
                 for key in ACTIONS[name].operations}
+    if expected == {None}:  # the table lets it run whatever the task (a read)
+        assert resp.status_code != 409, resp.text
+        return
     message = assert_nova_error(resp, 409, "conflictingRequest")
     assert message in expected
 
