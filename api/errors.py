@@ -9,7 +9,8 @@
     ├── NotAcceptable       406 computeFault   (microversion out of range)
     ├── Conflict            409 conflictingRequest
     ├── OverLimit           413 overLimit
-    └── ComputeFault        500 computeFault   (never with a stack trace)
+    ├── ComputeFault        500 computeFault   (never with a stack trace)
+    └── ServiceUnavailable  503 serviceUnavailable (Keystone unreachable)
 
 ``install(app)`` maps these, FastAPI's validation errors and Starlette's HTTP
 errors onto that shape, so no handler ever leaks ``{"detail": ...}``.
@@ -77,9 +78,13 @@ class ComputeFault(NovaAPIError):
     status, key = 500, "computeFault"
 
 
+class ServiceUnavailable(NovaAPIError):
+    status, key = 503, "serviceUnavailable"
+
+
 _BY_STATUS = {cls.status: cls for cls in
               (BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, NotAcceptable,
-               Conflict, OverLimit, ComputeFault)}
+               Conflict, OverLimit, ComputeFault, ServiceUnavailable)}
 
 
 def error_response(exc: NovaAPIError) -> JSONResponse:

@@ -11,7 +11,7 @@ from temporalio.worker import Worker
 from activities.catalog import CatalogActivities
 from activities.host_reports import HostStateActivities
 from activities.hosts import HostRegistryActivities
-from activities.identity import IdentityActivities, LocalTokenBackend, TokenBackend
+from activities.identity import IdentityActivities, TokenBackend, keystone_backend
 from activities.instances import InstanceActivities
 from activities.migrations import MigrationActivities
 from activities.network import NetworkActivities
@@ -43,7 +43,7 @@ def control_activities(client: Client, db: Database, settings: Settings,
     network = NetworkActivities(db, settings)
     scheduler = SchedulerActivities(db, settings)
     hosts = HostRegistryActivities(db, settings)
-    identity = IdentityActivities(token_backend or LocalTokenBackend())
+    identity = IdentityActivities(token_backend or keystone_backend(settings))
     temporal = TemporalActivities(client)
     return [
         identity.check_token,
