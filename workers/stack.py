@@ -132,8 +132,22 @@ class EmbeddedStack:
                                 self.ui_port, headless=self.headless,
                                 log_file=self.state_dir / "temporal.log",
                                 codec_endpoint=None if self.headless else self.codec_url)
-        # Keystone and Temporal start side by side: each takes seconds.
-        await asyncio.gather(self.server.start(), self._start_keystone())
+        # Keystone takes seconds to start: it comes up while everything else
+        # does, and is awaited only before the stack reports itself up.
+        keystone_up = asyncio.create_task(self._start_keystone())
+        try:
+            await self._start_rest()
+            await keystone_up
+        except BaseException:
+            keystone_up.cancel()
+            raise
+        # What `openstack` and openstacksdk need to talk to this stack.
+        self.clouds_file = write_clouds_yaml(self.state_dir, self.settings.keystone_auth_url(),
+                                             self.passwords)
+
+    async def _start_rest(self) -> None:
+        """Temporal, the database, the workers and hosts, the API, the codec server."""
+        await self.server.start()
         self.settings.temporal_address = self.server.address
         self.settings.temporal_ui_url = self.server.ui_url
         url = self.settings.effective_database_url()
@@ -151,9 +165,6 @@ class EmbeddedStack:
             self._codec = await self._serve(
                 codec_app(payload_codec(self.settings), [self.server.ui_url]),
                 "127.0.0.1", self.codec_port, "codec server")
-        # What `openstack` and openstacksdk need to talk to this stack.
-        self.clouds_file = write_clouds_yaml(self.state_dir, self.settings.keystone_auth_url(),
-                                             self.passwords)
 
     async def _start_keystone(self) -> None:
         if self.keystone is None:
