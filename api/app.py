@@ -10,11 +10,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from temporalio.client import Client
 
-from activities.identity import LocalTokenBackend, TokenBackend
+from activities.identity import TokenBackend, keystone_backend
 from api import errors
 from api.deps import AppHandles
 from api.guard import RequestGuard
 from api.microversion import requested_version, response_headers
+from api.policy import PolicyEnforcer
 from api.routes import (
     availability_zones,
     catalog,
@@ -35,6 +36,7 @@ from api.routes import (
 from api.routes import quotas as quota_sets
 from novaflow import logs
 from novaflow.settings import Settings
+from novaflow.temporal_client import connect
 from schema.db import get_database
 
 log = logs.get_logger("novaflow.api")
@@ -42,17 +44,20 @@ log = logs.get_logger("novaflow.api")
 
 def create_app(settings: Settings, temporal: Client | None = None,
                token_backend: TokenBackend | None = None) -> FastAPI:
-    """The API app; connects to Temporal at start-up unless given a client."""
+    """The API app; connects to Temporal at start-up unless given a client.
+
+    Tokens are validated with the configured Keystone unless ``token_backend``
+    is given; policy is Nova's defaults plus ``settings.policy_file``."""
     handles = AppHandles(settings=settings,
                          db=get_database(settings.effective_database_url()),
-                         token_backend=token_backend or LocalTokenBackend(),
+                         token_backend=token_backend or keystone_backend(settings),
+                         policy=PolicyEnforcer(settings.policy_file),
                          temporal=temporal)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         if handles.temporal is None:
-            handles.temporal = await Client.connect(settings.temporal_address,
-                                                    namespace=settings.temporal_namespace)
+            handles.temporal = await connect(settings)
         yield
 
     app = FastAPI(title="novaflow Compute API", version="2.1", lifespan=lifespan,

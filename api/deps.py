@@ -1,5 +1,6 @@
-"""Request-scoped dependencies: who is calling, in which microversion, and
-the shared handles (database, Temporal client, settings) the routes use."""
+"""Request-scoped dependencies: who is calling (their Keystone token, checked
+as keystonemiddleware does), what policy allows them, in which microversion,
+and the shared handles (database, Temporal client, settings) the routes use."""
 
 from __future__ import annotations
 
@@ -9,12 +10,16 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from temporalio.client import Client
 
-from activities.identity import InvalidToken, TokenBackend
+from activities.identity import InvalidToken, KeystoneUnavailable, TokenBackend
 from activities.types.identity import Identity
-from api.errors import Forbidden, Unauthorized
+from api.errors import ServiceUnavailable, Unauthorized
 from api.microversion import MIN_VERSION, APIVersion
+from api.policy import PolicyEnforcer
+from novaflow import logs
 from novaflow.settings import Settings
 from schema.db import Database
+
+log = logs.get_logger("novaflow.api")
 
 
 @dataclass
@@ -26,6 +31,7 @@ class RequestContext:
     version: APIVersion
     token: str
     base_url: str
+    policy: PolicyEnforcer | None = None
 
     @property
     def project_id(self) -> str:
@@ -39,9 +45,20 @@ class RequestContext:
     def is_admin(self) -> bool:
         return self.identity.is_admin
 
+    def authorize(self, rule: str, target: dict | None = None) -> None:
+        """Enforce policy ``rule`` on ``target`` (default: the caller's own
+        project and user); 403 naming the rule when it does not allow."""
+        enforcer = self.policy or PolicyEnforcer()
+        enforcer.authorize(self.identity, rule, target)
+
     def require_admin(self, action: str = "this action") -> None:
-        if not self.is_admin:
-            raise Forbidden(f"Policy doesn't allow {action} to be performed.")
+        """Enforce ``action``: a policy rule name, or (for checks Nova has no
+        rule of its own for) the admin rule, named ``action`` in the 403."""
+        enforcer = self.policy or PolicyEnforcer()
+        if enforcer.registered(action):
+            enforcer.authorize(self.identity, action)
+        else:
+            enforcer.authorize(self.identity, "context_is_admin", shown_as=action)
 
 
 @dataclass
@@ -51,6 +68,7 @@ class AppHandles:
     settings: Settings
     db: Database
     token_backend: TokenBackend
+    policy: PolicyEnforcer
     temporal: Client | None = None
 
 
@@ -61,28 +79,34 @@ def handles(request: Request) -> AppHandles:
 # Declared so OpenAPI shows every route's headers; the microversion headers
 # are parsed by the app's middleware before any route (api/microversion.py).
 AuthToken = Annotated[str | None, Header(alias="X-Auth-Token", max_length=8192,
-                                         description="`<user>:<project>` or a Keystone token")]
+                                         description="a Keystone token")]
 ApiVersion = Annotated[str | None, Header(alias="OpenStack-API-Version", max_length=255,
                                           description="`compute X.Y` or `compute latest`")]
 LegacyApiVersion = Annotated[str | None, Header(alias="X-OpenStack-Nova-API-Version",
                                                 max_length=255, description="`X.Y`")]
 
 
-def request_context(request: Request, token: AuthToken = None,
-                    _version: ApiVersion = None,
-                    _legacy_version: LegacyApiVersion = None) -> RequestContext:
+async def request_context(request: Request, token: AuthToken = None,
+                          _version: ApiVersion = None,
+                          _legacy_version: LegacyApiVersion = None) -> RequestContext:
     h: AppHandles = request.app.state.handles
     try:
-        ident = h.token_backend.validate(token)
+        ident = await h.token_backend.avalidate(token)
     except InvalidToken as exc:
         raise Unauthorized(str(exc)) from exc
-    return RequestContext(
+    except KeystoneUnavailable as exc:
+        log.warning("token check failed: identity service unavailable", error=str(exc))
+        raise ServiceUnavailable(f"{exc} Try again later.") from exc
+    ctx = RequestContext(
         identity=ident,
         request_id=request.state.request_id,
         version=getattr(request.state, "api_version", MIN_VERSION),
         token=token or "",
         base_url=str(request.base_url).rstrip("/"),
+        policy=h.policy,
     )
+    await h.policy.authorize_route(request, ident)
+    return ctx
 
 
 Ctx = Annotated[RequestContext, Depends(request_context)]

@@ -10,7 +10,7 @@
     ├── Conflict            409 conflictingRequest
     ├── OverLimit           413 overLimit
     ├── ComputeFault        500 computeFault   (never with a stack trace)
-    └── ServiceUnavailable  503 serviceUnavailable (Temporal cannot take the operation)
+    └── ServiceUnavailable  503 serviceUnavailable (Temporal or Keystone unreachable)
 
 ``install(app)`` maps these, FastAPI's validation errors and Starlette's HTTP
 errors onto that shape, so no handler ever leaks ``{"detail": ...}``.

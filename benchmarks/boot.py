@@ -6,7 +6,11 @@ most ``--concurrency`` boots in flight, measures each server's latency from
 every server it created and waits for each to return 404.
 
     python benchmarks/boot.py --servers 50 --concurrency 10 \\
-        --api http://127.0.0.1:8774 --token demo:demo --flavor 1
+        --api http://127.0.0.1:8774 --cloud novaflow --flavor 1
+
+The token is a Keystone token: ``--token``, or one got by logging in as the
+clouds.yaml cloud ``--cloud`` (``OS_CLIENT_CONFIG_FILE``, as ``novaflow up``
+prints).
 
 Before booting it resolves the image named ``cirros`` through the image
 (Glance-shaped) API at ``{api}/image/v2/images`` and the network named
@@ -292,7 +296,8 @@ async def run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | No
     ``transport`` replaces the network transport (tests use a mock API).
     """
     api = args.api.rstrip("/")
-    headers = {"X-Auth-Token": args.token, "Accept": "application/json"}
+    token = args.token or cloud_token(args.cloud)
+    headers = {"X-Auth-Token": token, "Accept": "application/json"}
     limits = httpx.Limits(max_connections=max(2 * args.concurrency, 10))
     state = RunState()
     cleanup_errors: list[str] = []
@@ -374,6 +379,17 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def cloud_token(cloud: str) -> str:
+    """A token got by password login as ``cloud`` of clouds.yaml."""
+    import openstack
+
+    conn = openstack.connect(cloud=cloud)
+    try:
+        return conn.auth_token
+    finally:
+        conn.close()
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(
@@ -384,7 +400,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--concurrency", type=_positive_int, required=True, help="max boots in flight"
     )
     parser.add_argument("--api", default=DEFAULT_API, help=f"API base URL (default {DEFAULT_API})")
-    parser.add_argument("--token", default="demo:demo", help="X-Auth-Token (default demo:demo)")
+    parser.add_argument("--token", default=None, help="X-Auth-Token (default: log in as --cloud)")
+    parser.add_argument("--cloud", default="novaflow",
+                        help="clouds.yaml cloud to log in as (default novaflow)")
     parser.add_argument("--flavor", default="1", help="flavorRef (default 1)")
     parser.add_argument(
         "--timeout",

@@ -2,17 +2,14 @@
 
 Host workers never open the database: they read images (Glance), networks
 (Neutron) and a server's boot details (Nova) through openstacksdk, exactly as
-they would against a real cloud.  Today the credential is the embedded
-stack's fixed ``<user>:<project>`` admin token; switching to Keystone means
-changing only ``host_connection``.
+they would against a real cloud, authenticated as the control plane's
+service user through Keystone; endpoints come from Keystone's catalog.
 """
 
 from __future__ import annotations
 
-import openstack.config
 import openstack.connection
 
-from novaflow.clouds import cloud_config
 from novaflow.settings import Settings
 
 
@@ -22,9 +19,9 @@ def api_url(settings: Settings) -> str:
 
 
 def host_connection(settings: Settings) -> openstack.connection.Connection:
-    """An openstacksdk Connection with the host's (admin) credential."""
-    user, _, project = settings.host_auth_token.partition(":")
-    config = openstack.config.get_cloud_region(
-        load_yaml_config=False, load_envvars=False,
-        **cloud_config(api_url(settings), user, project))
-    return openstack.connection.Connection(config=config)
+    """An openstacksdk Connection as the service user (password auth)."""
+    return openstack.connection.Connection(
+        auth_url=settings.keystone_auth_url(), username=settings.service_user,
+        password=settings.effective_service_password(),
+        project_name=settings.service_project, user_domain_id="default",
+        project_domain_id="default", region_name="RegionOne", interface="public")

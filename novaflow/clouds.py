@@ -1,48 +1,49 @@
 """A ``clouds.yaml`` for the embedded stack, so ``openstack`` and openstacksdk
-work against it unchanged.
+work against it as against any cloud: password auth at its Keystone, every
+service found through Keystone's catalog (no endpoint overrides).
 
-There is no Keystone: the clouds use keystoneauth's ``admin_token`` plugin
-(a fixed token, no catalog) with an endpoint override per service.  Cloud
-``novaflow`` is user ``demo`` in project ``demo``; ``novaflow-admin`` is the
-admin.  Cinder's endpoint carries the project, as Cinder's does.
+Clouds: ``novaflow`` (user demo, member of project demo), ``novaflow-reader``
+(user reader, reader of demo) and ``novaflow-admin`` (admin of project admin).
+The file holds passwords: it is written with mode 0600.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import yaml
 
-CLOUDS = {"novaflow": ("demo", "demo"), "novaflow-admin": ("admin", "admin")}
+# cloud -> (user, project)
+CLOUDS = {"novaflow": ("demo", "demo"), "novaflow-reader": ("reader", "demo"),
+          "novaflow-admin": ("admin", "admin")}
 
 
-def cloud_config(api_url: str, user: str, project: str) -> dict:
-    """One cloud's entry: token ``<user>:<project>`` and every service on ``api_url``."""
-    api = api_url.rstrip("/")
+def cloud_config(auth_url: str, user: str, password: str, project: str) -> dict:
+    """One cloud's entry: ``user`` logging in to ``project`` with a password."""
     return {
-        "auth_type": "admin_token",
-        # The plugin's endpoint is where identity would be; nothing answers there,
-        # but clients discover it as v3 (some commands insist on that) and every
-        # service they do use has its own override.
-        "auth": {"endpoint": f"{api}/identity/v3", "token": f"{user}:{project}"},
+        "auth_type": "password",
+        "auth": {"auth_url": auth_url, "username": user, "password": password,
+                 "project_name": project, "user_domain_name": "Default",
+                 "project_domain_name": "Default"},
         "identity_api_version": "3",
         "region_name": "RegionOne",
-        "compute_endpoint_override": f"{api}/v2.1",
-        "image_endpoint_override": f"{api}/image",
-        "network_endpoint_override": f"{api}/networking",
-        "volume_endpoint_override": f"{api}/volume/v3/{project}",
-        "block_storage_endpoint_override": f"{api}/volume/v3/{project}",
+        "interface": "public",
     }
 
 
-def write_clouds_yaml(directory: Path, api_url: str) -> Path:
-    """Write ``<directory>/clouds.yaml`` for the API at ``api_url``; returns its path."""
+def write_clouds_yaml(directory: Path, auth_url: str, passwords: dict[str, str]) -> Path:
+    """Write ``<directory>/clouds.yaml`` for the Keystone at ``auth_url``."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "clouds.yaml"
-    clouds = {name: cloud_config(api_url, user, project)
+    clouds = {name: cloud_config(auth_url, user, passwords[user], project)
               for name, (user, project) in CLOUDS.items()}
-    path.write_text("# Written by `novaflow up`; rewritten at every start.\n"
-                    + yaml.safe_dump({"clouds": clouds}, sort_keys=False))
+    text = ("# Written by `novaflow up`; rewritten at every start.  Holds passwords.\n"
+            + yaml.safe_dump({"clouds": clouds}, sort_keys=False))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
     return path
 
 

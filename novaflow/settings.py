@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_FILTERS = [
@@ -133,18 +133,57 @@ class Settings(BaseSettings):
     # the image, network and compute APIs (see novaflow/cloud.py).
     instances_path: Path | None = None  # default: <state_dir>/instances
     host_api_url: str | None = None  # default: http://<api_host>:<api_port>
-    host_auth_token: str = "admin:admin"
     # Nova's force_config_drive: every real guest gets one (our test image
     # reads its identity from it).
     force_config_drive: bool = True
     # Unused base images older than this are removed (Nova's
     # remove_unused_original_minimum_age_seconds).
     remove_unused_original_minimum_age_seconds: int = 86400
+    # Identity (Keystone).  The embedded stack runs its own on keystone_port and
+    # generates the service user's password into the state dir; against a
+    # cloud, set keystone_url and service_password.
+    keystone_url: str | None = None  # default: http://127.0.0.1:<keystone_port>
+    keystone_port: int = 5000
+    keystone_timeout: float = 5.0
+    service_user: str = "novaflow"
+    service_password: SecretStr | None = None
+    service_project: str = "service"
+    # keystonemiddleware's token_cache_time: how long a valid token is trusted
+    # without asking Keystone again (never past its expiry).
+    token_cache_time: float = 300.0
+    # The embedded Keystone's token lifetime and password hashing cost.
+    keystone_token_expiration: int = 3600
+    keystone_password_hash_rounds: int | None = None
+    # Nova-style policy overrides (YAML), as Nova's policy.yaml.
+    policy_file: Path | None = None
+    # Payload codec keys {key_id: base64 32-byte key} and the one that
+    # encrypts; default: generated into <state_dir>/payload-keys.json.
+    codec_keys: dict[str, SecretStr] | None = None
+    codec_active_key: str | None = None
+    # Where the Temporal UI asks for decoded payloads (the codec server).
+    codec_port: int = 8235
 
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     quota: QuotaSettings = Field(default_factory=QuotaSettings)
     # Nova's [api] max_limit: the most items one page of a list returns.
     api_max_limit: int = 1000
+
+    def keystone_auth_url(self) -> str:
+        """Keystone's v3 URL: the configured one, or the embedded Keystone's."""
+        base = self.keystone_url or f"http://127.0.0.1:{self.keystone_port}"
+        base = base.rstrip("/")
+        return base if base.endswith("/v3") else f"{base}/v3"
+
+    def effective_service_password(self) -> str:
+        """The service user's password: set, or the embedded stack's generated one."""
+        if self.service_password is not None:
+            return self.service_password.get_secret_value()
+        from novaflow.credentials import PASSWORDS_FILE, passwords
+
+        if not (self.state_dir / PASSWORDS_FILE).exists():
+            raise RuntimeError("no service password: set NOVAFLOW_SERVICE_PASSWORD, or "
+                               f"use the state dir of `novaflow up` ({PASSWORDS_FILE})")
+        return passwords(self.state_dir)[self.service_user]
 
     def effective_database_url(self) -> str:
         """The configured URL, or the SQLite file in the state dir."""

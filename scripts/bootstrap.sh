@@ -47,3 +47,19 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   .venv/bin/pip install -q -e '.[dev]'
   echo "$digest" > "$stamp"
 fi
+
+# Keystone (and later Glance) pin OpenStack libraries that clash with ours:
+# they get a venv of their own, reinstalled only when their pins change.
+openstack_pins="keystone==30.0.0 gunicorn==27.0.1"
+if [ ! -x .venv-openstack/bin/python ]; then
+  echo "bootstrap: creating .venv-openstack (Keystone)"
+  "$python" -m venv .venv-openstack
+fi
+ostamp=.venv-openstack/.novaflow-installed
+if [ ! -f "$ostamp" ] || [ "$(cat "$ostamp")" != "$openstack_pins" ]; then
+  echo "bootstrap: installing $openstack_pins into .venv-openstack"
+  .venv-openstack/bin/pip install -q --upgrade pip
+  # shellcheck disable=SC2086
+  .venv-openstack/bin/pip install -q $openstack_pins
+  echo "$openstack_pins" > "$ostamp"
+fi

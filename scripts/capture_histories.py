@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import socket
 import sys
 import tempfile
 import time
@@ -25,11 +26,15 @@ from functools import partial
 from pathlib import Path
 
 import httpx
+from keystoneauth1 import session as ks_session
+from keystoneauth1.identity import v3
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from activities.hypervisor.faults import FaultInjectingDriver
+from novaflow.codec import decrypt_all
 from novaflow.settings import Settings
+from novaflow.temporal_client import payload_codec
 from schema.models import Flavor
 from workers import sim_hosts
 from workers.sim_hosts import SimHost
@@ -57,14 +62,28 @@ def driver_factory(host: SimHost, uri: str, state_dir: Path):
     return libvirt_driver_factory(host, uri, state_dir)
 
 
+def login(stack: EmbeddedStack, user: str, project: str) -> str:
+    """A Keystone token of one of the stack's users (password login)."""
+    auth = v3.Password(auth_url=stack.settings.keystone_auth_url(), username=user,
+                       password=stack.passwords[user], project_name=project,
+                       user_domain_id="default", project_domain_id="default")
+    return ks_session.Session(auth=auth).get_token()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Capture:
     def __init__(self, stack: EmbeddedStack, out: Path):
         self.stack = stack
         self.out = out
         self.api = httpx.AsyncClient(base_url=stack.api_url, timeout=60,
-                                     headers={"X-Auth-Token": "demo:demo"})
+                                     headers={"X-Auth-Token": login(stack, "demo", "demo")})
         self.admin = httpx.AsyncClient(base_url=stack.api_url, timeout=60,
-                                       headers={"X-Auth-Token": "admin:admin"})
+                                       headers={"X-Auth-Token": login(stack, "admin", "admin")})
 
     async def ids(self) -> tuple[str, str]:
         image = (await self.api.get("/image/v2/images")).json()["images"][0]["id"]
@@ -100,6 +119,10 @@ class Capture:
         except Exception:
             pass
         history = await handle.fetch_history()
+        # Saved decrypted, so the replay tests need no key of this throw-away stack.
+        codec = payload_codec(self.stack.settings)
+        for event in history.events:
+            decrypt_all(event, codec)
         path = self.out / f"{scenario}.json"
         path.write_text(json.dumps(history.to_json_dict(), indent=1) + "\n")
         print(f"captured {scenario}: {workflow_id} ({len(history.events)} events)")
@@ -165,14 +188,12 @@ async def main() -> None:
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    from tests.stack import free_port
-
     with tempfile.TemporaryDirectory(prefix="novaflow-capture-") as tmp:
         settings = Settings(state_dir=Path(tmp), api_port=free_port(),
                             host_schedule_to_start_timeout=3.0, spawn_timeout=30.0,
                             quota={"instances": -1, "cores": -1, "ram": -1})
         stack = EmbeddedStack(settings=settings, host_specs=HOSTS, temporal_port=free_port(),
-                              ui_port=free_port(), headless=True,
+                              ui_port=free_port(), keystone_port=free_port(), headless=True,
                               driver_factory=driver_factory)
         await stack.start()
         cap = Capture(stack, out)

@@ -60,25 +60,35 @@ def stack(tmp_path_factory: pytest.TempPathFactory, app_database_url):
 
 
 def client_for(stack: StackThread, token: str | None) -> httpx.Client:
+    """A client sending exactly ``token`` (or none): for bad-token tests."""
     headers = {"X-Auth-Token": token} if token else {}
     return httpx.Client(base_url=stack.api_url, headers=headers, timeout=30)
 
 
 @pytest.fixture(scope="session")
 def demo(stack: StackThread) -> httpx.Client:
-    with client_for(stack, "demo:demo") as c:
+    """User demo, member of project demo (a real Keystone token)."""
+    with stack.client("demo") as c:
         yield c
 
 
 @pytest.fixture(scope="session")
 def admin(stack: StackThread) -> httpx.Client:
-    with client_for(stack, "admin:admin") as c:
+    with stack.client("admin") as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def reader(stack: StackThread) -> httpx.Client:
+    """User reader: role reader on project demo."""
+    with stack.client("reader") as c:
         yield c
 
 
 @pytest.fixture(scope="session")
 def other(stack: StackThread) -> httpx.Client:
-    with client_for(stack, "eve:other") as c:
+    """User other, member of project other."""
+    with stack.client("other") as c:
         yield c
 
 
@@ -86,6 +96,17 @@ def other(stack: StackThread) -> httpx.Client:
 def anon(stack: StackThread) -> httpx.Client:
     with client_for(stack, None) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def demo_project(demo: httpx.Client) -> str:
+    """Project demo's id (Keystone's uuid)."""
+    return demo.keystone.project_id
+
+
+@pytest.fixture(scope="session")
+def demo_user(demo: httpx.Client) -> str:
+    return demo.keystone.user_id
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ conditions with deadlines (never a bare sleep)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
@@ -11,6 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import identity
+from identity import TOKEN_EXPIRATION, Login
+
+from novaflow.credentials import PASSWORDS_FILE
 from novaflow.settings import Settings
 from workers.stack import EmbeddedStack
 
@@ -40,13 +45,26 @@ class StackThread:
     """An EmbeddedStack running on its own event loop in a daemon thread."""
 
     def __init__(self, state_dir: Path, hosts: int = 3, host_specs: list | None = None,
-                 virt: str = "test", **settings_overrides: Any):
+                 virt: str = "test", keystone_of: StackThread | None = None,
+                 **settings_overrides: Any):
+        """``keystone_of``: share that stack's Keystone instead of starting one."""
         # The suite boots far more than Nova's default quota (10 instances,
         # 20 cores) per project; quota tests set their project's limits.
         settings_overrides.setdefault("quota", {"instances": -1, "cores": -1, "ram": -1})
+        # Keystone for tests: cheap password hashing, short-lived tokens, and a
+        # token cache short enough for the revocation test to wait it out.
+        settings_overrides.setdefault("keystone_password_hash_rounds", 4)
+        settings_overrides.setdefault("keystone_token_expiration", TOKEN_EXPIRATION)
+        settings_overrides.setdefault("token_cache_time", 2.0)
+        if keystone_of is not None:
+            settings_overrides["keystone_url"] = keystone_of.auth_url
+            settings_overrides["service_password"] = keystone_of.passwords["novaflow"]
+            passwords_file = state_dir / PASSWORDS_FILE
+            passwords_file.write_text(json.dumps(keystone_of.passwords))
         settings = Settings(state_dir=state_dir, api_port=free_port(), **settings_overrides)
         self.stack = EmbeddedStack(settings=settings, hosts=hosts,
                                    temporal_port=free_port(), ui_port=free_port(),
+                                   keystone_port=free_port(), own_keystone=keystone_of is None,
                                    headless=True, host_specs=host_specs, virt=virt)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True,
@@ -74,3 +92,30 @@ class StackThread:
     @property
     def db(self):
         return self.stack.db
+
+    @property
+    def auth_url(self) -> str:
+        return self.stack.settings.keystone_auth_url()
+
+    @property
+    def passwords(self) -> dict[str, str]:
+        return self.stack.passwords
+
+    def login(self, user: str, project: str | None = None) -> Login:
+        """One of the stack's users: admin, demo, reader, other, novaflow."""
+        default = {"admin": "admin", "demo": "demo", "reader": "demo", "other": "other",
+                   "novaflow": "service"}
+        return Login(user, self.passwords[user], project or default[user])
+
+    def client(self, user: str, timeout: float = 30):
+        """An httpx client of the API as one of the stack's users."""
+        return identity.client(self.api_url, self.auth_url, self.login(user), timeout)
+
+    def ensure_user(self, user: str, project: str, role: str = "member") -> Login:
+        """A Keystone user with ``role`` on ``project``, both made if missing."""
+        from workers.keystone_setup import IdentityAdmin
+
+        password = f"pw-{user}-{project}"
+        admin = IdentityAdmin(self.auth_url, self.passwords["admin"])
+        admin.ensure_user(user, password, project, role)
+        return Login(user, password, project)

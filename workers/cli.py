@@ -35,6 +35,12 @@ def _settings(args: argparse.Namespace) -> Settings:
         settings.api_port = args.api_port
     if getattr(args, "api_url", None):
         settings.host_api_url = args.api_url
+    if getattr(args, "keystone_port", None):
+        settings.keystone_port = args.keystone_port
+    if getattr(args, "keystone_url", None):
+        settings.keystone_url = args.keystone_url
+    if getattr(args, "policy_file", None):
+        settings.policy_file = Path(args.policy_file)
     return settings
 
 
@@ -48,18 +54,21 @@ async def _until_signalled() -> None:
 
 def _banner(stack) -> str:
     from novaflow.clouds import export_lines
+    from novaflow.credentials import PASSWORDS_FILE
 
     api = stack.api_url
     exports = "\n  ".join(export_lines(stack.clouds_file))
     return f"""
 novaflow is up.
-  Compute API   {api}/v2.1   (token: X-Auth-Token: <user>:<project>, admin as user 'admin')
-  Temporal UI   {stack.server.ui_url}
+  Compute API   {api}/v2.1
+  Keystone      {stack.settings.keystone_auth_url()}   (users admin, demo, reader; passwords
+                in {(stack.state_dir / PASSWORDS_FILE).resolve()}, mode 0600)
+  Temporal UI   {stack.server.ui_url}   (payloads decoded by {stack.codec_url})
   Temporal      {stack.server.address}
   hosts         {', '.join(stack.running_hosts)}
   state dir     {stack.state_dir.resolve()}
 
-Use the openstack CLI or openstacksdk (cloud novaflow-admin is the admin):
+Use the openstack CLI or openstacksdk (clouds novaflow, novaflow-reader, novaflow-admin):
   {exports}
   openstack server create --flavor m1.tiny --image cirros --network private vm1 --wait
 
@@ -73,7 +82,8 @@ async def _up(args: argparse.Namespace) -> int:
     settings = _settings(args)
     settings.api_host = args.api_host
     stack = EmbeddedStack(settings=settings, hosts=args.hosts, temporal_port=args.temporal_port,
-                          ui_port=args.ui_port, virt=args.virt)
+                          ui_port=args.ui_port, keystone_port=args.keystone_port,
+                          codec_port=args.codec_port, virt=args.virt)
     try:
         try:
             stack.check_ports()
@@ -90,8 +100,7 @@ async def _up(args: argparse.Namespace) -> int:
 
 
 async def _worker_control(args: argparse.Namespace) -> int:
-    from temporalio.client import Client
-
+    from novaflow.temporal_client import connect
     from schema.db import get_database
     from schema.migrate import upgrade
     from workers.control import build_control_worker, start_control_monitor
@@ -99,7 +108,7 @@ async def _worker_control(args: argparse.Namespace) -> int:
     settings = _settings(args)
     url = settings.effective_database_url()
     upgrade(url)
-    client = await Client.connect(settings.temporal_address)
+    client = await connect(settings)
     worker = build_control_worker(client, get_database(url), settings)
     async with worker:
         await start_control_monitor(client, settings)
@@ -108,13 +117,12 @@ async def _worker_control(args: argparse.Namespace) -> int:
 
 
 async def _worker_host(args: argparse.Namespace) -> int:
-    from temporalio.client import Client
-
     from activities.hypervisor.libvirt_driver import LibvirtDriver
+    from novaflow.temporal_client import connect
     from workers.host import build_host_worker, register_host
 
     settings = _settings(args)
-    client = await Client.connect(settings.temporal_address)
+    client = await connect(settings)
     if args.libvirt_uri.startswith("qemu"):
         from workers import real_hosts  # real guests: packages, libvirtd, files
 
@@ -160,12 +168,11 @@ async def _audit(args: argparse.Namespace) -> int:
     3 when something was (as ``nova-manage placement audit``)."""
     import uuid
 
-    from temporalio.client import Client
-
     from novaflow.queues import CONTROL_QUEUE
+    from novaflow.temporal_client import connect
     from workflows.audit import AuditWorkflow, AuditWorkflowInput
 
-    client = await Client.connect(_settings(args).temporal_address)
+    client = await connect(_settings(args))
     result = await client.execute_workflow(
         AuditWorkflow.run, AuditWorkflowInput(fix=args.fix), id=f"audit-{uuid.uuid4()}",
         task_queue=CONTROL_QUEUE, static_summary="audit" + (" --fix" if args.fix else ""))
@@ -181,19 +188,28 @@ async def _audit(args: argparse.Namespace) -> int:
 async def _replay(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from temporalio.client import Client, WorkflowHistory
+    from temporalio.client import WorkflowHistory
 
+    from novaflow.credentials import MissingKeys
+    from novaflow.temporal_client import connect, data_converter
     from workers.temporal_admin import fetch_history, replay_history
 
+    settings = _settings(args)
     if args.history_file:
         history = WorkflowHistory.from_json(args.workflow_id,
                                             Path(args.history_file).read_text())
     else:
-        client = await Client.connect(_settings(args).temporal_address)
+        client = await connect(settings)
         history = await fetch_history(client, args.workflow_id, args.run_id)
         if args.save:
             Path(args.save).write_text(history.to_json())
-    outcome = await replay_history(history)
+    try:
+        converter = data_converter(settings)
+    except MissingKeys:
+        if not args.history_file:
+            raise
+        converter = None  # a saved plain history needs no key
+    outcome = await replay_history(history, data_converter=converter)
     if outcome.ok:
         print(f"replay of {outcome.workflow_id}: OK, the local code reproduces its history")
         return 0
@@ -219,6 +235,10 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--api-port", type=int, default=8774)
     up.add_argument("--temporal-port", type=int, default=7233)
     up.add_argument("--ui-port", type=int, default=8233)
+    up.add_argument("--keystone-port", type=int, default=5000)
+    up.add_argument("--codec-port", type=int, default=8235,
+                    help="the payload codec server the Temporal UI decodes through")
+    up.add_argument("--policy-file", help="YAML overrides of Nova's policy rules")
     up.add_argument("--hosts", type=int, default=3)
     up.add_argument("--database-url", help="the app database (SQLAlchemy URL, e.g. "
                     "postgresql+psycopg://user:pw@host/db); default: SQLite in the state dir")
@@ -251,6 +271,8 @@ def parser() -> argparse.ArgumentParser:
     api.add_argument("--temporal-address")
     api.add_argument("--database-url")
     api.add_argument("--state-dir")
+    api.add_argument("--keystone-url", help="Keystone to validate tokens with")
+    api.add_argument("--policy-file", help="YAML overrides of Nova's policy rules")
     api.set_defaults(run=_api)
 
     temporal = sub.add_parser("temporal", help="Temporal cluster set-up")
@@ -266,6 +288,7 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("--temporal-address")
     replay.add_argument("--history-file", help="replay a saved history JSON instead")
     replay.add_argument("--save", help="also write the fetched history to this file")
+    replay.add_argument("--state-dir", help="where the payload codec's keys are")
     replay.set_defaults(run=_replay)
 
     audit = sub.add_parser("audit", help="compare the database with the hosts and "

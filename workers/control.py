@@ -14,7 +14,7 @@ from activities.catalog import CatalogActivities
 from activities.control_clock import ControlClockActivities
 from activities.host_reports import HostStateActivities
 from activities.hosts import HostRegistryActivities
-from activities.identity import IdentityActivities, LocalTokenBackend, TokenBackend
+from activities.identity import IdentityActivities, TokenBackend, keystone_backend
 from activities.instances import InstanceActivities
 from activities.migrations import MigrationActivities
 from activities.network import NetworkActivities
@@ -50,7 +50,7 @@ def control_activities(client: Client, db: Database, settings: Settings,
     network = NetworkActivities(db, settings)
     scheduler = SchedulerActivities(db, settings)
     hosts = HostRegistryActivities(db, settings)
-    identity = IdentityActivities(token_backend or LocalTokenBackend())
+    identity = IdentityActivities(token_backend or keystone_backend(settings))
     temporal = TemporalActivities(client)
     return [
         identity.check_token,

@@ -66,12 +66,14 @@ def driver_factory(settings: Settings, virt_type: str, share: int):
     return factory
 
 
-def upload_test_image(api_url: str, kernel: Path, ramdisk: Path,
-                      token: str = "admin:admin") -> str:
+def upload_test_image(settings: Settings, kernel: Path, ramdisk: Path) -> str:
     """Upload kernel, ramdisk and an image booting them, unless already there;
-    returns the bootable image's id."""
-    headers = {"X-Auth-Token": token}
-    with httpx.Client(base_url=f"{api_url}/image/v2", headers=headers, timeout=120) as http:
+    returns the bootable image's id.  Done as the service user."""
+    conn = host_connection(settings)
+    headers = {"X-Auth-Token": conn.auth_token}
+    image_url = conn.image.get_endpoint().rstrip("/")
+    base = image_url if image_url.endswith("/v2") else f"{image_url}/v2"
+    with httpx.Client(base_url=base, headers=headers, timeout=120) as http:
         found = http.get("/images", params={"name": TEST_IMAGE_NAME}).json()["images"]
         if found:
             return found[0]["id"]

@@ -1,7 +1,7 @@
-"""The embedded stack: Temporal dev server, app database, control worker,
-simulated compute hosts (each its own worker and libvirt connection) and the
-API, all in one process tree.  ``novaflow up`` runs it in the foreground; the
-tests run the same class."""
+"""The embedded stack: Temporal dev server, Keystone, app database, control
+worker, simulated compute hosts (each its own worker and libvirt connection),
+the API and the payload codec server, all in one process tree.  ``novaflow
+up`` runs it in the foreground; the tests run the same class."""
 
 from __future__ import annotations
 
@@ -23,13 +23,18 @@ from activities.hypervisor.libvirt_driver import LibvirtDriver
 from api.app import create_app
 from novaflow import logs
 from novaflow.clouds import write_clouds_yaml
+from novaflow.credentials import codec_keys, passwords
 from novaflow.settings import Settings
+from novaflow.temporal_client import connect, payload_codec
 from schema.db import get_database
 from schema.migrate import upgrade
 from schema.seed import seed
 from workers import real_hosts, sim_hosts
+from workers.codec_server import codec_app
 from workers.control import build_control_worker, start_control_monitor
 from workers.host import build_host_worker, register_host
+from workers.keystone_server import KeystoneServer
+from workers.keystone_setup import provision
 from workers.temporal_server import DevServer
 
 log = logs.get_logger("novaflow.stack")
@@ -67,17 +72,24 @@ class EmbeddedStack:
     temporal_port: int = 7233
     ui_port: int = 8233
     headless: bool = False
+    keystone_port: int = 5000
+    # False: use the Keystone settings.keystone_url names (users, projects and
+    # passwords already there, e.g. a second test stack sharing the first's).
+    own_keystone: bool = True
+    codec_port: int = 8235
     driver_factory: DriverFactory = libvirt_driver_factory
     # "test": libvirt's test driver per host; "qemu": real guests on
     # qemu:///system shared by the hosts (workers/real_hosts.py).
     virt: str = "test"
     host_specs: list[sim_hosts.SimHost] | None = None
     server: DevServer | None = None
+    keystone: KeystoneServer | None = None
     client: Client | None = None
     running_hosts: dict[str, RunningHost] = field(default_factory=dict)
     _tasks: list[asyncio.Task] = field(default_factory=list)
     _workers: list[Worker] = field(default_factory=list)
     _api: uvicorn.Server | None = None
+    _codec: uvicorn.Server | None = None
 
     @property
     def state_dir(self) -> Path:
@@ -91,8 +103,11 @@ class EmbeddedStack:
         """Fail fast, and say which, when a port the stack needs is taken."""
         wanted = {"API": (self.settings.api_host, self.settings.api_port),
                   "Temporal": ("127.0.0.1", self.temporal_port)}
+        if self.own_keystone:
+            wanted["Keystone"] = ("127.0.0.1", self.keystone_port)
         if not self.headless:
             wanted["Temporal UI"] = ("127.0.0.1", self.ui_port)
+            wanted["codec server"] = ("127.0.0.1", self.codec_port)
         for what, (host, port) in wanted.items():
             with socket.socket() as sock:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -102,12 +117,43 @@ class EmbeddedStack:
                     raise PortInUse(f"the {what} port {host}:{port} is already in use "
                                     f"({exc.strerror}); is another novaflow running?") from exc
 
+    @property
+    def codec_url(self) -> str:
+        return f"http://127.0.0.1:{self.codec_port}"
+
     async def start(self) -> None:
         self.check_ports()
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.passwords = passwords(self.state_dir)
+        codec_keys(self.state_dir)  # the payload key, made on first start
+        if self.own_keystone:
+            self.settings.keystone_url = f"http://127.0.0.1:{self.keystone_port}"
+            self.keystone = KeystoneServer(
+                self.state_dir, self.keystone_port, self.passwords["admin"],
+                token_expiration=self.settings.keystone_token_expiration,
+                password_hash_rounds=self.settings.keystone_password_hash_rounds)
         self.server = DevServer(self.state_dir / "temporal.db", self.temporal_port,
                                 self.ui_port, headless=self.headless,
-                                log_file=self.state_dir / "temporal.log")
+                                log_file=self.state_dir / "temporal.log",
+                                codec_endpoint=None if self.headless else self.codec_url)
+        # Keystone takes seconds to start: it comes up while everything else
+        # does, and is awaited only before the stack reports itself up.
+        keystone_up = asyncio.create_task(self._start_keystone())
+        try:
+            await self._start_rest()
+            await keystone_up
+        except BaseException:
+            keystone_up.cancel()
+            raise
+        # What `openstack` and openstacksdk need to talk to this stack.
+        self.clouds_file = write_clouds_yaml(self.state_dir, self.settings.keystone_auth_url(),
+                                             self.passwords)
+        if self.virt == "qemu":
+            self.test_image_id = await asyncio.to_thread(
+                real_hosts.upload_test_image, self.settings, *self._test_image)
+
+    async def _start_rest(self) -> None:
+        """Temporal, the database, the workers and hosts, the API, the codec server."""
         await self.server.start()
         self.settings.temporal_address = self.server.address
         self.settings.temporal_ui_url = self.server.ui_url
@@ -115,7 +161,7 @@ class EmbeddedStack:
         upgrade(url)
         self.db = get_database(url)
         seed(self.db)
-        self.client = await Client.connect(self.server.address)
+        self.client = await connect(self.settings, address=self.server.address)
         control = build_control_worker(self.client, self.db, self.settings)
         self._start_worker(control)
         await start_control_monitor(self.client, self.settings)
@@ -123,24 +169,30 @@ class EmbeddedStack:
             await self._prepare_real_guests()
         for host in sim_hosts.prepare(self.state_dir, self.hosts, self.host_specs):
             await self.start_host(host)
-        await self._start_api()
-        if self.virt == "qemu":
-            self.test_image_id = await asyncio.to_thread(
-                real_hosts.upload_test_image, self.api_url, *self._test_image)
-        # What `openstack` and openstacksdk need to talk to this stack.
-        self.clouds_file = write_clouds_yaml(self.state_dir, self.api_url)
+        self._api = await self._serve(create_app(self.settings, temporal=self.client),
+                                      self.settings.api_host, self.settings.api_port, "API")
+        if not self.headless:
+            self._codec = await self._serve(
+                codec_app(payload_codec(self.settings), [self.server.ui_url]),
+                "127.0.0.1", self.codec_port, "codec server")
 
-    def _start_worker(self, worker: Worker) -> asyncio.Task:
-        self._workers.append(worker)
-        task = asyncio.create_task(worker.run())
-        self._tasks.append(task)
-        return task
+    async def _start_keystone(self) -> None:
+        if self.keystone is None:
+            return
+        await self.keystone.start()
+        await asyncio.to_thread(provision, self.keystone.auth_url, self.passwords, self.api_url)
 
     async def _prepare_real_guests(self) -> None:
         """Packages, libvirtd, the test image and the kvm/qemu probe."""
         self._test_image = await asyncio.to_thread(real_hosts.build_test_image)
         virt_type = await asyncio.to_thread(real_hosts.prepare_machine, self._test_image[0])
         self.driver_factory = real_hosts.driver_factory(self.settings, virt_type, self.hosts)
+
+    def _start_worker(self, worker: Worker) -> asyncio.Task:
+        self._workers.append(worker)
+        task = asyncio.create_task(worker.run())
+        self._tasks.append(task)
+        return task
 
     async def start_host(self, host: sim_hosts.SimHost,
                          driver: ComputeDriver | None = None) -> RunningHost:
@@ -163,28 +215,30 @@ class EmbeddedStack:
             await running.task
         running.driver.close()
 
-    async def _start_api(self) -> None:
-        app = create_app(self.settings, temporal=self.client)
-        config = uvicorn.Config(app, host=self.settings.api_host, port=self.settings.api_port,
-                                log_config=None, access_log=False, lifespan="on")
-        self._api = uvicorn.Server(config)
+    async def _serve(self, app: Any, host: str, port: int, what: str) -> uvicorn.Server:
+        """Serve ``app`` on ``host:port`` in this loop; returns once it listens."""
+        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False,
+                                lifespan="on")
+        server = uvicorn.Server(config)
         # Signals are the caller's business (novaflow up handles Ctrl-C itself).
-        self._api.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
-        task = asyncio.create_task(self._api.serve())
+        server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+        task = asyncio.create_task(server.serve())
         self._tasks.append(task)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 30
-        while not self._api.started:
+        while not server.started:
             if task.done():
                 task.result()  # raises why it could not start
-                raise RuntimeError("API server exited during start-up")
+                raise RuntimeError(f"{what} exited during start-up")
             if loop.time() > deadline:
-                raise RuntimeError("API server did not start within 30s")
+                raise RuntimeError(f"{what} did not start within 30s")
             await asyncio.sleep(0.05)
+        return server
 
     async def stop(self) -> None:
-        if self._api is not None:
-            self._api.should_exit = True
+        for server in (self._api, self._codec):
+            if server is not None:
+                server.should_exit = True
         for name in list(self.running_hosts):
             await self.stop_host(name)
         for worker in self._workers:
@@ -195,5 +249,7 @@ class EmbeddedStack:
                 await asyncio.wait_for(task, 15)
         if self.server is not None:
             self.server.stop()
+        if self.keystone is not None:
+            self.keystone.stop()
         if getattr(self, "db", None) is not None:
             self.db.dispose()

@@ -12,6 +12,7 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client, WorkflowHistory
+from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
 from workers.temporal_server import SEARCH_ATTRIBUTES
@@ -47,10 +48,12 @@ class ReplayOutcome:
     error: str = ""
 
 
-async def replay_history(history: WorkflowHistory,
-                         workflows: list[type] | None = None) -> ReplayOutcome:
-    """Replay one history against the local workflow code."""
-    replayer = Replayer(workflows=workflows or all_workflows())
+async def replay_history(history: WorkflowHistory, workflows: list[type] | None = None,
+                         data_converter: DataConverter | None = None) -> ReplayOutcome:
+    """Replay one history against the local workflow code; with the payload
+    codec's converter for encrypted histories (plain payloads pass through)."""
+    kwargs = {"data_converter": data_converter} if data_converter else {}
+    replayer = Replayer(workflows=workflows or all_workflows(), **kwargs)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     if result.replay_failure is None:
         return ReplayOutcome(history.workflow_id, True)

@@ -46,13 +46,15 @@ class DevServer:
     """A `temporal server start-dev` child process."""
 
     def __init__(self, db_file: Path | None, port: int, ui_port: int, ip: str = "127.0.0.1",
-                 headless: bool = False, log_file: Path | None = None):
+                 headless: bool = False, log_file: Path | None = None,
+                 codec_endpoint: str | None = None):
         self.db_file = db_file
         self.port = port
         self.ui_port = ui_port
         self.ip = ip
         self.headless = headless
         self.log_file = log_file
+        self.codec_endpoint = codec_endpoint
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -76,6 +78,8 @@ class DevServer:
             cmd += ["--headless"]
         else:
             cmd += ["--ui-port", str(self.ui_port), "--ui-disable-news-fetch"]
+            if self.codec_endpoint:
+                cmd += ["--ui-codec-endpoint", self.codec_endpoint]
         for name, kind in SEARCH_ATTRIBUTES.items():
             cmd += ["--search-attribute", f"{name}={kind}"]
         return cmd

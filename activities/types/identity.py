@@ -15,6 +15,9 @@ class Identity:
     user_id: str
     project_id: str
     roles: list[str] = field(default_factory=list)
+    user_name: str = ""
+    project_name: str = ""
+    domain_id: str = ""
 
     @property
     def is_admin(self) -> bool:

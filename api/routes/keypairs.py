@@ -71,7 +71,10 @@ def _user(ctx: RequestContext, request: Request | None, body: dict | None = None
     if wanted is None or not ctx.version.at_least("2.10"):
         return ctx.user_id
     if wanted != ctx.user_id:
-        ctx.require_admin("managing another user's key pairs")
+        op = "create" if request is None else {"GET": "index" if request.url.path.endswith(
+            "os-keypairs") else "show", "DELETE": "delete"}.get(request.method, "create")
+        ctx.authorize(f"os_compute_api:os-keypairs:{op}",
+                      {"user_id": str(wanted), "project_id": ctx.project_id})
     return str(wanted)
 
 

@@ -70,3 +70,8 @@ def ssh_public_key() -> str:
     key = ed25519.Ed25519PrivateKey.generate().public_key()
     return key.public_bytes(serialization.Encoding.OpenSSH,
                             serialization.PublicFormat.OpenSSH).decode() + " tester@novaflow"
+
+
+def cinder_url(client: httpx.Client) -> str:
+    """The Cinder stand-in's base URL for the client's project."""
+    return f"/volume/v3/{client.keystone.project_id}"

@@ -5,6 +5,7 @@ and clients for projects of their own."""
 from __future__ import annotations
 
 import httpx
+import identity
 import openstack.config
 import pytest
 from api_support import OpenStackCLI
@@ -15,7 +16,8 @@ from novaflow.clouds import write_clouds_yaml
 
 @pytest.fixture(scope="session")
 def clouds_file(stack, tmp_path_factory):
-    return write_clouds_yaml(tmp_path_factory.mktemp("clouds"), stack.api_url)
+    return write_clouds_yaml(tmp_path_factory.mktemp("clouds"), stack.auth_url,
+                             stack.passwords)
 
 
 @pytest.fixture(scope="session")
@@ -44,11 +46,14 @@ def sdk_admin(clouds_file) -> Connection:
 
 @pytest.fixture(scope="session")
 def project_client(stack):
-    """A factory of clients for a token ``<user>:<project>`` of the test's choosing."""
+    """A factory of clients for ``<user>:<project>`` of the test's choosing: the
+    Keystone user (member of that project) is made on first use."""
     clients: list[httpx.Client] = []
 
-    def make(token: str) -> httpx.Client:
-        c = httpx.Client(base_url=stack.api_url, headers={"X-Auth-Token": token}, timeout=30)
+    def make(who: str) -> httpx.Client:
+        user, _, project = who.partition(":")
+        login = stack.ensure_user(user, project)
+        c = identity.client(stack.api_url, stack.auth_url, login)
         clients.append(c)
         return c
 

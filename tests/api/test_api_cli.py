@@ -7,17 +7,24 @@ commands are few and each checks as much as a user would look at.
 
 from __future__ import annotations
 
-from api_support import boot, delete_all, wait_gone
+import yaml
+from api_support import boot, cinder_url, delete_all, wait_gone
 
 from novaflow.clouds import CLOUDS
 
 
-def test_stack_writes_a_clouds_yaml_for_both_clouds(stack):
-    text = stack.stack.clouds_file.read_text()
+def test_stack_writes_a_clouds_yaml_with_password_clouds(stack):
+    path = stack.stack.clouds_file
+    clouds = yaml.safe_load(path.read_text())["clouds"]
+    assert set(clouds) == set(CLOUDS) == {"novaflow", "novaflow-reader", "novaflow-admin"}
     for cloud, (user, project) in CLOUDS.items():
-        assert f"{cloud}:" in text and f"token: {user}:{project}" in text
-    assert f"compute_endpoint_override: {stack.api_url}/v2.1" in text
-    assert f"volume_endpoint_override: {stack.api_url}/volume/v3/demo" in text
+        entry = clouds[cloud]
+        assert entry["auth_type"] == "password"
+        assert entry["auth"]["auth_url"] == stack.auth_url
+        assert (entry["auth"]["username"], entry["auth"]["project_name"]) == (user, project)
+        # Every service is found through Keystone's catalog.
+        assert not any(k.endswith("endpoint_override") for k in entry), entry
+    assert path.stat().st_mode & 0o777 == 0o600
 
 
 def test_flavor_list(osc):
@@ -67,7 +74,7 @@ def test_boot_from_volume_with_the_cli(osc, demo):
         assert created["status"] == "ACTIVE", created
         assert created["image"] == "N/A (booted from volume)"
         assert [v["id"] for v in created["volumes_attached"]] == [vol["id"]]
-        shown = demo.get(f"/volume/v3/demo/volumes/{vol['id']}").json()["volume"]
+        shown = demo.get(f"{cinder_url(demo)}/volumes/{vol['id']}").json()["volume"]
         assert shown["status"] == "in-use"
         assert shown["attachments"][0]["server_id"] == server_id
         assert shown["attachments"][0]["device"] == "/dev/vda"
@@ -75,9 +82,9 @@ def test_boot_from_volume_with_the_cli(osc, demo):
         demo.delete(f"/v2.1/servers/{server_id}")
         wait_gone(demo, server_id)
     # Released, not deleted: the volume outlives the server and is free again.
-    assert demo.get(f"/volume/v3/demo/volumes/{vol['id']}").json()["volume"]["status"] \
+    assert demo.get(f"{cinder_url(demo)}/volumes/{vol['id']}").json()["volume"]["status"] \
         == "available"
-    assert demo.delete(f"/volume/v3/demo/volumes/{vol['id']}").status_code == 202
+    assert demo.delete(f"{cinder_url(demo)}/volumes/{vol['id']}").status_code == 202
 
 
 def test_hypervisor_list_as_admin(osc, admin, stack):
@@ -109,12 +116,16 @@ def test_cli_user_sees_own_servers_only(osc, other, catalog_ids):
 
 
 
-def test_admin_sets_a_quota_by_project_name(osc, admin):
-    # The CLI resolves the project through the identity stand-in first.
+def test_admin_sets_a_quota_by_project_name(osc, admin, stack):
+    # The CLI resolves the project's name to its id through Keystone first.
+    stack.ensure_user("cli-quota-user", "cli-quota")
     osc("quota", "set", "--instances", "7", "--cores", "9", "cli-quota",
         cloud="novaflow-admin")
+    project = next(p for p in osc.json("project", "list", cloud="novaflow-admin")
+                   if p["Name"] == "cli-quota")
+    qs = f"/v2.1/os-quota-sets/{project['ID']}"
     try:
-        quota = admin.get("/v2.1/os-quota-sets/cli-quota").json()["quota_set"]
+        quota = admin.get(qs).json()["quota_set"]
         assert (quota["instances"], quota["cores"]) == (7, 9)
     finally:
-        admin.delete("/v2.1/os-quota-sets/cli-quota")
+        admin.delete(qs)

@@ -8,6 +8,7 @@ import pytest
 from api_support import assert_nova_error, mv, ssh_public_key
 from fastapi.testclient import TestClient
 
+from activities.identity import InvalidToken, TokenBackend
 from api.app import create_app
 from novaflow import logs
 from novaflow.settings import Settings
@@ -53,11 +54,19 @@ def test_success_responses_carry_both_request_ids(demo, anon):
         assert rid.startswith("req-") and resp.headers["x-compute-request-id"] == rid
 
 
+class RefuseAll(TokenBackend):
+    """No token is valid (the route under test needs none)."""
+
+    def validate(self, token, allow_expired=False):
+        raise InvalidToken("no")
+
+
 def test_an_unexpected_error_is_a_computefault_without_a_traceback(tmp_path):
     # A bug cannot be provoked through the real routes, so the app gets one
     # route that raises; everything else is the production app.
     logs.configure()  # as the API process does (else structlog renders a rich traceback)
-    app = create_app(Settings(state_dir=tmp_path), temporal=object())
+    app = create_app(Settings(state_dir=tmp_path), temporal=object(),
+                     token_backend=RefuseAll())
 
     @app.get("/v2.1/boom")
     async def boom() -> dict:

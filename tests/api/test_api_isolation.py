@@ -6,11 +6,11 @@ projects' resources."""
 from __future__ import annotations
 
 import pytest
-from api_support import assert_nova_error, boot, delete_all, ssh_public_key, wait_status
+from api_support import assert_nova_error, boot, cinder_url, delete_all, ssh_public_key, wait_status
 
 
 @pytest.fixture(scope="module")
-def owned(demo, catalog_ids):
+def owned(demo, other, catalog_ids):
     """One of each of demo's resources, and how to name them in a path."""
     sid = boot(demo, catalog_ids, "isolated", metadata={"k": "v"})
     wait_status(demo, sid, {"ACTIVE"})
@@ -20,13 +20,14 @@ def owned(demo, catalog_ids):
         "name": "iso", "policies": ["affinity"]}}).json()["server_group"]["id"]
     demo.post("/v2.1/os-keypairs", json={"keypair": {"name": "iso-key",
                                                      "public_key": ssh_public_key()}})
-    vid = demo.post("/volume/v3/demo/volumes",
+    vid = demo.post(f"{cinder_url(demo)}/volumes",
                     json={"volume": {"size": 1}}).json()["volume"]["id"]
-    yield {"sid": sid, "rid": rid, "gid": gid, "vid": vid}
+    yield {"sid": sid, "rid": rid, "gid": gid, "vid": vid,
+           "other_project": other.keystone.project_id}
     delete_all(demo, [sid])
     demo.delete(f"/v2.1/os-server-groups/{gid}")
     demo.delete("/v2.1/os-keypairs/iso-key")
-    demo.delete(f"/volume/v3/demo/volumes/{vid}")
+    demo.delete(f"{cinder_url(demo)}/volumes/{vid}")
 
 
 # (method, path, body): another project must get 404 for each.
@@ -48,8 +49,8 @@ NOT_THEIRS = [
     ("delete", "/v2.1/os-server-groups/{gid}", None),
     ("get", "/v2.1/os-keypairs/iso-key", None),
     ("delete", "/v2.1/os-keypairs/iso-key", None),
-    ("get", "/volume/v3/other/volumes/{vid}", None),
-    ("delete", "/volume/v3/other/volumes/{vid}", None),
+    ("get", "/volume/v3/{other_project}/volumes/{vid}", None),
+    ("delete", "/volume/v3/{other_project}/volumes/{vid}", None),
 ]
 
 
@@ -67,7 +68,7 @@ def test_nothing_changed_for_the_owner(demo, owned):
     assert (s["name"], s["status"], s["metadata"]) == ("isolated", "ACTIVE", {"k": "v"})
     assert demo.get(f"/v2.1/os-server-groups/{owned['gid']}").status_code == 200
     assert demo.get("/v2.1/os-keypairs/iso-key").status_code == 200
-    assert demo.get(f"/volume/v3/demo/volumes/{owned['vid']}").status_code == 200
+    assert demo.get(f"{cinder_url(demo)}/volumes/{owned['vid']}").status_code == 200
 
 
 @pytest.mark.parametrize("path, key", [
@@ -75,10 +76,10 @@ def test_nothing_changed_for_the_owner(demo, owned):
     ("/v2.1/servers/detail", "servers"),
     ("/v2.1/os-server-groups", "server_groups"),
     ("/v2.1/os-keypairs", "keypairs"),
-    ("/volume/v3/other/volumes", "volumes"),
+    ("/volume/v3/{other_project}/volumes", "volumes"),
 ])
 def test_lists_of_another_project_leave_them_out(other, owned, path, key):
-    text = other.get(path).text
+    text = other.get(path.format(**owned)).text
     assert owned["sid"] not in text and owned["gid"] not in text
     assert owned["vid"] not in text and "iso-key" not in text
 
@@ -114,13 +115,15 @@ def test_member_gets_403_for_admin_operations(other, method, path, body):
     assert_nova_error(resp, 403, "forbidden")
 
 
-def test_admin_reaches_other_projects_with_all_tenants(admin, owned):
-    listed = admin.get("/v2.1/servers?all_tenants=1&project_id=demo").json()["servers"]
+def test_admin_reaches_other_projects_with_all_tenants(admin, owned, demo_project):
+    listed = admin.get(f"/v2.1/servers?all_tenants=1&project_id={demo_project}"
+                       ).json()["servers"]
     assert owned["sid"] in {s["id"] for s in listed}
     assert owned["sid"] not in admin.get("/v2.1/servers").text  # not without all_tenants
     shown = admin.get(f"/v2.1/servers/{owned['sid']}").json()["server"]
-    assert shown["tenant_id"] == "demo" and shown["OS-EXT-SRV-ATTR:host"]
+    assert shown["tenant_id"] == demo_project and shown["OS-EXT-SRV-ATTR:host"]
     assert admin.get(f"/v2.1/os-server-groups/{owned['gid']}").status_code == 200
-    assert admin.get(f"/volume/v3/admin/volumes/{owned['vid']}").status_code == 200
-    listed = admin.get("/volume/v3/admin/volumes?all_tenants=1").json()["volumes"]
+    mine = admin.keystone.project_id
+    assert admin.get(f"/volume/v3/{mine}/volumes/{owned['vid']}").status_code == 200
+    listed = admin.get(f"/volume/v3/{mine}/volumes?all_tenants=1").json()["volumes"]
     assert owned["vid"] in {v["id"] for v in listed}

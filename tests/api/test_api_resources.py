@@ -17,20 +17,21 @@ def test_keypair_import_fingerprint_and_lifecycle(demo, other, admin):
                      json={"keypair": {"name": "k-import", "public_key": public}})
     assert resp.status_code == 201, resp.text
     kp = resp.json()["keypair"]
-    assert (kp["fingerprint"], kp["type"], kp["user_id"]) == (expected, "ssh", "demo")
+    assert (kp["fingerprint"], kp["type"]) == (expected, "ssh")
+    assert kp["user_id"] == demo.keystone.user_id
     assert "private_key" not in kp
     try:
         listed = demo.get("/v2.1/os-keypairs").json()["keypairs"]
         assert {"name": "k-import", "public_key": public, "fingerprint": expected} in \
             [k["keypair"] for k in listed]
         shown = demo.get("/v2.1/os-keypairs/k-import").json()["keypair"]
-        assert shown["user_id"] == "demo" and shown["deleted"] is False
+        assert shown["user_id"] == demo.keystone.user_id and shown["deleted"] is False
         # Key pairs belong to their user: others do not see them, admins may (2.10).
         assert_nova_error(other.get("/v2.1/os-keypairs/k-import"), 404, "itemNotFound",
-                          "Keypair k-import not found for user eve")
-        assert admin.get("/v2.1/os-keypairs/k-import?user_id=demo",
+                          f"Keypair k-import not found for user {other.keystone.user_id}")
+        assert admin.get(f"/v2.1/os-keypairs/k-import?user_id={demo.keystone.user_id}",
                          headers=mv("2.10")).status_code == 200
-        assert_nova_error(other.get("/v2.1/os-keypairs/k-import?user_id=demo",
+        assert_nova_error(other.get(f"/v2.1/os-keypairs/k-import?user_id={demo.keystone.user_id}",
                                     headers=mv("2.10")), 403, "forbidden")
     finally:
         assert demo.delete("/v2.1/os-keypairs/k-import").status_code == 202
@@ -61,7 +62,8 @@ def test_server_groups_shapes_policies_and_members(demo, other, catalog_ids):
     group = resp.json()["server_group"]
     assert (group["policy"], group["rules"], group["members"]) == \
         ("anti-affinity", {"max_server_per_host": 2}, [])
-    assert (group["project_id"], group["user_id"]) == ("demo", "demo")
+    assert (group["project_id"], group["user_id"]) == (demo.keystone.project_id,
+                                                  demo.keystone.user_id)
     gid = group["id"]
     sid = None
     try:
@@ -169,13 +171,14 @@ def test_limits_keys_follow_the_version(demo, admin):
 
 
 def test_quota_sets_are_readable_by_their_project_and_set_by_admins(demo, admin, stack):
-    mine = demo.get("/v2.1/os-quota-sets/demo").json()["quota_set"]
-    assert mine["id"] == "demo" and mine["key_pairs"] == stack.stack.settings.quota.key_pairs
+    mine = demo.get(f"/v2.1/os-quota-sets/{demo.keystone.project_id}").json()["quota_set"]
+    assert mine["id"] == demo.keystone.project_id
+    assert mine["key_pairs"] == stack.stack.settings.quota.key_pairs
     assert "floating_ips" in mine  # gone at 2.36
-    assert "floating_ips" not in demo.get("/v2.1/os-quota-sets/demo",
+    assert "floating_ips" not in demo.get(f"/v2.1/os-quota-sets/{demo.keystone.project_id}",
                                           headers=mv("2.36")).json()["quota_set"]
     assert_nova_error(demo.get("/v2.1/os-quota-sets/other"), 403, "forbidden")
-    assert_nova_error(demo.put("/v2.1/os-quota-sets/demo",
+    assert_nova_error(demo.put(f"/v2.1/os-quota-sets/{demo.keystone.project_id}",
                                json={"quota_set": {"instances": 100}}), 403, "forbidden")
     assert_nova_error(admin.put("/v2.1/os-quota-sets/qs-test",
                                 json={"quota_set": {"instances": -2}}), 400, "badRequest")

@@ -4,14 +4,14 @@ released (or deleted) when the server goes."""
 
 from __future__ import annotations
 
-from api_support import assert_nova_error, delete_all, mv, server, wait_status
+from api_support import assert_nova_error, cinder_url, delete_all, mv, server, wait_status
 from sqlmodel import select
 
 from schema.models import Allocation
 
 
 def _volume(client, vol_id: str):
-    resp = client.get(f"/volume/v3/demo/volumes/{vol_id}")
+    resp = client.get(f"{cinder_url(client)}/volumes/{vol_id}")
     return resp.json()["volume"] if resp.status_code == 200 else None
 
 
@@ -30,7 +30,7 @@ def _boot(client, catalog_ids, name: str, bdms: list[dict], image: bool = False,
 
 
 def test_boot_from_an_existing_volume(stack, demo, admin, catalog_ids):
-    vol = demo.post("/volume/v3/demo/volumes", json={"volume": {"size": 1, "name": "root",
+    vol = demo.post(f"{cinder_url(demo)}/volumes", json={"volume": {"size": 1, "name": "root",
                                                                  "imageRef": catalog_ids["image"]}})
     vol_id = vol.json()["volume"]["id"]
     bdm = [{"source_type": "volume", "destination_type": "volume", "uuid": vol_id,
@@ -69,7 +69,7 @@ def test_boot_from_an_existing_volume(stack, demo, admin, catalog_ids):
         delete_all(demo, [sid])
     v = _volume(demo, vol_id)
     assert (v["status"], v["attachments"]) == ("available", [])
-    demo.delete(f"/volume/v3/demo/volumes/{vol_id}")
+    demo.delete(f"{cinder_url(demo)}/volumes/{vol_id}")
 
 
 def test_image_to_volume_deleted_on_termination(stack, demo, admin, catalog_ids):

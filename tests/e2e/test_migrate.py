@@ -178,7 +178,7 @@ def live_to(admin, sid: str, host: str | None, block: object = "auto") -> str:
 
 
 def test_a_live_migration_in_progress_shows_in_the_server_migrations(
-        stack, admin, catalog_ids, lm):
+        stack, admin, demo, catalog_ids, lm):
     sid = boot_on(admin, catalog_ids, "lm-progress", "lm-a", "lm")
     url = f"/v2.1/servers/{sid}/migrations"
     gate = threading.Event()
@@ -194,7 +194,7 @@ def test_a_live_migration_in_progress_shows_in_the_server_migrations(
         mig = listed[0]
         assert (mig["status"], mig["source_compute"], mig["dest_compute"],
                 mig["server_uuid"]) == ("running", "lm-a", "lm-b", sid)
-        assert mig["uuid"] and mig["project_id"] == "admin"
+        assert mig["uuid"] and mig["project_id"] == admin.keystone.project_id
         shown = admin.get(f"{url}/{mig['id']}", headers=V["v80"])
         assert shown.status_code == 200 and shown.json()["migration"] == mig
         row = admin.get("/v2.1/os-migrations", params={"instance_uuid": sid},
@@ -208,7 +208,7 @@ def test_a_live_migration_in_progress_shows_in_the_server_migrations(
             assert resp.status_code == 409, resp.text
             assert "task_state migrating" in resp.json()["conflictingRequest"]["message"]
         assert admin.get(url, headers=V["v22"]).status_code == 404  # 2.23 and later
-        assert admin.get(url, headers={"X-Auth-Token": "demo:demo", **V["v23"]}
+        assert admin.get(url, headers={"X-Auth-Token": demo.keystone.token(), **V["v23"]}
                          ).status_code in (403, 404)
     finally:
         gate.set()
@@ -372,7 +372,8 @@ def test_os_migrations_in_novas_shapes(stack, demo, admin, catalog_ids):
     row = rows[0]
     assert (row["status"], row["migration_type"]) == ("finished", "resize")
     assert row["old_instance_type_id"] != row["new_instance_type_id"]
-    assert row["user_id"] == "demo" and row["project_id"] == "demo"
+    assert (row["user_id"], row["project_id"]) == (demo.keystone.user_id,
+                                                   demo.keystone.project_id)
     assert row["novaflow:workflow_id"].startswith(f"resize-{sid}-")
     assert "links" not in row  # links are for live migrations in progress only
     # Filters and paging (2.59).

@@ -31,7 +31,7 @@ def test_boot_is_searchable_by_server_project_operation_host_and_flavor(
     wait_status(demo, sid, {"ACTIVE"})
     host = server(admin, sid)["OS-EXT-SRV-ATTR:host"]
     client = stack.stack.client
-    query = (f'ServerId="{sid}" AND ProjectId="demo" AND Operation="boot" '
+    query = (f'ServerId="{sid}" AND ProjectId="{demo.keystone.project_id}" AND Operation="boot" '
              f'AND Host="{host}" AND FlavorName="m1.tiny"')
 
     from stack import wait_for
@@ -39,7 +39,8 @@ def test_boot_is_searchable_by_server_project_operation_host_and_flavor(
                      what="the boot to be indexed by its search attributes")
     assert found == [f"boot-{sid}"]
     desc = stack.call(client.get_workflow_handle(f"boot-{sid}").describe())
-    assert stack.call(desc.static_summary()) == "boot obs-search (m1.tiny) for project demo"
+    assert stack.call(desc.static_summary()) == \
+        f"boot obs-search (m1.tiny) for project {demo.keystone.project_id}"
 
 
 def test_failed_boot_records_the_failure_type_and_filter_verdicts(stack, demo, admin,

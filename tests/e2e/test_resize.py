@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator
 
 import httpx
+import identity
 import pytest
 from helpers import (
     ADMIN_2_53,
@@ -626,12 +627,12 @@ def test_delete_during_the_move_cleans_both_hosts(stack, admin, catalog_ids, rz)
 
 
 def test_resize_past_the_project_quota_is_refused_and_changes_nothing(stack, admin, catalog_ids):
-    project = "quota-resize"
-    resp = admin.put(f"/v2.1/os-quota-sets/{project}",
-                     json={"quota_set": {"instances": 5, "cores": 1, "ram": 51200}})
-    assert resp.status_code == 200, resp.text
-    with httpx.Client(base_url=stack.api_url, headers={"X-Auth-Token": f"qr:{project}"},
-                      timeout=30) as member:
+    login = stack.ensure_user("qr", "quota-resize")
+    with identity.client(stack.api_url, stack.auth_url, login) as member:
+        project = member.keystone.project_id
+        resp = admin.put(f"/v2.1/os-quota-sets/{project}",
+                         json={"quota_set": {"instances": 5, "cores": 1, "ram": 51200}})
+        assert resp.status_code == 200, resp.text
         sid = boot(member, catalog_ids, "quota-bound", flavor="1")  # 1 vCPU: at the limit
         wait_status(member, sid, {"ACTIVE"})
         resp = member.post(f"/v2.1/servers/{sid}/action", json={"resize": {"flavorRef": "3"}})

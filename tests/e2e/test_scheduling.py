@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import pytest
 from doubles import FailingSpawnDriver, restart_host_with
 from helpers import boot, server, wait_status
@@ -34,8 +33,9 @@ HOSTS = [SimHost(f"host-{i}", 16, 10240, 200, "nova") for i in range(1, 9)] + [
 
 
 @pytest.fixture(scope="module")
-def sched_stack(tmp_path_factory):
-    st = StackThread(tmp_path_factory.mktemp("sched"), host_specs=HOSTS,
+def sched_stack(tmp_path_factory, stack):
+    # Its own Temporal, database and hosts; the session's Keystone.
+    st = StackThread(tmp_path_factory.mktemp("sched"), host_specs=HOSTS, keystone_of=stack,
                      initial_ram_allocation_ratio=1.0, reserved_host_memory_mb=0,
                      host_schedule_to_start_timeout=3.0, spawn_timeout=30.0)
     st.start()
@@ -45,15 +45,13 @@ def sched_stack(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def api(sched_stack):
-    with httpx.Client(base_url=sched_stack.api_url, headers={"X-Auth-Token": "demo:demo"},
-                      timeout=60) as c:
+    with sched_stack.client("demo", timeout=60) as c:
         yield c
 
 
 @pytest.fixture(scope="module")
 def admin_api(sched_stack):
-    with httpx.Client(base_url=sched_stack.api_url, headers={"X-Auth-Token": "admin:admin"},
-                      timeout=60) as c:
+    with sched_stack.client("admin", timeout=60) as c:
         yield c
 
 
@@ -105,7 +103,8 @@ def delete_all(api, server_ids):
 
 def test_parallel_anti_affinity_boots_land_on_distinct_hosts(sched_stack, api, admin_api, ids):
     with sched_stack.db.writer() as s:
-        group = ServerGroup(name="spread", project_id="demo", user_id="demo",
+        group = ServerGroup(name="spread", project_id=api.keystone.project_id,
+                            user_id=api.keystone.user_id,
                             policy="anti-affinity")
         s.add(group)
     hint = {"group": group.uuid}

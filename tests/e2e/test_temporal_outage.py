@@ -19,7 +19,7 @@ pytestmark = pytest.mark.asyncio
 
 
 @pytest.fixture
-async def api_without_temporal(stack, tmp_path):
+async def api_without_temporal(stack, demo, tmp_path):
     """The stack's API app and database, with a Temporal that has gone away."""
     server = DevServer(None, free_port(), free_port(), headless=True,
                        log_file=tmp_path / "temporal.log")
@@ -29,7 +29,7 @@ async def api_without_temporal(stack, tmp_path):
     app = create_app(stack.stack.settings, temporal=client)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://novaflow",
-                                 headers={"X-Auth-Token": "demo:demo"}) as http:
+                                 headers={"X-Auth-Token": demo.keystone.token()}) as http:
         yield http
 
 

@@ -3,14 +3,18 @@ and the guard really guards: a changed workflow fails to replay."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 from pathlib import Path
 
 import pytest
+import temporalio.converter
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
+from novaflow.codec import AESGCMCodec
 from workers.temporal_admin import all_workflows, replay_history
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -36,6 +40,15 @@ def test_the_required_histories_are_recorded():
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
 async def test_history_replays_against_current_code(path: Path):
     outcome = await replay_history(load(path))
+    assert outcome.ok, outcome.error
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
+async def test_history_replays_through_the_payload_codec(path: Path):
+    # Recorded before the codec: plain payloads pass through it unchanged.
+    converter = dataclasses.replace(temporalio.converter.default(), payload_codec=AESGCMCodec(
+        {"k-test": os.urandom(32)}, "k-test"))
+    outcome = await replay_history(load(path), data_converter=converter)
     assert outcome.ok, outcome.error
 
 

@@ -69,7 +69,7 @@ def test_summary_without_successes():
 def test_parse_args_defaults():
     args = boot.parse_args(["--servers", "4", "--concurrency", "2"])
     assert args.api == "http://127.0.0.1:8774"
-    assert args.token == "demo:demo"
+    assert args.token is None and args.cloud == "novaflow"
     assert args.flavor == "1"
     assert args.timeout == 300.0
     with pytest.raises(SystemExit):
@@ -138,7 +138,8 @@ class FakeComputeAPI:
 async def test_run_against_fake_api(capsys):
     api = FakeComputeAPI()
     args = boot.parse_args(
-        ["--servers", "6", "--concurrency", "2", "--api", "http://fake:8774/", "--timeout", "10"]
+        ["--servers", "6", "--concurrency", "2", "--api", "http://fake:8774/", "--timeout", "10",
+         "--token", "tok-123"]
     )
     rc = await boot.run(args, transport=httpx.MockTransport(api))
     out = capsys.readouterr().out.strip().splitlines()
@@ -151,7 +152,7 @@ async def test_run_against_fake_api(capsys):
     assert result["boots_per_s"] > 0 and result["wall_s"] > 0
     assert api.max_in_flight <= 2
     assert api.servers == {}, "every server must be deleted and gone (404)"
-    assert api.tokens == {"demo:demo"}
+    assert api.tokens == {"tok-123"}
     assert all(
         p["imageRef"] == "img-c" and p["networks"] == [{"uuid": "net-p"}] and p["flavorRef"] == "1"
         for p in api.posts
@@ -160,7 +161,8 @@ async def test_run_against_fake_api(capsys):
 
 async def test_run_reports_errors_and_exits_nonzero(capsys):
     api = FakeComputeAPI(fail_names=("0001",))
-    args = boot.parse_args(["--servers", "3", "--concurrency", "3", "--api", "http://fake"])
+    args = boot.parse_args(["--servers", "3", "--concurrency", "3", "--api", "http://fake",
+                            "--token", "tok-123"])
     rc = await boot.run(args, transport=httpx.MockTransport(api))
     captured = capsys.readouterr()
     result = json.loads(captured.out)
@@ -174,7 +176,8 @@ async def test_run_missing_image_fails_setup(capsys):
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"images": [], "networks": []})
 
-    args = boot.parse_args(["--servers", "1", "--concurrency", "1", "--api", "http://fake"])
+    args = boot.parse_args(["--servers", "1", "--concurrency", "1", "--api", "http://fake",
+                            "--token", "tok-123"])
     rc = await boot.run(args, transport=httpx.MockTransport(handler))
     assert rc == 2
     assert "cirros" in capsys.readouterr().err

@@ -1,0 +1,239 @@
+"""Nova's default policy, enforced through oslo.policy (the library Nova uses).
+
+Rules keep Nova's names (``os_compute_api:...``) and its current defaults:
+admin-only APIs, a project reader may read, a project member may act,
+cross-project access is for admins.  Operators override any rule with a YAML
+file (``--policy-file``, like Nova's ``policy.yaml``).
+
+Each route's rule is in ``ROUTE_RULES`` (server actions by action name in
+``ACTION_RULES``) and is enforced for every request once the token is
+checked, with the caller's own project as target (or the project the path
+names).  Routes add finer checks (``all_tenants``, a forced host, ...) with
+``RequestContext.require_admin(rule)``.  A refusal is 403 naming the rule.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from oslo_config import cfg
+from oslo_policy import policy as oslo_policy
+from starlette.requests import Request
+
+from activities.types.identity import Identity
+from api.errors import Forbidden
+
+ADMIN = "rule:context_is_admin"
+READER = "rule:project_reader_or_admin"
+MEMBER = "rule:project_member_or_admin"
+ANY = "@"
+OWNER = "rule:context_is_admin or user_id:%(user_id)s"
+
+BASE_RULES = {
+    "context_is_admin": "role:admin",
+    "admin_api": "role:admin",
+    "project_reader_api": "role:reader and project_id:%(project_id)s",
+    "project_member_api": "role:member and project_id:%(project_id)s",
+    "project_reader_or_admin": "rule:project_reader_api or rule:context_is_admin",
+    "project_member_or_admin": "rule:project_member_api or rule:context_is_admin",
+}
+
+_C = "os_compute_api:"
+COMPUTE_RULES = {
+    f"{_C}servers:index": READER, f"{_C}servers:detail": READER,
+    f"{_C}servers:show": READER, f"{_C}servers:create": MEMBER,
+    f"{_C}servers:update": MEMBER, f"{_C}servers:delete": MEMBER,
+    f"{_C}servers:index:get_all_tenants": ADMIN, f"{_C}servers:detail:get_all_tenants": ADMIN,
+    f"{_C}servers:create:forced_host": ADMIN,
+    f"{_C}servers:reboot": MEMBER, f"{_C}servers:start": MEMBER, f"{_C}servers:stop": MEMBER,
+    f"{_C}servers:resize": MEMBER, f"{_C}servers:confirm_resize": MEMBER,
+    f"{_C}servers:revert_resize": MEMBER,
+    f"{_C}os-pause-server:pause": MEMBER, f"{_C}os-pause-server:unpause": MEMBER,
+    f"{_C}os-suspend-server:suspend": MEMBER, f"{_C}os-suspend-server:resume": MEMBER,
+    # Nova's defaults make moving a server an admin's (or project manager's)
+    # call; novaflow lets members move their own when the scheduler picks.
+    f"{_C}os-migrate-server:migrate": MEMBER, f"{_C}os-migrate-server:migrate_live": MEMBER,
+    f"{_C}os-migrate-server:migrate:host": ADMIN,
+    f"{_C}os-migrate-server:migrate_live:host": ADMIN,
+    f"{_C}servers:migrations:index": ADMIN, f"{_C}servers:migrations:show": ADMIN,
+    f"{_C}os-migrations:index": ADMIN,
+    f"{_C}os-instance-actions:list": READER, f"{_C}os-instance-actions:show": READER,
+    f"{_C}server-metadata:index": READER, f"{_C}server-metadata:show": READER,
+    f"{_C}server-metadata:create": MEMBER, f"{_C}server-metadata:update": MEMBER,
+    f"{_C}server-metadata:update_all": MEMBER, f"{_C}server-metadata:delete": MEMBER,
+    f"{_C}os-flavor-manage:create": ADMIN, f"{_C}os-flavor-manage:update": ADMIN,
+    f"{_C}os-flavor-manage:delete": ADMIN,
+    f"{_C}os-flavor-extra-specs:index": READER, f"{_C}os-flavor-extra-specs:show": READER,
+    f"{_C}os-flavor-extra-specs:create": ADMIN, f"{_C}os-flavor-extra-specs:update": ADMIN,
+    f"{_C}os-flavor-extra-specs:delete": ADMIN,
+    f"{_C}os-keypairs:index": OWNER, f"{_C}os-keypairs:show": OWNER,
+    f"{_C}os-keypairs:create": OWNER, f"{_C}os-keypairs:delete": OWNER,
+    f"{_C}os-server-groups:index": READER, f"{_C}os-server-groups:show": READER,
+    f"{_C}os-server-groups:create": MEMBER, f"{_C}os-server-groups:delete": MEMBER,
+    f"{_C}os-server-groups:index:all_projects": ADMIN,
+    f"{_C}os-availability-zone:list": ANY, f"{_C}os-availability-zone:detail": ADMIN,
+    f"{_C}limits": ANY, f"{_C}limits:other_project": ADMIN,
+    f"{_C}os-quota-sets:show": READER, f"{_C}os-quota-sets:defaults": ANY,
+    f"{_C}os-quota-sets:detail": READER,
+    f"{_C}os-quota-sets:update": ADMIN, f"{_C}os-quota-sets:delete": ADMIN,
+    f"{_C}os-services:list": ADMIN, f"{_C}os-services:update": ADMIN,
+    f"{_C}os-services:delete": ADMIN,
+    f"{_C}os-hypervisors:list": ADMIN, f"{_C}os-hypervisors:list-detail": ADMIN,
+    f"{_C}os-hypervisors:statistics": ADMIN, f"{_C}os-hypervisors:show": ADMIN,
+}
+
+# The stand-in image, network and volume services: reader reads, member writes.
+SERVICE_RULES = {f"{svc}:{kind}": (READER if kind == "read" else MEMBER)
+                 for svc in ("image", "network", "volume") for kind in ("read", "write")}
+
+_S = "/v2.1/servers"
+ROUTE_RULES: dict[tuple[str, str], str | None] = {
+    ("GET", _S): f"{_C}servers:index", ("GET", f"{_S}/detail"): f"{_C}servers:detail",
+    ("GET", f"{_S}/{{server_id}}"): f"{_C}servers:show",
+    ("POST", _S): f"{_C}servers:create",
+    ("PUT", f"{_S}/{{server_id}}"): f"{_C}servers:update",
+    ("DELETE", f"{_S}/{{server_id}}"): f"{_C}servers:delete",
+    ("POST", f"{_S}/{{server_id}}/action"): None,  # by action: ACTION_RULES
+    ("GET", f"{_S}/{{server_id}}/migrations"): f"{_C}servers:migrations:index",
+    ("GET", f"{_S}/{{server_id}}/migrations/{{migration_id}}"): f"{_C}servers:migrations:show",
+    ("GET", "/v2.1/os-migrations"): f"{_C}os-migrations:index",
+    ("GET", f"{_S}/{{server_id}}/os-instance-actions"): f"{_C}os-instance-actions:list",
+    ("GET", f"{_S}/{{server_id}}/os-instance-actions/{{request_id}}"):
+        f"{_C}os-instance-actions:show",
+    ("GET", f"{_S}/{{server_id}}/metadata"): f"{_C}server-metadata:index",
+    ("POST", f"{_S}/{{server_id}}/metadata"): f"{_C}server-metadata:create",
+    ("PUT", f"{_S}/{{server_id}}/metadata"): f"{_C}server-metadata:update_all",
+    ("GET", f"{_S}/{{server_id}}/metadata/{{key}}"): f"{_C}server-metadata:show",
+    ("PUT", f"{_S}/{{server_id}}/metadata/{{key}}"): f"{_C}server-metadata:update",
+    ("DELETE", f"{_S}/{{server_id}}/metadata/{{key}}"): f"{_C}server-metadata:delete",
+    # Nova has no rule for listing or showing flavors: any authenticated user.
+    ("GET", "/v2.1/flavors"): None, ("GET", "/v2.1/flavors/detail"): None,
+    ("GET", "/v2.1/flavors/{flavor_id}"): None,
+    ("POST", "/v2.1/flavors"): f"{_C}os-flavor-manage:create",
+    ("PUT", "/v2.1/flavors/{flavor_id}"): f"{_C}os-flavor-manage:update",
+    ("DELETE", "/v2.1/flavors/{flavor_id}"): f"{_C}os-flavor-manage:delete",
+    ("GET", "/v2.1/flavors/{flavor_id}/os-extra_specs"): f"{_C}os-flavor-extra-specs:index",
+    ("GET", "/v2.1/flavors/{flavor_id}/os-extra_specs/{key}"):
+        f"{_C}os-flavor-extra-specs:show",
+    ("POST", "/v2.1/flavors/{flavor_id}/os-extra_specs"): f"{_C}os-flavor-extra-specs:create",
+    ("PUT", "/v2.1/flavors/{flavor_id}/os-extra_specs/{key}"):
+        f"{_C}os-flavor-extra-specs:update",
+    ("DELETE", "/v2.1/flavors/{flavor_id}/os-extra_specs/{key}"):
+        f"{_C}os-flavor-extra-specs:delete",
+    ("GET", "/v2.1/os-keypairs"): f"{_C}os-keypairs:index",
+    ("POST", "/v2.1/os-keypairs"): f"{_C}os-keypairs:create",
+    ("GET", "/v2.1/os-keypairs/{name}"): f"{_C}os-keypairs:show",
+    ("DELETE", "/v2.1/os-keypairs/{name}"): f"{_C}os-keypairs:delete",
+    ("GET", "/v2.1/os-server-groups"): f"{_C}os-server-groups:index",
+    ("POST", "/v2.1/os-server-groups"): f"{_C}os-server-groups:create",
+    ("GET", "/v2.1/os-server-groups/{group_id}"): f"{_C}os-server-groups:show",
+    ("DELETE", "/v2.1/os-server-groups/{group_id}"): f"{_C}os-server-groups:delete",
+    ("GET", "/v2.1/os-availability-zone"): f"{_C}os-availability-zone:list",
+    ("GET", "/v2.1/os-availability-zone/detail"): f"{_C}os-availability-zone:detail",
+    ("GET", "/v2.1/limits"): f"{_C}limits",
+    ("GET", "/v2.1/os-quota-sets/{project_id}"): f"{_C}os-quota-sets:show",
+    ("GET", "/v2.1/os-quota-sets/{project_id}/defaults"): f"{_C}os-quota-sets:defaults",
+    ("GET", "/v2.1/os-quota-sets/{project_id}/detail"): f"{_C}os-quota-sets:detail",
+    ("PUT", "/v2.1/os-quota-sets/{project_id}"): f"{_C}os-quota-sets:update",
+    ("DELETE", "/v2.1/os-quota-sets/{project_id}"): f"{_C}os-quota-sets:delete",
+    ("GET", "/v2.1/os-services"): f"{_C}os-services:list",
+    ("PUT", "/v2.1/os-services/{ident}"): f"{_C}os-services:update",
+    ("DELETE", "/v2.1/os-services/{ident}"): f"{_C}os-services:delete",
+    ("GET", "/v2.1/os-hypervisors"): f"{_C}os-hypervisors:list",
+    ("GET", "/v2.1/os-hypervisors/detail"): f"{_C}os-hypervisors:list-detail",
+    ("GET", "/v2.1/os-hypervisors/statistics"): f"{_C}os-hypervisors:statistics",
+    ("GET", "/v2.1/os-hypervisors/{ident}"): f"{_C}os-hypervisors:show",
+}
+
+ACTION_RULES = {
+    "reboot": f"{_C}servers:reboot", "os-start": f"{_C}servers:start",
+    "os-stop": f"{_C}servers:stop", "resize": f"{_C}servers:resize",
+    "confirmResize": f"{_C}servers:confirm_resize",
+    "revertResize": f"{_C}servers:revert_resize",
+    "pause": f"{_C}os-pause-server:pause", "unpause": f"{_C}os-pause-server:unpause",
+    "suspend": f"{_C}os-suspend-server:suspend", "resume": f"{_C}os-suspend-server:resume",
+    "migrate": f"{_C}os-migrate-server:migrate",
+    "os-migrateLive": f"{_C}os-migrate-server:migrate_live",
+}
+
+_SERVICE_PREFIXES = {"/image": "image", "/networking": "network", "/volume": "volume"}
+
+
+def default_rules() -> dict[str, str]:
+    return {**BASE_RULES, **COMPUTE_RULES, **SERVICE_RULES}
+
+
+def route_rule(method: str, path: str) -> str | None:
+    """The rule of a route (by its path template); None when any caller may."""
+    if (method, path) in ROUTE_RULES:
+        return ROUTE_RULES[(method, path)]
+    for prefix, service in _SERVICE_PREFIXES.items():
+        if path.startswith(prefix):
+            return f"{service}:{'read' if method in ('GET', 'HEAD') else 'write'}"
+    if path.startswith("/v2.1"):
+        # A compute route missing from the table: safest is admin only.
+        return "admin_api"
+    return None
+
+
+def credentials(ident: Identity) -> dict:
+    return {"user_id": ident.user_id, "project_id": ident.project_id,
+            "roles": list(ident.roles), "domain_id": ident.domain_id}
+
+
+class PolicyEnforcer:
+    """oslo.policy's Enforcer loaded with Nova's defaults (and overrides)."""
+
+    def __init__(self, policy_file: Path | str | None = None):
+        conf = cfg.ConfigOpts()
+        conf([], project="novaflow", default_config_files=[], default_config_dirs=[])
+        self.policy_file = str(Path(policy_file).resolve()) if policy_file else None
+        self.enforcer = oslo_policy.Enforcer(conf, policy_file=self.policy_file,
+                                             use_conf=True, overwrite=True)
+        self.enforcer.register_defaults(
+            [oslo_policy.RuleDefault(name, check) for name, check in default_rules().items()])
+        if self.policy_file and not Path(self.policy_file).exists():
+            raise FileNotFoundError(f"policy file {self.policy_file} does not exist")
+        self.enforcer.load_rules()
+
+    def registered(self, rule: str) -> bool:
+        return rule in self.enforcer.registered_rules
+
+    def allowed(self, ident: Identity, rule: str, target: dict | None = None) -> bool:
+        target = target if target is not None else {"project_id": ident.project_id,
+                                                    "user_id": ident.user_id}
+        return bool(self.enforcer.enforce(rule, target, credentials(ident), do_raise=False))
+
+    def authorize(self, ident: Identity, rule: str, target: dict | None = None,
+                  shown_as: str | None = None) -> None:
+        if not self.allowed(ident, rule, target):
+            raise Forbidden(f"Policy doesn't allow {shown_as or rule} to be performed.")
+
+    async def authorize_route(self, request: Request, ident: Identity) -> None:
+        """Enforce the matched route's rule (for actions: the action's rule)."""
+        route = request.scope.get("route")
+        path = getattr(route, "path", None)
+        if path is None:
+            return
+        method = request.method
+        rule = route_rule(method, path)
+        if (method, path) == ("POST", f"{_S}/{{server_id}}/action"):
+            rule = ACTION_RULES.get(await _action_name(request))
+        if rule is None:
+            return
+        params = request.path_params
+        target = {"project_id": ident.project_id, "user_id": ident.user_id}
+        if path.startswith("/v2.1/os-quota-sets/") and "project_id" in params:
+            target["project_id"] = params["project_id"]
+        self.authorize(ident, rule, target)
+
+
+async def _action_name(request: Request) -> str | None:
+    try:
+        body = json.loads(await request.body() or b"null")
+    except ValueError:
+        return None
+    if isinstance(body, dict) and len(body) == 1:
+        return next(iter(body))
+    return None
