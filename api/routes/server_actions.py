@@ -1,9 +1,13 @@
-"""/v2.1/servers/{id}/action: dispatches to the handlers in ``api/actions``."""
+"""/v2.1/servers/{id}/action: dispatches to the handlers in ``api/actions``.
+
+The body is declared for the OpenAPI document (``ServerActionRequest``: one
+key, the action); each handler checks its own value, in Nova's words."""
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
@@ -12,6 +16,7 @@ from api.actions import ACTIONS
 from api.deps import Ctx, Handles
 from api.errors import BadRequest
 from api.routes.servers import get_instance
+from api.schemas.server_actions import ServerActionRequest
 
 # Import every action family so its handlers register themselves.
 for _mod in pkgutil.iter_modules(api.actions.__path__):
@@ -20,7 +25,25 @@ for _mod in pkgutil.iter_modules(api.actions.__path__):
 router = APIRouter(prefix="/v2.1/servers", tags=["server actions"])
 
 
-@router.post("/{server_id}/action")
+
+def _inlined(schema: Any, defs: dict[str, Any]) -> Any:
+    """``schema`` with its local ``$ref``s replaced by their definitions (the
+    OpenAPI document resolves ``#`` against itself, not the schema)."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return _inlined(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+        return {k: _inlined(v, defs) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inlined(v, defs) for v in schema]
+    return schema
+
+
+_SCHEMA = ServerActionRequest.model_json_schema(by_alias=True)
+_ACTION_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": _inlined(_SCHEMA, _SCHEMA.get("$defs", {}))}}}}
+
+
+@router.post("/{server_id}/action", openapi_extra=_ACTION_BODY)
 async def server_action(server_id: str, request: Request, ctx: Ctx, h: Handles) -> Response:
     try:
         body = await request.json()

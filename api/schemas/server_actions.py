@@ -3,10 +3,10 @@
 ``evacuate``-free subset), and ``ServerActionRequest``: the body holds
 exactly one of them.
 
-Declared here, not yet wired: the action dispatch (``api/actions``) still
-checks its bodies by hand; wiring means validating ``value`` with
-``ACTION_BODIES[name]`` (then ``check_versions``) before the handler runs,
-and declaring ``ServerActionRequest`` as the route's body for OpenAPI.
+``ServerActionRequest`` is the action route's body in the OpenAPI document
+(api/routes/server_actions.py), so tools can validate and fuzz actions; each
+handler in ``api/actions`` checks its own value with Nova's error texts and
+microversion rules.
 """
 
 from __future__ import annotations
@@ -43,6 +43,12 @@ class LiveMigrate(RequestBody):
         "x-openstack-min-version": "2.30", "x-openstack-max-version": "2.67"})
 
 
+class GetConsoleOutput(RequestBody):
+    """``os-getConsoleOutput``: the last ``length`` lines (-1 or null: all)."""
+
+    length: int | str | None = None
+
+
 # Actions whose body is ``null``: os-start, os-stop, pause, unpause, suspend,
 # resume, confirmResize, revertResize.
 NO_BODY = ("os-start", "os-stop", "pause", "unpause", "suspend", "resume", "confirmResize",
@@ -50,7 +56,7 @@ NO_BODY = ("os-start", "os-stop", "pause", "unpause", "suspend", "resume", "conf
 
 ACTION_BODIES: dict[str, type[RequestBody] | None] = {
     "reboot": Reboot, "resize": Resize, "migrate": Migrate, "os-migrateLive": LiveMigrate,
-    **{name: None for name in NO_BODY},
+    "os-getConsoleOutput": GetConsoleOutput, **{name: None for name in NO_BODY},
 }
 
 
@@ -69,6 +75,7 @@ class ServerActionRequest(RequestBody):
     resume: None = None
     confirm_resize: None = Field(None, alias="confirmResize")
     revert_resize: None = Field(None, alias="revertResize")
+    get_console_output: GetConsoleOutput | None = Field(None, alias="os-getConsoleOutput")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ServerActionRequest:

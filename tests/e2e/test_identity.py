@@ -13,12 +13,12 @@ from helpers import boot, wait_gone, wait_status
 from identity import ISSUED, TOKEN_EXPIRATION, issue_token
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
-from novaflow.temporal_admin import replay_history
 from stack import wait_for
 from temporalio.client import Client
 
 from novaflow.codec import ENCODING
 from novaflow.temporal_client import data_converter
+from workers.temporal_admin import replay_history
 
 
 def _get(stack, token: str | None, path: str = "/v2.1/servers") -> httpx.Response:
