@@ -20,14 +20,15 @@ import json
 import math
 import re
 
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import BadRequest, NovaAPIError, OverLimit, error_response
 
 MAX_REQUEST_BODY = 114688
 MAX_DEPTH = 32  # Nova's deepest request body nests 5 levels
+OFF_LOOP_BYTES = 16384  # larger bodies are checked in the thread pool
 _EXEMPT = re.compile(r"^/image/v2/images/[^/]+/file$")
-_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
 def _non_finite(text: str) -> float:
@@ -41,27 +42,35 @@ def _finite(text: str) -> float:
     return value
 
 
-def _too_deep(body: bytes) -> bool:
-    depth = 0
-    for m in _TOKENS.finditer(body):
-        c = m.group()[0]
-        if c in b"[{":
-            depth += 1
+def _too_deep(value: object) -> bool:
+    """Whether parsed JSON nests deeper than MAX_DEPTH (iterative: linear, no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
             if depth > MAX_DEPTH:
                 return True
-        elif c in b"]}":
-            depth -= 1
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
     return False
 
 
 def check_json(body: bytes) -> None:
-    """Raise BadRequest unless ``body`` is JSON every handler can safely use."""
-    if _too_deep(body):
-        raise BadRequest(f"Malformed request body: nested deeper than {MAX_DEPTH} levels")
+    """Raise BadRequest unless ``body`` is JSON every handler can safely use.
+
+    Linear in the body: the C parser refuses nesting past the interpreter's
+    recursion limit itself (RecursionError), the depth check walks the parsed
+    value without recursing, and one ``dumps`` finds any lone surrogate.
+    """
     try:
         parsed = json.loads(body, parse_constant=_non_finite, parse_float=_finite)
-    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+    except RecursionError:
+        raise BadRequest(f"Malformed request body: nested deeper than {MAX_DEPTH} "
+                         "levels") from None
+    except ValueError as exc:  # UnicodeDecodeError is a ValueError
         raise BadRequest(f"Malformed request body: {str(exc):.200}") from None
+    if _too_deep(parsed):
+        raise BadRequest(f"Malformed request body: nested deeper than {MAX_DEPTH} levels")
     try:
         json.dumps(parsed, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
@@ -116,7 +125,10 @@ class RequestGuard:
         body = b"".join(chunks)
         if body.strip() and _is_json(scope):
             try:
-                check_json(body)
+                if len(body) > OFF_LOOP_BYTES:  # tens of ms of parsing: not on the loop
+                    await run_in_threadpool(check_json, body)
+                else:
+                    check_json(body)
             except BadRequest as exc:
                 await self._refuse(exc)(scope, receive, send)
                 return
