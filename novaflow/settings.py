@@ -61,6 +61,13 @@ class SchedulerSettings(BaseModel):
     max_instances_per_host: int = 50
     # ComputeFilter: a service silent for longer than this is down.
     service_down_time: int = 60
+    # The control worker's in-memory host states (activities/scheduler/host_cache.py):
+    # off, every decision reads every host from the database.
+    host_cache: bool = True
+    # Re-read every host this often anyway (a safety net under the change log).
+    host_cache_full_reload_s: float = 300.0
+    # Re-read the services' heartbeats this often (they are not in the change log).
+    host_cache_liveness_s: float = 5.0
 
 
 class QuotaSettings(BaseModel):

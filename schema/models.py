@@ -371,3 +371,17 @@ class PendingHostCleanup(SQLModel, table=True):
     instance_uuid: str
     reason: str = "deleted while host was down"
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class HostChange(SQLModel, table=True):
+    """A change to what the scheduler knows about a host, in commit order.
+
+    Written by schema/host_changes.py in the same transaction as the change
+    itself; a control worker's host cache re-reads only the hosts named after
+    the last sequence number it saw.  Both keys empty means "every host".
+    """
+
+    __tablename__ = "host_changes"
+    seq: int | None = Field(default=None, primary_key=True)
+    host: str | None = None
+    node_uuid: str | None = None
