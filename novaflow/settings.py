@@ -110,6 +110,10 @@ class Settings(BaseSettings):
     # report_interval seconds (Nova's default); a host silent for longer than
     # scheduler.service_down_time (60 s, six missed reports) counts as down.
     report_interval: int = 10
+    # A process serving more simulated hosts than this reports for all of them
+    # in one batch (workflows/host_group_monitor.py) instead of a monitor
+    # workflow per host, and shares one thread pool and one poller per host.
+    host_group_above: int = 50
     # Destroy domains that no server record knows of (Nova's
     # running_deleted_instance_action=reap, for domains we never created).
     reap_unknown_domains: bool = False
