@@ -49,7 +49,7 @@ def _changed(obj: Any) -> dict[str, tuple[list, list]]:
     """attribute -> (old values, new values) for attributes this flush changes."""
     out = {}
     for attr in inspect(obj).attrs:
-        hist = attr.load_history()
+        hist = attr.history  # never loads: an unloaded attribute has no change
         if hist.has_changes():
             out[attr.key] = (list(hist.deleted), list(hist.added))
     return out
