@@ -1,6 +1,8 @@
 """What the control plane records about hosts and owes them.
 
-- ``record_host_report``: a host's periodic report (workflows/host_monitor.py):
+- ``record_host_report``: a host's periodic report (workflows/host_monitor.py),
+  or ``record_host_reports``: a whole host-worker process's, batched
+  (workflows/host_group_monitor.py):
   inventory changes, the service heartbeat, and Nova's power-state sync
   (a domain found stopped under an ACTIVE server makes it SHUTOFF; a server
   whose domain vanished goes to ERROR; domains no server knows are reported).
@@ -23,6 +25,8 @@ from activities.types.hosts import (
     HostCleanupDoneInput,
     RecordHostReportInput,
     RecordHostReportResult,
+    RecordHostReportsInput,
+    RecordHostReportsResult,
 )
 from activities.types.instances import DeleteTargets, FinishPowerActionInput, QueueHostCleanupInput
 from novaflow import logs
@@ -45,6 +49,7 @@ log = logs.get_logger("novaflow.hosts")
 # A server resting in one of these states must have a domain on its host.
 _NEEDS_DOMAIN = {VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED,
                  VmState.RESIZED}
+REPORT_CHUNK = 100  # host reports recorded per transaction
 _INVENTORY = ("vcpus", "memory_mb", "local_gb", "cpu_arch", "hypervisor_type",
               "hypervisor_version")
 
@@ -65,36 +70,60 @@ class HostStateActivities(ControlActivities):
 
     @activity.defn(name="record_host_report")
     def record_host_report(self, inp: RecordHostReportInput) -> RecordHostReportResult:
-        rep, since, now = inp.report, _aware(inp.started_at), utcnow()
+        with self.db.writer() as s:
+            result = self._record(s, inp.report, _aware(inp.started_at), utcnow())
+        self._log(inp.report.hostname, result)
+        return result
+
+    @activity.defn(name="record_host_reports")
+    def record_host_reports(self, inp: RecordHostReportsInput) -> RecordHostReportsResult:
+        """A host-worker process's batched reports, each as record_host_report would.
+
+        A transaction per REPORT_CHUNK hosts: one per host cost more than the
+        reports themselves at 1,000 hosts; one for all would hold SQLite's
+        write lock (and every claim) for seconds.
+        """
+        out = RecordHostReportsResult(report_interval_s=float(self.settings.report_interval))
+        since, now = _aware(inp.started_at), utcnow()
+        for i in range(0, len(inp.reports), REPORT_CHUNK):
+            with self.db.writer() as s:
+                for rep in inp.reports[i:i + REPORT_CHUNK]:
+                    out.results[rep.hostname] = self._record(s, rep, since, now)
+        for host, result in out.results.items():
+            self._log(host, result)
+        return out
+
+    def _record(self, s, rep, since: datetime, now: datetime) -> RecordHostReportResult:
         result = RecordHostReportResult(registered=True,
                                         report_interval_s=float(self.settings.report_interval))
-        with self.db.writer() as s:
-            svc = s.exec(select(Service).where(Service.host == rep.hostname,
-                                               Service.binary == "nova-compute")).first()
-            node = s.exec(select(ComputeNode).where(ComputeNode.host == rep.hostname)).first()
-            if svc is None or node is None:
-                result.registered = False  # deleted through os-services
-                return result
-            svc.last_seen_up, svc.updated_at = now, now
-            svc.report_count += 1
-            s.add(svc)
-            inv = rep.inventory
-            changed = [f for f in _INVENTORY if getattr(node, f) != getattr(inv, f)]
-            if changed:
-                for f in changed:
-                    result.changes.append(f"{f}: {getattr(node, f)} -> {getattr(inv, f)}")
-                    setattr(node, f, getattr(inv, f))
-                node.generation += 1  # any claim computed on the old inventory must retry
-                node.updated_at = now
-                s.add(node)
-            self._sync_power_states(s, rep, since, result)
-            self._pending_cleanups(s, rep, result)
+        svc = s.exec(select(Service).where(Service.host == rep.hostname,
+                                           Service.binary == "nova-compute")).first()
+        node = s.exec(select(ComputeNode).where(ComputeNode.host == rep.hostname)).first()
+        if svc is None or node is None:
+            result.registered = False  # deleted through os-services
+            return result
+        svc.last_seen_up, svc.updated_at = now, now
+        svc.report_count += 1
+        s.add(svc)
+        inv = rep.inventory
+        changed = [f for f in _INVENTORY if getattr(node, f) != getattr(inv, f)]
+        if changed:
+            for f in changed:
+                result.changes.append(f"{f}: {getattr(node, f)} -> {getattr(inv, f)}")
+                setattr(node, f, getattr(inv, f))
+            node.generation += 1  # any claim computed on the old inventory must retry
+            node.updated_at = now
+            s.add(node)
+        self._sync_power_states(s, rep, since, result)
+        self._pending_cleanups(s, rep, result)
+        return result
+
+    def _log(self, host: str, result: RecordHostReportResult) -> None:
         if result.unknown:
-            log.warning("domains with no server record", host=rep.hostname,
+            log.warning("domains with no server record", host=host,
                         server_ids=result.unknown, reaped=self.settings.reap_unknown_domains)
         if result.changes:
-            log.info("host report", host=rep.hostname, changes=result.changes)
-        return result
+            log.info("host report", host=host, changes=result.changes)
 
     def _sync_power_states(self, s, rep, since: datetime,
                            result: RecordHostReportResult) -> None:
@@ -281,6 +310,7 @@ class HostStateActivities(ControlActivities):
             self.finish_action(s, inp.ctx, message=inp.error[:255] if inp.error else None)
             return True
 
+
     def all(self) -> list:
-        return [self.record_host_report, self.complete_host_cleanups, self.get_delete_targets,
-                self.queue_host_cleanup, self.finish_power_action]
+        return [self.record_host_report, self.record_host_reports, self.complete_host_cleanups,
+                self.get_delete_targets, self.queue_host_cleanup, self.finish_power_action]

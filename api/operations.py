@@ -21,6 +21,7 @@ An action module in ``api/actions/`` declares its body and builds an
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -154,29 +155,35 @@ def _take(s: Session, inst: Instance, key: str) -> tuple[Instance, _Before]:
 async def start_operation(h: AppHandles, ctx: RequestContext, inst: Instance,
                           op: Operation) -> Started:
     """Check, take task_state, write the action, start the workflow (see module doc)."""
-    rule = transition(op.key)
-    with h.db.writer() as s:
-        if op.new:
-            s.add(inst)
+    def write() -> tuple[Instance, _Before, str, Started, Any]:
+        with h.db.writer() as s:
+            if op.new:
+                s.add(inst)
+                s.flush()
+                row, before = inst, _Before(None, None)
+            else:
+                row, before = _take(s, inst, op.key)
+            act = InstanceAction(action=rule.operation, instance_uuid=row.uuid,
+                                 request_id=ctx.request_id, project_id=row.project_id,
+                                 user_id=ctx.user_id)
+            s.add(act)
             s.flush()
-            row, before = inst, _Before(None, None)
-        else:
-            row, before = _take(s, inst, op.key)
-        act = InstanceAction(action=rule.operation, instance_uuid=row.uuid,
-                             request_id=ctx.request_id, project_id=row.project_id,
-                             user_id=ctx.user_id)
-        s.add(act)
-        s.flush()
-        workflow_id = op.workflow_id(row, act.id)
-        act.workflow_id = row.workflow_id = workflow_id
-        if op.prepare is not None:
-            op.prepare(s, row, workflow_id)
-        s.add_all([act, row])
-        s.flush()
-        started = Started(workflow_id=workflow_id, action_id=act.id,
-                          previous_workflow_id=before.workflow_id
-                          if before.task_state is not None else None)
-        inp = op.make_input(op_context(ctx, row, act.id), started)
+            workflow_id = op.workflow_id(row, act.id)
+            act.workflow_id = row.workflow_id = workflow_id
+            if op.prepare is not None:
+                op.prepare(s, row, workflow_id)
+            s.add_all([act, row])
+            s.flush()
+            started = Started(workflow_id=workflow_id, action_id=act.id,
+                              previous_workflow_id=before.workflow_id
+                              if before.task_state is not None else None)
+            inp = op.make_input(op_context(ctx, row, act.id), started)
+            return row, before, workflow_id, started, inp
+
+    rule = transition(op.key)
+    # The transaction runs in a thread: on the event loop it would stall every
+    # request (and, in the one-process stack, every workflow) while it waits.
+    row, before, workflow_id, started, inp = await asyncio.to_thread(write)
     try:
         await h.temporal.start_workflow(
             op.workflow, inp, id=workflow_id, task_queue=CONTROL_QUEUE,

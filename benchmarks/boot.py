@@ -26,6 +26,15 @@ It prints one JSON line on stdout::
 reaching ACTIVE, ERROR or its deadline); ``boots_per_s`` is ``ok / wall_s``.
 Latency percentiles cover successful boots only. Diagnostics go to stderr.
 The exit status is 0 only if every server became ACTIVE and was deleted again.
+
+``--floor`` (needs ``--temporal-address``, default 127.0.0.1:7233) first runs
+as many no-op workflows of a boot's shape (benchmarks/noop_floor.py: 8 local
+activities and one host-queue activity), at the same concurrency, on the same
+Temporal server, and adds ``floor_p50_ms``, ``floor_p95_ms``,
+``floor_per_s``, ``throughput_ratio`` (boots/s over floor/s) and
+``p50_ratio`` (boot p50 over floor p50).  The floor's latency is start to
+result; a boot's is POST to the first poll that sees ACTIVE, so it also
+carries up to one ``--poll-ms`` interval.
 """
 
 import argparse
@@ -37,11 +46,12 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 
 DEFAULT_API = "http://127.0.0.1:8774"
-POLL_INTERVAL_S = 0.05
+POLL_INTERVAL_S = 0.05  # --poll-ms changes it
 
 
 # --------------------------------------------------------------------------
@@ -296,6 +306,9 @@ async def run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | No
     ``transport`` replaces the network transport (tests use a mock API).
     """
     api = args.api.rstrip("/")
+    global POLL_INTERVAL_S
+    POLL_INTERVAL_S = getattr(args, "poll_ms", POLL_INTERVAL_S * 1000) / 1000
+    floor = await floor_figures(args) if getattr(args, "floor", False) else {}
     token = args.token or cloud_token(args.cloud)
     headers = {"X-Auth-Token": token, "Accept": "application/json"}
     limits = httpx.Limits(max_connections=max(2 * args.concurrency, 10))
@@ -361,6 +374,8 @@ async def run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | No
         print(f"boot benchmark: ... and {len(errors) - 10} more errors", file=sys.stderr)
     for msg in cleanup_errors:
         print(f"boot benchmark: cleanup: {msg}", file=sys.stderr)
+    if floor:
+        summary = with_ratios(summary, floor)
     print(json.dumps(summary), flush=True)
     return 1 if errors or cleanup_errors else 0
 
@@ -412,7 +427,34 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--image", default="cirros", help="image name (default cirros)")
     parser.add_argument("--network", default="private", help="network name (default private)")
+    parser.add_argument("--floor", action="store_true",
+                        help="also run a no-op workflow of a boot's shape and print the ratio")
+    parser.add_argument("--temporal-address", default="127.0.0.1:7233",
+                        help="Temporal frontend for --floor (default 127.0.0.1:7233)")
+    parser.add_argument("--poll-ms", type=_positive_float, default=POLL_INTERVAL_S * 1000,
+                        help="how often a booting server is polled (default 50)")
     return parser.parse_args(argv)
+
+
+async def floor_figures(args: argparse.Namespace) -> dict:
+    """The no-op workflow's figures from the same server, servers and concurrency."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from noop_floor import run_floor
+
+    latencies, wall = await run_floor(args.temporal_address, args.servers, args.concurrency)
+    return {"floor_p50_ms": _round(percentile(latencies, 50), 1),
+            "floor_p95_ms": _round(percentile(latencies, 95), 1),
+            "floor_per_s": round(len(latencies) / wall, 3) if wall > 0 else 0.0}
+
+
+def with_ratios(summary: dict, floor: dict) -> dict:
+    """The summary plus the floor and the two ratios against it."""
+    out = {**summary, **floor}
+    if floor.get("floor_per_s"):
+        out["throughput_ratio"] = round(summary["boots_per_s"] / floor["floor_per_s"], 3)
+    if floor.get("floor_p50_ms") and summary.get("p50_ms") is not None:
+        out["p50_ratio"] = round(summary["p50_ms"] / floor["floor_p50_ms"], 3)
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -61,6 +61,13 @@ class SchedulerSettings(BaseModel):
     max_instances_per_host: int = 50
     # ComputeFilter: a service silent for longer than this is down.
     service_down_time: int = 60
+    # The control worker's in-memory host states (activities/scheduler/host_cache.py):
+    # off, every decision reads every host from the database.
+    host_cache: bool = True
+    # Re-read every host this often anyway (a safety net under the change log).
+    host_cache_full_reload_s: float = 300.0
+    # Re-read the services' heartbeats this often (they are not in the change log).
+    host_cache_liveness_s: float = 5.0
 
 
 class QuotaSettings(BaseModel):
@@ -103,6 +110,10 @@ class Settings(BaseSettings):
     # report_interval seconds (Nova's default); a host silent for longer than
     # scheduler.service_down_time (60 s, six missed reports) counts as down.
     report_interval: int = 10
+    # A process serving more simulated hosts than this reports for all of them
+    # in one batch (workflows/host_group_monitor.py) instead of a monitor
+    # workflow per host, and shares one thread pool and one poller per host.
+    host_group_above: int = 50
     # Destroy domains that no server record knows of (Nova's
     # running_deleted_instance_action=reap, for domains we never created).
     reap_unknown_domains: bool = False

@@ -17,6 +17,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
+from schema import host_changes  # noqa: F401  (registers the change-log session events)
+
 
 def _sqlite_engine(url: str, immediate: bool) -> Engine:
     engine = create_engine(

@@ -387,3 +387,15 @@ class ControlPlaneClock(SQLModel, table=True):
     def read(session: Any) -> ControlPlaneClock | None:
         """The clock (None before the control plane's first tick)."""
         return session.get(ControlPlaneClock, "control")
+class HostChange(SQLModel, table=True):
+    """A change to what the scheduler knows about a host, in commit order.
+
+    Written by schema/host_changes.py in the same transaction as the change
+    itself; a control worker's host cache re-reads only the hosts named after
+    the last sequence number it saw.  Both keys empty means "every host".
+    """
+
+    __tablename__ = "host_changes"
+    seq: int | None = Field(default=None, primary_key=True)
+    host: str | None = None
+    node_uuid: str | None = None

@@ -30,14 +30,16 @@ from workflows.boot import BootServerWorkflow
 from workflows.console import ConsoleOutputWorkflow
 from workflows.control_monitor import ControlMonitorInput, ControlMonitorWorkflow
 from workflows.delete import DeleteServerWorkflow
+from workflows.host_group_monitor import HostGroupMonitorWorkflow
 from workflows.host_monitor import HostMonitorWorkflow
 from workflows.live_migrate import LiveMigrateServerWorkflow
 from workflows.power import PowerActionWorkflow
-from workflows.register_host import RegisterHostWorkflow
+from workflows.register_host import RegisterHostsWorkflow, RegisterHostWorkflow
 from workflows.resize import ResizeServerWorkflow
 
-WORKFLOWS = [BootServerWorkflow, DeleteServerWorkflow, RegisterHostWorkflow]
-WORKFLOWS += [PowerActionWorkflow, HostMonitorWorkflow]
+WORKFLOWS = [BootServerWorkflow, DeleteServerWorkflow, RegisterHostWorkflow,
+             RegisterHostsWorkflow]
+WORKFLOWS += [PowerActionWorkflow, HostMonitorWorkflow, HostGroupMonitorWorkflow]
 WORKFLOWS += [ResizeServerWorkflow, LiveMigrateServerWorkflow, ControlMonitorWorkflow]
 WORKFLOWS += [AuditWorkflow, ConsoleOutputWorkflow]
 
@@ -59,7 +61,7 @@ def control_activities(client: Client, db: Database, settings: Settings,
         network.allocate_network, network.deallocate_network,
         instances.set_task_state, instances.mark_active, instances.set_error,
         instances.record_events, instances.mark_deleted, instances.get_instance_location,
-        hosts.register_host,
+        hosts.register_host, hosts.register_hosts,
         temporal.wait_workflow_closed,
         *HostStateActivities(db, settings).all(),
         *VolumeActivities(db, settings).all(),

@@ -9,31 +9,39 @@ keeps its heartbeat and power states current.  It never opens the database.
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from activities.hypervisor.activities import HostActivities
 from activities.hypervisor.driver import ComputeDriver
 from activities.hypervisor.fencing import Fence
+from activities.hypervisor.group import HostGroupActivities
 from activities.hypervisor.moves import HostMoveActivities
 from activities.hypervisor.power import HostPowerActivities
-from activities.types.hosts import RegisterHostInput, RegisterHostResult
+from activities.types.hosts import RegisterHostInput, RegisterHostResult, RegisterHostsInput
 from novaflow import logs
-from novaflow.queues import CONTROL_QUEUE, host_queue
+from novaflow.queues import CONTROL_QUEUE, host_group_queue, host_queue
 from workers.heartbeat import HeartbeatInterceptor
 from workers.log_context import LogContextInterceptor
+from workflows.host_group_monitor import HostGroupMonitorInput, HostGroupMonitorWorkflow
 from workflows.host_monitor import HostMonitorInput, HostMonitorWorkflow
-from workflows.register_host import RegisterHostWorkflow
+from workflows.register_host import RegisterHostsWorkflow, RegisterHostWorkflow
 
 log = logs.get_logger("novaflow.host")
 
 
 async def register_host(client: Client, driver: ComputeDriver, hostname: str,
-                        availability_zone: str, libvirt_uri: str) -> RegisterHostResult:
-    """Announce the host and its inventory to the control plane."""
+                        availability_zone: str, libvirt_uri: str,
+                        monitor: bool = True) -> RegisterHostResult:
+    """Announce the host and its inventory to the control plane.
+
+    ``monitor=False``: a host group's monitor reports for it (start_host_group_monitor).
+    """
     info = driver.node_info()
     result = await client.execute_workflow(
         RegisterHostWorkflow.run,
@@ -45,8 +53,32 @@ async def register_host(client: Client, driver: ComputeDriver, hostname: str,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         static_summary=f"register compute host {hostname}",
     )
-    await start_host_monitor(client, hostname)
+    if monitor:
+        await start_host_monitor(client, hostname)
     return result
+
+
+async def register_hosts(client: Client, entries: list[RegisterHostInput], group: str,
+                         chunk: int = 100) -> None:
+    """Register many hosts in batches of ``chunk``, the batches concurrently."""
+    batches = [entries[i:i + chunk] for i in range(0, len(entries), chunk)]
+
+    async def one(n: int, batch: list[RegisterHostInput]) -> None:
+        handle = await client.start_workflow(
+            RegisterHostsWorkflow.run, RegisterHostsInput(hosts=batch),
+            id=f"register-hosts-{group}-{n}", task_queue=CONTROL_QUEUE,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            static_summary=f"register {len(batch)} compute hosts of {group}")
+        for attempt in range(5):
+            try:
+                await handle.result()
+                return
+            except RPCError as exc:  # a busy server's long poll timing out: ask again
+                if exc.status != RPCStatusCode.DEADLINE_EXCEEDED or attempt == 4:
+                    raise
+
+    await asyncio.gather(*(one(n, b) for n, b in enumerate(batches)))
 
 
 async def start_host_monitor(client: Client, hostname: str) -> None:
@@ -62,8 +94,14 @@ async def start_host_monitor(client: Client, hostname: str) -> None:
 
 
 def build_host_worker(client: Client, driver: ComputeDriver, hostname: str,
-                      max_threads: int = 8) -> Worker:
-    """A worker for one host's queue (not yet running)."""
+                      max_threads: int = 8, executor: ThreadPoolExecutor | None = None,
+                      pollers: int | None = None) -> Worker:
+    """A worker for one host's queue (not yet running).
+
+    A process serving many hosts passes one shared ``executor`` and a single
+    poller each, so threads and long polls do not grow five- and eight-fold
+    per host.
+    """
     acts = HostActivities(driver, hostname, fence=Fence(client, hostname))
     return Worker(
         client,
@@ -71,7 +109,29 @@ def build_host_worker(client: Client, driver: ComputeDriver, hostname: str,
         activities=(acts.all() + HostPowerActivities(driver, hostname).all()
                     + HostMoveActivities(driver, hostname).all()),
         interceptors=[LogContextInterceptor(), HeartbeatInterceptor()],
-        activity_executor=ThreadPoolExecutor(max_workers=max_threads,
-                                             thread_name_prefix=f"{hostname}-activity"),
+        activity_executor=executor or ThreadPoolExecutor(
+            max_workers=max_threads, thread_name_prefix=f"{hostname}-activity"),
         max_concurrent_activities=max_threads,
+        max_concurrent_activity_task_polls=pollers,
+    )
+
+
+def build_host_group_worker(client: Client, group: HostGroupActivities, name: str,
+                            executor: ThreadPoolExecutor) -> Worker:
+    """The worker of a many-host process's group queue: its batched reports."""
+    return Worker(client, task_queue=host_group_queue(name), activities=group.all(),
+                  activity_executor=executor, max_concurrent_activities=4)
+
+
+async def start_host_group_monitor(client: Client, name: str, hostnames: list[str],
+                                   report_interval_s: float) -> None:
+    """Start the group's monitor (or wake the running one): one report for all its hosts."""
+    await client.start_workflow(
+        HostGroupMonitorWorkflow.run,
+        HostGroupMonitorInput(group=name, queue=host_group_queue(name), hostnames=hostnames,
+                              report_interval_s=report_interval_s),
+        id=f"host-group-monitor-{name}", task_queue=CONTROL_QUEUE,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,
+        static_summary=f"monitor {len(hostnames)} compute hosts of {name}",
     )

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,9 @@ from temporalio.worker import Worker
 
 from activities.hypervisor import libvirtd
 from activities.hypervisor.driver import ComputeDriver
+from activities.hypervisor.group import HostGroupActivities
 from activities.hypervisor.libvirt_driver import LibvirtDriver
+from activities.types.hosts import RegisterHostInput
 from api.app import create_app
 from novaflow import logs
 from novaflow.clouds import write_clouds_yaml
@@ -32,13 +35,20 @@ from schema.seed import seed
 from workers import real_hosts, sim_hosts
 from workers.codec_server import codec_app
 from workers.control import build_control_worker, start_control_monitor
-from workers.host import build_host_worker, register_host
+from workers.host import (
+    build_host_group_worker,
+    build_host_worker,
+    register_host,
+    register_hosts,
+    start_host_group_monitor,
+)
 from workers.keystone_server import KeystoneServer
 from workers.keystone_setup import provision
 from workers.temporal_server import DevServer
 
 log = logs.get_logger("novaflow.stack")
 
+GROUP = "embedded"  # the host group of the stack's own simulated hosts
 DriverFactory = Callable[[sim_hosts.SimHost, str, Path], ComputeDriver]
 
 
@@ -90,6 +100,8 @@ class EmbeddedStack:
     _workers: list[Worker] = field(default_factory=list)
     _api: uvicorn.Server | None = None
     _codec: uvicorn.Server | None = None
+    _group: HostGroupActivities | None = None  # hosts reporting as one group
+    _host_executor: ThreadPoolExecutor | None = None
 
     @property
     def state_dir(self) -> Path:
@@ -167,8 +179,12 @@ class EmbeddedStack:
         await start_control_monitor(self.client, self.settings)
         if self.virt == "qemu":
             await self._prepare_real_guests()
-        for host in sim_hosts.prepare(self.state_dir, self.hosts, self.host_specs):
-            await self.start_host(host)
+        hosts = sim_hosts.prepare(self.state_dir, self.hosts, self.host_specs)
+        if len(hosts) > self.settings.host_group_above and self.virt != "qemu":
+            await self._start_host_group(hosts)
+        else:
+            for host in hosts:
+                await self.start_host(host)
         self._api = await self._serve(create_app(self.settings, temporal=self.client),
                                       self.settings.api_host, self.settings.api_port, "API")
         if not self.headless:
@@ -194,15 +210,38 @@ class EmbeddedStack:
         self._tasks.append(task)
         return task
 
-    async def start_host(self, host: sim_hosts.SimHost,
-                         driver: ComputeDriver | None = None) -> RunningHost:
+    async def _start_host_group(self, hosts: list[sim_hosts.SimHost]) -> None:
+        """Many hosts: their workers share threads, register in batches, report as one."""
+        self._host_executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="sim-host")
+        self._group = HostGroupActivities({})
+        entries = []
+        for host in hosts:
+            running = await self.start_host(host, register=False)
+            entries.append(RegisterHostInput(
+                hostname=host.name, inventory=running.driver.node_info().inventory(),
+                availability_zone=host.availability_zone,
+                libvirt_uri=sim_hosts.libvirt_uri(self.state_dir, host)))
+        await register_hosts(self.client, entries, GROUP)
+        self._start_worker(build_host_group_worker(self.client, self._group, GROUP,
+                                                   self._host_executor))
+        await start_host_group_monitor(self.client, GROUP, [h.name for h in hosts],
+                                       float(self.settings.report_interval))
+
+    async def start_host(self, host: sim_hosts.SimHost, driver: ComputeDriver | None = None,
+                         register: bool = True) -> RunningHost:
         """Start (or restart) one host's worker and register the host."""
         uri = (libvirtd.QEMU_URI if self.virt == "qemu"
                else sim_hosts.libvirt_uri(self.state_dir, host))
         driver = driver or self.driver_factory(host, uri, self.state_dir)
-        worker = build_host_worker(self.client, driver, host.name)
+        grouped = self._group is not None
+        worker = build_host_worker(self.client, driver, host.name,
+                                   executor=self._host_executor, pollers=1 if grouped else None)
         task = asyncio.create_task(worker.run())
-        await register_host(self.client, driver, host.name, host.availability_zone, uri)
+        if register:
+            await register_host(self.client, driver, host.name, host.availability_zone, uri,
+                                monitor=not grouped)
+        if grouped:
+            self._group.drivers[host.name] = driver
         running = RunningHost(host=host, driver=driver, worker=worker, task=task)
         self.running_hosts[host.name] = running
         return running
@@ -210,6 +249,8 @@ class EmbeddedStack:
     async def stop_host(self, name: str) -> None:
         """Stop a host's worker, as if the host died (its queue goes unpolled)."""
         running = self.running_hosts.pop(name)
+        if self._group is not None:
+            self._group.drivers.pop(name, None)  # its reports stop, as a dead host's would
         await running.worker.shutdown()
         with contextlib.suppress(Exception):
             await running.task
@@ -247,6 +288,8 @@ class EmbeddedStack:
         for task in self._tasks:
             with contextlib.suppress(BaseException):
                 await asyncio.wait_for(task, 15)
+        if self._host_executor is not None:
+            self._host_executor.shutdown(wait=False)
         if self.server is not None:
             self.server.stop()
         if self.keystone is not None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import operator
 from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,15 @@ DYNAMIC_FIELDS = frozenset(
     {"vcpus_used", "memory_mb_used", "local_gb_used", "num_instances", "num_io_ops",
      "instance_uuids"}
 )
+# Fields a re-read of a host may change without rebuilding the table: the
+# dynamic ones plus what the database alone changes (service status, failed
+# builds, the claim generation).  Profiles and multipliers read none of them.
+ROW_FIELDS = DYNAMIC_FIELDS | {"failed_builds", "service_disabled", "service_up", "generation"}
+
+
+def static_fields(h: HostState) -> list[Any]:
+    """Everything about a host the table's derived columns and profiles depend on."""
+    return [getattr(h, f.name) for f in fields(h) if f.name not in ROW_FIELDS]
 
 
 # --- per-host derived quantities -------------------------------------------------
@@ -285,6 +295,28 @@ class HostTable:
         return np.where(np.isnan(arr), default, arr)
 
     # --- mutation ------------------------------------------------------------------
+
+    def replace_row(self, row: int, host: HostState) -> bool:
+        """Put a re-read state of the same host in a row, if only ROW_FIELDS changed.
+
+        Returns False (and changes nothing) when a static field changed: the
+        caller rebuilds the table then.
+        """
+        old = self.hosts[row]
+        if old.host != host.host or static_fields(old) != static_fields(host):
+            return False
+        self.hosts[row] = host
+        self.vcpus_used[row] = host.vcpus_used
+        self.memory_mb_used[row] = host.memory_mb_used
+        self.local_gb_used[row] = host.local_gb_used
+        self.num_instances[row] = host.num_instances
+        self.num_io_ops[row] = host.num_io_ops
+        self.failed_builds[row] = host.failed_builds
+        self.service_disabled[row] = bool(host.service_disabled)
+        self.service_up[row] = bool(host.service_up)
+        if old.instance_uuids != host.instance_uuids:
+            self._uuid_rows = None
+        return True
 
     def consume(self, row: int, spec: RequestSpec) -> None:
         """Add the request's usage to one row and to its HostState object."""

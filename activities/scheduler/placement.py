@@ -9,8 +9,11 @@ generation moved (another claim won the race) it re-reads and tries again.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
+from datetime import UTC
+from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, insert, update
 from sqlmodel import Session, delete, select
 
 from activities.scheduler.types import Aggregate as AggregateSpec
@@ -24,6 +27,7 @@ from schema.models import (
     Allocation,
     ComputeNode,
     ControlPlaneClock,
+    HostChange,
     Instance,
     ServerGroup,
     ServerGroupMember,
@@ -39,53 +43,60 @@ CAS_RETRIES = 5
 
 def node_usage(session: Session, node_uuid: str) -> tuple[int, int, int]:
     """(vcpus, memory_mb, disk_gb) allocated on a node."""
-    row = session.exec(
-        select(func.coalesce(func.sum(Allocation.vcpus), 0),
-               func.coalesce(func.sum(Allocation.memory_mb), 0),
-               func.coalesce(func.sum(Allocation.disk_gb), 0))
-        .where(Allocation.node_uuid == node_uuid)
+    ac = Allocation.__table__.c
+    row = session.execute(
+        select(func.coalesce(func.sum(ac.vcpus), 0), func.coalesce(func.sum(ac.memory_mb), 0),
+               func.coalesce(func.sum(ac.disk_gb), 0))
+        .where(ac.node_uuid == node_uuid)
     ).one()
     return int(row[0]), int(row[1]), int(row[2])
 
 
-def load_host_states(session: Session, settings: Settings) -> list[HostState]:
-    """Every compute node as a HostState, usage derived from allocations.
+def load_host_states(session: Session, settings: Settings,
+                      hosts: Collection[str] | None = None) -> list[HostState]:
+    """Every compute node (or those of `hosts`) as a HostState, usage from allocations.
 
     Reads plain rows, not ORM objects: building a thousand model instances
     per decision cost ~200 ms; rows cost a few.
     """
+    only = sorted(hosts) if hosts is not None else None
     nc = ComputeNode.__table__.c
-    nodes = session.execute(select(
+    node_q = select(
         nc.host, nc.hypervisor_hostname, nc.uuid, nc.availability_zone, nc.hypervisor_type,
         nc.hypervisor_version, nc.cpu_arch, nc.vcpus, nc.memory_mb, nc.local_gb,
         nc.reserved_host_cpus, nc.reserved_host_memory_mb, nc.reserved_host_disk_mb,
         nc.cpu_allocation_ratio, nc.ram_allocation_ratio, nc.disk_allocation_ratio,
-        nc.failed_builds, nc.cpu_info, nc.generation)).all()
+        nc.failed_builds, nc.cpu_info, nc.generation)
+    nodes = session.execute(node_q if only is None else node_q.where(nc.host.in_(only))).all()
     sc = Service.__table__.c
+    svc_q = (select(sc.host, sc.disabled, sc.forced_down, sc.last_seen_up)
+             .where(sc.binary == "nova-compute"))
     services = {s.host: s for s in session.execute(
-        select(sc.host, sc.disabled, sc.forced_down, sc.last_seen_up)
-        .where(sc.binary == "nova-compute")).all()}
+        svc_q if only is None else svc_q.where(sc.host.in_(only))).all()}
     clock = ControlPlaneClock.read(session)
     usage: dict[str, tuple[int, int, int]] = {}
-    for node_uuid, vcpus, mem, disk in session.exec(
-        select(Allocation.node_uuid, func.sum(Allocation.vcpus), func.sum(Allocation.memory_mb),
-               func.sum(Allocation.disk_gb)).group_by(Allocation.node_uuid)
-    ).all():
+    use_q = select(Allocation.node_uuid, func.sum(Allocation.vcpus),
+                   func.sum(Allocation.memory_mb), func.sum(Allocation.disk_gb))
+    if only is not None:
+        use_q = use_q.where(Allocation.node_uuid.in_([n[2] for n in nodes]))
+    for node_uuid, vcpus, mem, disk in session.exec(use_q.group_by(Allocation.node_uuid)).all():
         usage[node_uuid] = (int(vcpus), int(mem), int(disk))
     instances: dict[str, set[str]] = defaultdict(set)
     io_ops: dict[str, int] = defaultdict(int)
-    for uuid, host, task_state in session.exec(
-        select(Instance.uuid, Instance.host, Instance.task_state)
-        .where(Instance.deleted == False, Instance.host != None)  # noqa: E711,E712
-    ).all():
+    inst_q = (select(Instance.uuid, Instance.host, Instance.task_state)
+              .where(Instance.deleted == False, Instance.host != None))  # noqa: E711,E712
+    if only is not None:
+        inst_q = inst_q.where(Instance.host.in_(only))
+    for uuid, host, task_state in session.exec(inst_q).all():
         instances[host].add(uuid)
         if task_state in IO_TASK_STATES:
             io_ops[host] += 1
     aggregates: dict[str, list[AggregateSpec]] = defaultdict(list)
-    for agg, host in session.exec(
-        select(Aggregate, AggregateHost.host).join(AggregateHost,
-                                                   AggregateHost.aggregate_id == Aggregate.id)
-    ).all():
+    agg_q = select(Aggregate, AggregateHost.host).join(
+        AggregateHost, AggregateHost.aggregate_id == Aggregate.id)
+    if only is not None:
+        agg_q = agg_q.where(AggregateHost.host.in_(only))
+    for agg, host in session.exec(agg_q).all():
         aggregates[host].append(AggregateSpec(name=agg.name, metadata=dict(agg.metadata_)))
     down_time = settings.scheduler.service_down_time
     states = []
@@ -117,7 +128,47 @@ def load_host_states(session: Session, settings: Settings) -> list[HostState]:
     return states
 
 
-def fits(node: ComputeNode, used: tuple[int, int, int], vcpus: int, memory_mb: int,
+def service_heartbeats(session: Session, hosts: Collection[str] | None = None
+                       ) -> dict[str, tuple[bool, float | None]]:
+    """host -> (forced down, last heartbeat as epoch seconds or None) of compute services."""
+    sc = Service.__table__.c
+    q = select(sc.host, sc.forced_down, sc.last_seen_up).where(sc.binary == "nova-compute")
+    if hosts is not None:
+        q = q.where(sc.host.in_(sorted(hosts)))
+    out = {}
+    for host, forced, seen in session.execute(q).all():
+        if seen is not None and seen.tzinfo is None:
+            seen = seen.replace(tzinfo=UTC)
+        out[host] = (bool(forced), seen.timestamp() if seen is not None else None)
+    return out
+
+
+def control_clock_epochs(session: Session) -> tuple[float, float] | None:
+    """The control plane's clock (up_since, last_tick) as epoch seconds, or None."""
+    clock = ControlPlaneClock.read(session)
+    if clock is None:
+        return None
+    since, tick = clock.up_since, clock.last_tick
+    since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    tick = tick if tick.tzinfo else tick.replace(tzinfo=UTC)
+    return since.timestamp(), tick.timestamp()
+
+
+_HC = HostChange.__table__.c
+
+
+def last_change(session: Session) -> int:
+    """The newest host_changes sequence number (0 when there is none)."""
+    return int(session.execute(select(func.coalesce(func.max(_HC.seq), 0))).scalar_one())
+
+
+def changes_since(session: Session, seq: int) -> list[tuple[int, str | None, str | None]]:
+    """(seq, host, node_uuid) of every host change after `seq`, oldest first."""
+    return [tuple(r) for r in session.execute(
+        select(_HC.seq, _HC.host, _HC.node_uuid).where(_HC.seq > seq).order_by(_HC.seq)).all()]
+
+
+def fits(node: Any, used: tuple[int, int, int], vcpus: int, memory_mb: int,
          disk_gb: int) -> str | None:
     """None if the request fits the node's capacity, else why not."""
     cap_cpu = node.vcpus * node.cpu_allocation_ratio - node.reserved_host_cpus
@@ -160,6 +211,60 @@ def claim_on_node(session: Session, node: ComputeNode, consumer_id: str, vcpus: 
         session.flush()
         return None
     return "generation conflict"
+
+
+_NC = ComputeNode.__table__.c
+_AC = Allocation.__table__.c
+
+
+def _claim_statements():
+    """The claim's statements, built once: building them cost more than running them."""
+    mine = (select(func.count()).where(_AC.consumer_id == bindparam("consumer"),
+                                       _AC.node_uuid == _NC.uuid).scalar_subquery())
+    used = [select(func.coalesce(func.sum(col), 0)).where(_AC.node_uuid == _NC.uuid)
+            .scalar_subquery() for col in (_AC.vcpus, _AC.memory_mb, _AC.disk_gb)]
+    node = select(_NC.id, _NC.uuid, _NC.generation, _NC.libvirt_uri, _NC.vcpus, _NC.memory_mb,
+                  _NC.local_gb, _NC.reserved_host_cpus, _NC.reserved_host_memory_mb,
+                  _NC.reserved_host_disk_mb, _NC.cpu_allocation_ratio,
+                  _NC.ram_allocation_ratio, _NC.disk_allocation_ratio,
+                  mine.label("mine"), *used).where(_NC.host == bindparam("host"))
+    bump = (update(ComputeNode.__table__)
+            .where(_NC.id == bindparam("node_id"), _NC.generation == bindparam("gen"))
+            .values(generation=bindparam("gen") + 1))
+    return node, bump, insert(Allocation.__table__)
+
+
+_CLAIM_NODE, _BUMP_GENERATION, _INSERT_ALLOCATION = _claim_statements()
+
+
+def claim_on_host(session: Session, host: str, consumer_id: str, vcpus: int, memory_mb: int,
+                  disk_gb: int, project_id: str, user_id: str) -> tuple[Any, str | None]:
+    """claim_on_node for a host by name, in plain rows: (the node's row or None, why not).
+
+    The scheduler's hot path: three prepared statements (node, usage and an
+    earlier claim in one SELECT; the generation compare-and-swap; the
+    allocation) instead of ORM loads and refreshes.  The compare-and-swap
+    names the host for the change log (schema/host_changes.py).
+    """
+    for _ in range(CAS_RETRIES):
+        node = session.execute(_CLAIM_NODE, {"host": host, "consumer": consumer_id}).first()
+        if node is None:
+            return None, "gone"
+        if node.mine:
+            return node, None  # claimed already (a retried activity)
+        why = fits(node, tuple(int(v) for v in node[-3:]), vcpus, memory_mb, disk_gb)
+        if why:
+            return node, why
+        bumped = session.execute(_BUMP_GENERATION, {"node_id": node.id, "gen": node.generation},
+                                 execution_options={"host_change": host})
+        if bumped.rowcount != 1:
+            continue  # another claim moved the generation: re-read and retry
+        session.execute(_INSERT_ALLOCATION, {
+            "consumer_id": consumer_id, "node_uuid": node.uuid, "vcpus": vcpus,
+            "memory_mb": memory_mb, "disk_gb": disk_gb, "project_id": project_id,
+            "user_id": user_id, "created_at": utcnow()})
+        return node, None
+    return None, "generation conflict"
 
 
 def release(session: Session, consumer_id: str, node_uuid: str | None = None) -> int:

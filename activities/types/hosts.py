@@ -81,3 +81,35 @@ class RecordHostReportResult:
 class HostCleanupDoneInput:
     hostname: str
     server_ids: list[str]
+
+
+@dataclass
+class HostGroupReportInput:
+    hostnames: list[str]
+
+
+@dataclass
+class HostGroupReport:
+    """Every report one host-worker process could make, in one payload."""
+
+    reports: list[HostReport] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # hosts this process does not serve
+
+
+@dataclass
+class RecordHostReportsInput:
+    reports: list[HostReport]
+    started_at: datetime
+
+
+@dataclass
+class RecordHostReportsResult:
+    results: dict[str, RecordHostReportResult] = field(default_factory=dict)
+    report_interval_s: float = 10.0
+
+
+@dataclass
+class RegisterHostsInput:
+    """Many hosts of one process announcing themselves at once."""
+
+    hosts: list[RegisterHostInput] = field(default_factory=list)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import re
 import secrets
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
@@ -419,9 +420,13 @@ async def _current_step(h, inst: Instance) -> str | None:
 
 @router.get("/{server_id}")
 async def show_server(server_id: str, ctx: Ctx, h: Handles) -> dict:
-    with h.db.reader() as s:
-        inst = get_instance(s, ctx, server_id)
-        attached = volumes.attached_volumes(s, [inst.uuid]).get(inst.uuid)
+    def load() -> tuple[Instance, Any]:
+        with h.db.reader() as s:
+            inst = get_instance(s, ctx, server_id)
+            return inst, volumes.attached_volumes(s, [inst.uuid]).get(inst.uuid)
+
+    # In a thread: polled many times per boot, it would stall the event loop.
+    inst, attached = await asyncio.to_thread(load)
     step = await _current_step(h, inst) if ctx.is_admin else None
     return {"server": views.server_detail(ctx, inst, h.settings.temporal_ui_url, step,
                                           volumes=attached, single=True)}

@@ -1,9 +1,13 @@
 """Scheduling end to end on a stack of its own with known capacity: claims
 under concurrency, anti-affinity races, reschedule with retry exclusion, and
-no leaked allocation after any failure."""
+no leaked allocation after any failure.  The two races also run with a second
+control worker (its own database engines and host cache) on the same queue,
+as two control-plane processes would."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -11,8 +15,11 @@ from doubles import FailingSpawnDriver, restart_host_with
 from helpers import boot, server, wait_status
 from sqlmodel import func, select
 from stack import StackThread
+from temporalio.client import Client
 
 from activities.hypervisor.libvirt_driver import LibvirtDriver
+from activities.scheduler.activities import SchedulerActivities
+from schema.db import Database
 from schema.models import (
     Allocation,
     ComputeNode,
@@ -21,6 +28,7 @@ from schema.models import (
     InstanceActionEvent,
     ServerGroup,
 )
+from workers.control import build_control_worker
 from workers.sim_hosts import SimHost
 
 # Eight hosts in zone "nova" with room for exactly five m1.small each (RAM
@@ -62,6 +70,45 @@ def ids(api):
     return {"image": images[0]["id"], "network": nets[0]["id"]}
 
 
+@pytest.fixture(params=[1, 2], ids=["one-control-worker", "two-control-workers"])
+def control_workers(request, sched_stack):
+    """1: the stack's control worker alone; 2: a second one beside it.
+
+    Yields the extra worker's scheduler activities (None with one worker).
+    """
+    if request.param == 1:
+        yield None
+        return
+    st = sched_stack
+    db = Database(st.db.url)
+
+    async def start():  # a Worker is built on the loop it runs on, with a client of its own
+        own = st.stack.client
+        client = await Client.connect(st.stack.server.address, namespace=own.namespace,
+                                      data_converter=own.data_converter)
+        worker = build_control_worker(client, db, st.stack.settings)
+        return worker, asyncio.create_task(worker.run())
+
+    worker, task = st.call(start())
+    yield next(a.__self__ for a in worker._config["activities"]
+               if isinstance(getattr(a, "__self__", None), SchedulerActivities))
+
+    async def stop():
+        await worker.shutdown()
+        with contextlib.suppress(BaseException):
+            await task
+
+    st.call(stop())
+    db.dispose()
+
+
+def decided(extra: SchedulerActivities | None) -> None:
+    """The second worker took part: its cache made decisions, from one full load."""
+    if extra is not None:
+        assert extra.host_cache.stats["decisions"] > 0
+        assert extra.host_cache.stats["hosts_reread"] > 0  # the other worker's claims
+
+
 def host_of(admin_api, server_id: str) -> str:
     return server(admin_api, server_id)["OS-EXT-SRV-ATTR:host"]
 
@@ -101,7 +148,8 @@ def delete_all(api, server_ids):
         wait_gone(api, sid, timeout=120)
 
 
-def test_parallel_anti_affinity_boots_land_on_distinct_hosts(sched_stack, api, admin_api, ids):
+def test_parallel_anti_affinity_boots_land_on_distinct_hosts(sched_stack, control_workers, api,
+                                                             admin_api, ids):
     with sched_stack.db.writer() as s:
         group = ServerGroup(name="spread", project_id=api.keystone.project_id,
                             user_id=api.keystone.user_id,
@@ -129,6 +177,7 @@ def test_parallel_anti_affinity_boots_land_on_distinct_hosts(sched_stack, api, a
     assert s11["status"] == "ERROR"
     assert "ServerGroupAntiAffinityFilter removed 10" in s11["fault"]["message"]
     assert_no_leaks(sched_stack)
+    decided(control_workers)
     delete_all(api, server_ids + [eleventh])
 
 
@@ -194,7 +243,7 @@ def test_stopped_host_worker_is_rescheduled_after_schedule_to_start_timeout(
         restart_host_with(sched_stack, "host-9", LibvirtDriver)
 
 
-def test_sixty_parallel_boots_fill_exactly_forty_slots(sched_stack, api, ids):
+def test_sixty_parallel_boots_fill_exactly_forty_slots(sched_stack, control_workers, api, ids):
     def one(i):
         return boot(api, ids, f"fill-{i}", flavor="2", availability_zone="nova")
 
@@ -208,3 +257,5 @@ def test_sixty_parallel_boots_fill_exactly_forty_slots(sched_stack, api, ids):
     assert len(errors) == 20
     assert all("No valid host was found" in s["fault"]["message"] for s in errors)
     assert_no_leaks(sched_stack)
+    decided(control_workers)
+    delete_all(api, server_ids)
