@@ -157,6 +157,17 @@ TRANSITIONS: dict[str, Transition] = {t.operation if key is None else key: t for
                       (_V.ACTIVE, _V.STOPPED))),
     (None, Transition("revertResize", (_V.RESIZED,), _T.RESIZE_REVERTING,
                       (_V.ACTIVE, _V.STOPPED))),
+    # lock/unlock change a flag in any state, even while an operation runs
+    # (Nova's compute API checks no state); they take no task_state.
+    (None, Transition("lock", ANY, None, (), ANY, needs_host=False, allowed_when_locked=True)),
+    (None, Transition("unlock", ANY, None, (), ANY, needs_host=False,
+                      allowed_when_locked=True)),
+    # A guest action holding no task_state (Nova's check_instance_state, task_state None).
+    (None, Transition("trigger_crash_dump", (_V.ACTIVE, _V.PAUSED, _V.RESIZED, _V.ERROR),
+                      None, ())),
+    # An admin's way out of a stuck state (Nova checks no state, nor the lock).
+    (None, Transition("resetState", ANY, None, (), ANY, needs_host=False,
+                      allowed_when_locked=True)),
 ]}
 
 

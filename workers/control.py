@@ -9,6 +9,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.catalog import CatalogActivities
+from activities.day2 import Day2Activities
 from activities.host_reports import HostStateActivities
 from activities.hosts import HostRegistryActivities
 from activities.identity import IdentityActivities, LocalTokenBackend, TokenBackend
@@ -24,6 +25,7 @@ from schema.db import Database
 from workers.log_context import LogContextInterceptor
 from workflows.boot import BootServerWorkflow
 from workflows.delete import DeleteServerWorkflow
+from workflows.guest_action import GuestActionWorkflow
 from workflows.host_monitor import HostMonitorWorkflow
 from workflows.live_migrate import LiveMigrateServerWorkflow
 from workflows.power import PowerActionWorkflow
@@ -33,6 +35,7 @@ from workflows.resize import ResizeServerWorkflow
 WORKFLOWS = [BootServerWorkflow, DeleteServerWorkflow, RegisterHostWorkflow]
 WORKFLOWS += [PowerActionWorkflow, HostMonitorWorkflow]
 WORKFLOWS += [ResizeServerWorkflow, LiveMigrateServerWorkflow]
+WORKFLOWS += [GuestActionWorkflow]
 
 
 def control_activities(client: Client, db: Database, settings: Settings,
@@ -57,6 +60,7 @@ def control_activities(client: Client, db: Database, settings: Settings,
         *HostStateActivities(db, settings).all(),
         *VolumeActivities(db, settings).all(),
         *MigrationActivities(db, settings).all(),
+        *Day2Activities(db, settings).all(),
     ]
 
 

@@ -16,6 +16,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.worker import Worker
 
 from activities.hypervisor.activities import HostActivities
+from activities.hypervisor.day2 import HostDay2Activities
 from activities.hypervisor.driver import ComputeDriver
 from activities.hypervisor.moves import HostMoveActivities
 from activities.hypervisor.power import HostPowerActivities
@@ -67,7 +68,8 @@ def build_host_worker(client: Client, driver: ComputeDriver, hostname: str,
         client,
         task_queue=host_queue(hostname),
         activities=(acts.all() + HostPowerActivities(driver, hostname).all()
-                    + HostMoveActivities(driver, hostname).all()),
+                    + HostMoveActivities(driver, hostname).all()
+                    + HostDay2Activities(driver, hostname).all()),
         interceptors=[LogContextInterceptor()],
         activity_executor=ThreadPoolExecutor(max_workers=max_threads,
                                              thread_name_prefix=f"{hostname}-activity"),

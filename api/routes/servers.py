@@ -296,6 +296,16 @@ def _all_tenants(q) -> bool:
                      "boolean")
 
 
+def _boolean(value: str) -> bool:
+    """A strict boolean query value (oslo's ``bool_from_string(strict=True)``)."""
+    if value.lower() in _TRUE[1:]:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise BadRequest(f"Unrecognized value '{value}', acceptable values are: '0', '1', 'f', "
+                     "'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'")
+
+
 def _aware(ts: datetime) -> datetime:
     return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
@@ -336,6 +346,8 @@ def _query(ctx: RequestContext, q, detail: bool):
         stmt = stmt.where(Instance.host == q["host"])
     if "image" in q:
         stmt = stmt.where(Instance.image_ref == q["image"].rstrip("/").split("/")[-1])
+    if "locked" in q and ctx.version.at_least("2.73"):
+        stmt = stmt.where(Instance.locked.is_(_boolean(q["locked"])))
     if "reservation_id" in q:
         stmt = stmt.where(Instance.reservation_id == q["reservation_id"])
     return stmt.order_by(Instance.created_at.desc(), Instance.id.desc())

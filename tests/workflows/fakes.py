@@ -25,8 +25,10 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from activities.catalog import CatalogActivities
+from activities.day2 import Day2Activities
 from activities.host_reports import HostStateActivities
 from activities.hypervisor.activities import HostActivities
+from activities.hypervisor.day2 import HostDay2Activities
 from activities.hypervisor.moves import HostMoveActivities
 from activities.hypervisor.power import HostPowerActivities
 from activities.identity import IdentityActivities
@@ -52,17 +54,18 @@ from novaflow.queues import host_queue
 from novaflow.states import VmState
 from workflows.boot import BootServerWorkflow
 from workflows.delete import DeleteServerWorkflow
+from workflows.guest_action import GuestActionWorkflow
 from workflows.live_migrate import LiveMigrateServerWorkflow
 from workflows.power import PowerActionWorkflow
 from workflows.resize import ResizeServerWorkflow
 
 WORKFLOWS = [BootServerWorkflow, DeleteServerWorkflow, ResizeServerWorkflow,
-             LiveMigrateServerWorkflow, PowerActionWorkflow]
+             LiveMigrateServerWorkflow, PowerActionWorkflow, GuestActionWorkflow]
 
 CONTROL = [CatalogActivities, HostStateActivities, IdentityActivities, InstanceActivities,
            MigrationActivities, NetworkActivities, SchedulerActivities, TemporalActivities,
-           VolumeActivities]
-HOST = [HostActivities, HostMoveActivities, HostPowerActivities]
+           VolumeActivities, Day2Activities]
+HOST = [HostActivities, HostMoveActivities, HostPowerActivities, HostDay2Activities]
 
 TINY = FlavorInfo(flavorid="1", name="m1.tiny", vcpus=1, memory_mb=512, root_gb=1)
 SMALL = FlavorInfo(flavorid="2", name="m1.small", vcpus=1, memory_mb=2048, root_gb=20)

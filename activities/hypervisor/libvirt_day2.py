@@ -1,0 +1,34 @@
+"""The libvirt driver's day-2 guest actions (the Day2Driver contract in
+day2_driver.py), kept apart from libvirt_driver.py's core so both can grow
+independently.  ``LibvirtDriver`` inherits this mixin; it relies on the
+driver's ``_lookup`` and ``_lock``.
+"""
+
+from __future__ import annotations
+
+import libvirt
+
+from activities.hypervisor.day2_driver import Day2Driver, GuestNotRunning, NotSupported
+from activities.hypervisor.domain_xml import domain_name
+from activities.hypervisor.driver import DriverError
+
+# libvirt's "this driver does not implement that" codes.
+_UNSUPPORTED = {libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_OPERATION_UNSUPPORTED}
+
+
+class LibvirtDay2Mixin(Day2Driver):
+    """Day-2 guest actions over libvirt-python."""
+
+    def inject_nmi(self, server_id: str) -> None:
+        with self._lock:
+            dom = self._lookup(server_id)
+            try:
+                dom.injectNMI(0)
+            except libvirt.libvirtError as exc:
+                code = exc.get_error_code()
+                if code in _UNSUPPORTED:
+                    raise NotSupported(f"{self.uri} cannot inject an NMI: {exc}") from exc
+                if code == libvirt.VIR_ERR_OPERATION_INVALID or not dom.isActive():
+                    raise GuestNotRunning(f"{domain_name(server_id)} is not running") from exc
+                raise DriverError(f"inject NMI into {domain_name(server_id)} failed: "
+                                  f"{exc}") from exc
