@@ -44,6 +44,9 @@ class TaskState:
     RESIZE_REVERTING = "resize_reverting"
     RESIZE_CONFIRMING = "resize_confirming"
     MIGRATING = "migrating"
+    REBUILDING = "rebuilding"
+    REBUILD_BLOCK_DEVICE_MAPPING = "rebuild_block_device_mapping"
+    REBUILD_SPAWNING = "rebuild_spawning"
 
 
 class PowerState:
@@ -80,6 +83,9 @@ _STATUS_BY_TASK = {
     TaskState.RESIZE_FINISH: "RESIZE",
     TaskState.RESIZE_REVERTING: "REVERT_RESIZE",
     TaskState.MIGRATING: "MIGRATING",
+    TaskState.REBUILDING: "REBUILD",
+    TaskState.REBUILD_BLOCK_DEVICE_MAPPING: "REBUILD",
+    TaskState.REBUILD_SPAWNING: "REBUILD",
 }
 
 
@@ -156,6 +162,8 @@ TRANSITIONS: dict[str, Transition] = {t.operation if key is None else key: t for
     (None, Transition("confirmResize", (_V.RESIZED,), _T.RESIZE_CONFIRMING,
                       (_V.ACTIVE, _V.STOPPED))),
     (None, Transition("revertResize", (_V.RESIZED,), _T.RESIZE_REVERTING,
+                      (_V.ACTIVE, _V.STOPPED))),
+    (None, Transition("rebuild", (_V.ACTIVE, _V.STOPPED, _V.ERROR), _T.REBUILDING,
                       (_V.ACTIVE, _V.STOPPED))),
     # lock/unlock change a flag in any state, even while an operation runs
     # (Nova's compute API checks no state); they take no task_state.

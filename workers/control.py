@@ -16,6 +16,7 @@ from activities.identity import IdentityActivities, LocalTokenBackend, TokenBack
 from activities.instances import InstanceActivities
 from activities.migrations import MigrationActivities
 from activities.network import NetworkActivities
+from activities.rebuild import RebuildActivities
 from activities.scheduler.activities import SchedulerActivities
 from activities.temporal_ops import TemporalActivities
 from activities.volumes import VolumeActivities
@@ -29,13 +30,14 @@ from workflows.guest_action import GuestActionWorkflow
 from workflows.host_monitor import HostMonitorWorkflow
 from workflows.live_migrate import LiveMigrateServerWorkflow
 from workflows.power import PowerActionWorkflow
+from workflows.rebuild import RebuildServerWorkflow
 from workflows.register_host import RegisterHostWorkflow
 from workflows.resize import ResizeServerWorkflow
 
 WORKFLOWS = [BootServerWorkflow, DeleteServerWorkflow, RegisterHostWorkflow]
 WORKFLOWS += [PowerActionWorkflow, HostMonitorWorkflow]
 WORKFLOWS += [ResizeServerWorkflow, LiveMigrateServerWorkflow]
-WORKFLOWS += [GuestActionWorkflow]
+WORKFLOWS += [GuestActionWorkflow, RebuildServerWorkflow]
 
 
 def control_activities(client: Client, db: Database, settings: Settings,
@@ -61,6 +63,7 @@ def control_activities(client: Client, db: Database, settings: Settings,
         *VolumeActivities(db, settings).all(),
         *MigrationActivities(db, settings).all(),
         *Day2Activities(db, settings).all(),
+        *RebuildActivities(db, settings).all(),
     ]
 
 

@@ -1,4 +1,4 @@
-"""Host-side activities of the day-2 guest actions (trigger_crash_dump),
+"""Host-side activities of the day-2 operations (trigger_crash_dump, rebuild),
 over the driver's Day2Driver contract (day2_driver.py).  They run on the
 host's own queue and never touch the database.
 
@@ -18,7 +18,9 @@ from activities.types.day2 import (
     GUEST_NOT_RUNNING,
     NOT_SUPPORTED,
     GuestActionInput,
+    RebuildDomainInput,
 )
+from activities.types.hypervisor import SpawnResult
 from novaflow import errors, logs
 
 
@@ -50,5 +52,21 @@ class HostDay2Activities:
                                    type=GUEST_ACTION_FAILED, non_retryable=True) from exc
         self.log.info("NMI injected", server_id=inp.server_id)
 
+    @activity.defn(name="rebuild_domain")
+    def rebuild_domain(self, inp: RebuildDomainInput) -> SpawnResult:
+        """Destroy and spawn the server's domain from its new image, here."""
+        if not isinstance(self.driver, Day2Driver):
+            raise ApplicationError(f"{self.hostname}'s driver cannot rebuild",
+                                   type=NOT_SUPPORTED, non_retryable=True)
+        try:
+            dom = self.driver.rebuild(inp.spawn, inp.preserve_ephemeral, inp.power_on)
+        except DriverError as exc:
+            self.log.warning("rebuild failed", server_id=inp.spawn.server_id, error=str(exc))
+            raise ApplicationError(f"rebuild on {self.hostname} failed: {exc}",
+                                   type=errors.SPAWN_FAILED, non_retryable=True) from exc
+        self.log.info("rebuilt", server_id=inp.spawn.server_id, image=inp.spawn.image.id)
+        return SpawnResult(host=self.hostname, domain_name=dom.name,
+                           power_state=dom.power_state)
+
     def all(self) -> list:
-        return [self.trigger_crash_dump]
+        return [self.trigger_crash_dump, self.rebuild_domain]

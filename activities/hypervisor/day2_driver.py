@@ -9,7 +9,8 @@ API answers Nova's 400/409/501 for it) rather than pretending.
 
 from __future__ import annotations
 
-from activities.hypervisor.driver import DriverError
+from activities.hypervisor.driver import DomainInfo, DriverError
+from activities.types.hypervisor import SpawnInput
 
 
 class NotSupported(DriverError):
@@ -28,3 +29,17 @@ class Day2Driver:
         so a kernel configured for it writes a crash dump.  Raises
         DomainNotFound, GuestNotRunning, or NotSupported."""
         raise NotSupported(f"{type(self).__name__} cannot inject an NMI")
+
+    def rebuild(self, inp: SpawnInput, preserve_ephemeral: bool = False,
+                power_on: bool = True) -> DomainInfo:
+        """The server's domain again from ``inp.image`` with the same ports and
+        volumes (Nova's rebuild: destroy, then spawn on the same host), left
+        stopped unless ``power_on``.  Idempotent: a retried rebuild finishes
+        the spawn.  A backend whose spawn creates the root disk from the image
+        keeps the ephemeral disk when ``preserve_ephemeral`` (the test driver
+        has no disks to keep).  On failure no domain is left (spawn's contract)."""
+        self.destroy(inp.server_id)
+        dom = self.spawn(inp)
+        if not power_on:
+            dom = self.power_off(inp.server_id, timeout=0)
+        return dom

@@ -10,7 +10,8 @@ import libvirt
 
 from activities.hypervisor.day2_driver import Day2Driver, GuestNotRunning, NotSupported
 from activities.hypervisor.domain_xml import domain_name
-from activities.hypervisor.driver import DriverError
+from activities.hypervisor.driver import DomainInfo, DriverError
+from activities.types.hypervisor import SpawnInput
 
 # libvirt's "this driver does not implement that" codes.
 _UNSUPPORTED = {libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_OPERATION_UNSUPPORTED}
@@ -18,6 +19,14 @@ _UNSUPPORTED = {libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_OPERATION_UNSUPPORTE
 
 class LibvirtDay2Mixin(Day2Driver):
     """Day-2 guest actions over libvirt-python."""
+
+    def rebuild(self, inp: SpawnInput, preserve_ephemeral: bool = False,
+                power_on: bool = True) -> DomainInfo:
+        # One step under the driver's lock: a delete's destroy waits for the
+        # whole rebuild, never slips between its destroy and its spawn (which
+        # would leave a domain behind the delete).
+        with self._lock:
+            return super().rebuild(inp, preserve_ephemeral, power_on)
 
     def inject_nmi(self, server_id: str) -> None:
         with self._lock:

@@ -26,6 +26,7 @@ BODIES = {
     "migrate": None, "os-migrateLive": {"host": None, "block_migration": "auto"},
     "confirmResize": None, "revertResize": None, "lock": None, "unlock": None,
     "os-resetState": {"state": "active"}, "trigger_crash_dump": None,
+    "rebuild": {"imageRef": "00000000-0000-0000-0000-000000000000"},
 }
 
 

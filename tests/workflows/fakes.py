@@ -35,6 +35,7 @@ from activities.identity import IdentityActivities
 from activities.instances import InstanceActivities
 from activities.migrations import MigrationActivities
 from activities.network import NetworkActivities
+from activities.rebuild import RebuildActivities
 from activities.scheduler.activities import SchedulerActivities
 from activities.temporal_ops import TemporalActivities
 from activities.types.catalog import (
@@ -44,6 +45,7 @@ from activities.types.catalog import (
     NetworkInfo,
     PortInfo,
 )
+from activities.types.day2 import RebuildPlan
 from activities.types.hypervisor import PowerActionResult, SpawnResult
 from activities.types.instances import DeleteTargets
 from activities.types.moves import HostCapabilities, LiveMigrateData, MigrationPlan
@@ -57,14 +59,16 @@ from workflows.delete import DeleteServerWorkflow
 from workflows.guest_action import GuestActionWorkflow
 from workflows.live_migrate import LiveMigrateServerWorkflow
 from workflows.power import PowerActionWorkflow
+from workflows.rebuild import RebuildServerWorkflow
 from workflows.resize import ResizeServerWorkflow
 
 WORKFLOWS = [BootServerWorkflow, DeleteServerWorkflow, ResizeServerWorkflow,
-             LiveMigrateServerWorkflow, PowerActionWorkflow, GuestActionWorkflow]
+             LiveMigrateServerWorkflow, PowerActionWorkflow, GuestActionWorkflow,
+             RebuildServerWorkflow]
 
 CONTROL = [CatalogActivities, HostStateActivities, IdentityActivities, InstanceActivities,
            MigrationActivities, NetworkActivities, SchedulerActivities, TemporalActivities,
-           VolumeActivities, Day2Activities]
+           VolumeActivities, Day2Activities, RebuildActivities]
 HOST = [HostActivities, HostMoveActivities, HostPowerActivities, HostDay2Activities]
 
 TINY = FlavorInfo(flavorid="1", name="m1.tiny", vcpus=1, memory_mb=512, root_gb=1)
@@ -143,7 +147,7 @@ class Cloud:
                 id="port-1", network_id="net-1", network_name="private",
                 ip_address="10.0.0.5", mac_address="fa:16:3e:00:00:01")])
         if name in ("spawn", "finish_resize", "finish_revert_resize",
-                    "post_live_migration_at_destination"):
+                    "post_live_migration_at_destination", "rebuild_domain"):
             return SpawnResult(host=host or "", domain_name="instance-1", power_state=1)
         if name in ("check_can_live_migrate_destination", "check_can_live_migrate_source"):
             return LiveMigrateData()
@@ -163,6 +167,11 @@ class Cloud:
         if name == "get_delete_targets":
             return DeleteTargets(hosts=[], down_hosts=[], consumer_ids=[arg.server_id],
                                  workflow_ids=[])
+        if name == "prepare_rebuild":
+            return RebuildPlan(name="vm1", host=self.hosts[0], vm_state=VmState.ACTIVE,
+                               flavor=TINY, image=IMAGE)
+        if name == "get_volume_disks":
+            return []
         if name == "wait_workflow_closed":
             return "closed"
         return None
