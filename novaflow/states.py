@@ -47,6 +47,8 @@ class TaskState:
     REBUILDING = "rebuilding"
     REBUILD_BLOCK_DEVICE_MAPPING = "rebuild_block_device_mapping"
     REBUILD_SPAWNING = "rebuild_spawning"
+    SOFT_DELETING = "soft-deleting"
+    RESTORING = "restoring"
 
 
 class PowerState:
@@ -165,6 +167,14 @@ TRANSITIONS: dict[str, Transition] = {t.operation if key is None else key: t for
                       (_V.ACTIVE, _V.STOPPED))),
     (None, Transition("rebuild", (_V.ACTIVE, _V.STOPPED, _V.ERROR), _T.REBUILDING,
                       (_V.ACTIVE, _V.STOPPED))),
+    # Soft delete (reclaim_instance_interval > 0): servers in another state,
+    # or busy, are deleted at once.
+    ("soft_delete", Transition("soft_delete", (_V.ACTIVE, _V.STOPPED, _V.PAUSED,
+                                               _V.SUSPENDED), _T.SOFT_DELETING,
+                               (_V.SOFT_DELETED,))),
+    (None, Transition("restore", (_V.SOFT_DELETED,), _T.RESTORING, (_V.ACTIVE,))),
+    (None, Transition("forceDelete", (_V.SOFT_DELETED,), _T.DELETING, (_V.DELETED,),
+                      needs_host=False)),
     # lock/unlock change a flag in any state, even while an operation runs
     # (Nova's compute API checks no state); they take no task_state.
     (None, Transition("lock", ANY, None, (), ANY, needs_host=False, allowed_when_locked=True)),

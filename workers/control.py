@@ -33,11 +33,12 @@ from workflows.power import PowerActionWorkflow
 from workflows.rebuild import RebuildServerWorkflow
 from workflows.register_host import RegisterHostWorkflow
 from workflows.resize import ResizeServerWorkflow
+from workflows.soft_delete import SoftDeleteServerWorkflow
 
 WORKFLOWS = [BootServerWorkflow, DeleteServerWorkflow, RegisterHostWorkflow]
 WORKFLOWS += [PowerActionWorkflow, HostMonitorWorkflow]
 WORKFLOWS += [ResizeServerWorkflow, LiveMigrateServerWorkflow]
-WORKFLOWS += [GuestActionWorkflow, RebuildServerWorkflow]
+WORKFLOWS += [GuestActionWorkflow, RebuildServerWorkflow, SoftDeleteServerWorkflow]
 
 
 def control_activities(client: Client, db: Database, settings: Settings,

@@ -87,3 +87,16 @@ class FailRebuildInput:
     previous_image_ref: str | None = None
     previous_image: dict | None = None
     events: list[EventRecord] = field(default_factory=list)
+
+
+# -- soft delete ------------------------------------------------------------------
+
+
+@dataclass
+class BeginReclaimInput:
+    """A soft-deleted server whose time is up: delete it now, if it is still
+    soft-deleted by ``soft_delete_workflow_id`` (not restored, not deleted)."""
+
+    ctx: OpContext
+    soft_delete_workflow_id: str
+    delete_workflow_id: str

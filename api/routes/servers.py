@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request, Response
 from sqlmodel import Session, select
 
 from api import compute, quotas, views
+from api.actions import soft_delete
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, NotFound
 from api.routes import volumes
@@ -458,5 +459,6 @@ async def update_server(server_id: str, request: Request, ctx: Ctx, h: Handles) 
 async def delete_server(server_id: str, ctx: Ctx, h: Handles) -> Response:
     with h.db.reader() as s:
         inst = get_instance(s, ctx, server_id)
-    await compute.delete_server(h, ctx, inst)
+    if not await soft_delete.soft_delete(h, ctx, inst):
+        await compute.delete_server(h, ctx, inst)
     return Response(status_code=204)

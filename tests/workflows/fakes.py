@@ -61,10 +61,11 @@ from workflows.live_migrate import LiveMigrateServerWorkflow
 from workflows.power import PowerActionWorkflow
 from workflows.rebuild import RebuildServerWorkflow
 from workflows.resize import ResizeServerWorkflow
+from workflows.soft_delete import SoftDeleteServerWorkflow
 
 WORKFLOWS = [BootServerWorkflow, DeleteServerWorkflow, ResizeServerWorkflow,
              LiveMigrateServerWorkflow, PowerActionWorkflow, GuestActionWorkflow,
-             RebuildServerWorkflow]
+             RebuildServerWorkflow, SoftDeleteServerWorkflow]
 
 CONTROL = [CatalogActivities, HostStateActivities, IdentityActivities, InstanceActivities,
            MigrationActivities, NetworkActivities, SchedulerActivities, TemporalActivities,
@@ -172,6 +173,8 @@ class Cloud:
                                flavor=TINY, image=IMAGE)
         if name == "get_volume_disks":
             return []
+        if name == "finish_power_action":
+            return True
         if name == "wait_workflow_closed":
             return "closed"
         return None
