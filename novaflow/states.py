@@ -49,6 +49,7 @@ class TaskState:
     REBUILD_SPAWNING = "rebuild_spawning"
     SOFT_DELETING = "soft-deleting"
     RESTORING = "restoring"
+    UPDATING_PASSWORD = "updating_password"
 
 
 class PowerState:
@@ -183,6 +184,7 @@ TRANSITIONS: dict[str, Transition] = {t.operation if key is None else key: t for
     # A guest action holding no task_state (Nova's check_instance_state, task_state None).
     (None, Transition("trigger_crash_dump", (_V.ACTIVE, _V.PAUSED, _V.RESIZED, _V.ERROR),
                       None, ())),
+    (None, Transition("changePassword", (_V.ACTIVE,), _T.UPDATING_PASSWORD, (_V.ACTIVE,))),
     # An admin's way out of a stuck state (Nova checks no state, nor the lock).
     (None, Transition("resetState", ANY, None, (), ANY, needs_host=False,
                       allowed_when_locked=True)),

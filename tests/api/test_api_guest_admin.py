@@ -1,5 +1,6 @@
-"""os-resetState (admin) and trigger_crash_dump (2.17) through the API and
-the openstack CLI (``server set --state``, ``server dump create``)."""
+"""os-resetState (admin), trigger_crash_dump (2.17) and changePassword
+through the API and the openstack CLI (``server set --state``, ``server dump
+create``, ``server set --password``)."""
 
 from __future__ import annotations
 
@@ -81,3 +82,16 @@ def test_set_state_and_dump_create_with_the_cli(osc, demo, active_server):
                           .json()["instanceActions"]
                           if a["action"] == "trigger_crash_dump"]) >= 1, 15,
              what="a trigger_crash_dump action")
+
+
+def test_change_password_answers_novas_409_where_the_driver_cannot(stack, demo, osc,
+                                                                  active_server):
+    sid = active_server
+    assert_nova_error(_action(demo, sid, {"changePassword": {}}), 400, "badRequest",
+                      "'adminPass' is a required property")
+    # libvirt's test driver is no kvm/qemu host: Nova's SetAdminPasswdNotSupported.
+    assert_nova_error(_action(demo, sid, {"changePassword": {"adminPass": "n3w"}}), 409,
+                      "conflictingRequest", "Set admin password is not supported")
+    refused = osc("server", "set", "--password", "n3w", sid, check=False)
+    assert refused.returncode != 0 and "Set admin password is not supported" in refused.stderr
+    assert server(demo, sid)["status"] == "ACTIVE"

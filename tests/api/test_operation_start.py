@@ -27,7 +27,7 @@ BODIES = {
     "confirmResize": None, "revertResize": None, "lock": None, "unlock": None,
     "os-resetState": {"state": "active"}, "trigger_crash_dump": None,
     "rebuild": {"imageRef": "00000000-0000-0000-0000-000000000000"},
-    "restore": None, "forceDelete": None,
+    "restore": None, "forceDelete": None, "changePassword": {"adminPass": "s3cret"},
 }
 
 
