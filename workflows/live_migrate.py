@@ -115,10 +115,34 @@ class LiveMigrateServerWorkflow(StepTracking):
         self._dest: str | None = None
         self._data = LiveMigrateData()
         self._switched = False  # live_migration succeeded: the guest runs on the destination
+        self._run_task: asyncio.Task | None = None
+        self._live_started = False  # the switch-over step has begun: too late to abort
+        self._aborting = False  # an admin's abort (DELETE /servers/{id}/migrations/{mid})
+
+    @workflow.update(name="abort_live_migration")
+    async def abort_live_migration(self) -> None:
+        """Abort before the switch-over: the run is cancelled where it is and
+        rolls back as for a failure, but the migration ends ``cancelled``
+        and the server gets no fault."""
+        self._aborting = True
+        if self._run_task is not None:
+            self._run_task.cancel()
+
+    @abort_live_migration.validator
+    def _may_abort(self) -> None:
+        if self._live_started or self._switched:
+            raise ApplicationError("The live migration is already switching over and can no "
+                                   "longer be aborted", type="InvalidMigrationState")
+        if self._aborting:
+            raise ApplicationError("The live migration is already being aborted",
+                                   type="InvalidMigrationState")
 
 
     @workflow.run
     async def run(self, inp: LiveMigrateServerInput) -> LiveMigrateServerResult:
+        self._run_task = asyncio.current_task()
+        if self._aborting:  # aborted before the run began
+            self._run_task.cancel()
         try:
             self.steps.at("prepare_migration")
             try:
@@ -140,6 +164,15 @@ class LiveMigrateServerWorkflow(StepTracking):
             await self._roll_back(inp, self._failed_here(
                 failure_type(exc) or MIGRATION_STEP_FAILED, failure_message(exc)))
         except asyncio.CancelledError:
+            if self._aborting and not self._switched:
+                await self._roll_back(inp, _LiveFailed(
+                    "Aborted", "The live migration was aborted", rollback_dest=True),
+                    raise_error=False, status="cancelled")
+                self.steps.at("aborted")
+                source = self._plan.source_host if self._plan else ""
+                return LiveMigrateServerResult(server_id=inp.ctx.server_id,
+                                               migration_id=inp.migration_id, host=source,
+                                               block_migration=self._data.block_migration)
             if await self._abandon(inp):
                 await self._deleted(inp)
             else:  # cancelled by hand (e.g. in the Temporal UI): undo, as for a failure
@@ -258,6 +291,7 @@ class LiveMigrateServerWorkflow(StepTracking):
                                               data=data),
                         dest.host, inp.timeouts, fail=roll_back)
         await self._advance(inp, "running")
+        self._live_started = True
         await host_step(self.steps, HostMoveActivities.live_migration,
                         LiveMigrationInput(server_id=ctx.server_id, dest=dest, data=data),
                         source, inp.timeouts, fail=roll_back,
@@ -284,7 +318,7 @@ class LiveMigrateServerWorkflow(StepTracking):
                       summary=f"running on {dest.host}")
 
     async def _roll_back(self, inp: LiveMigrateServerInput, exc: _LiveFailed,
-                         raise_error: bool = True) -> None:
+                         raise_error: bool = True, status: str = "error") -> None:
         """Before the switch-over: clean the destination; the server never
         stopped running on the source.  After it: say so, in ERROR."""
         plan = self._plan
@@ -301,7 +335,7 @@ class LiveMigrateServerWorkflow(StepTracking):
                                       vm_state=vm_state,
                                       host=self._dest if exc.landed else (
                                           plan.source_host if plan else None),
-                                      events=self.steps.take()),
+                                      events=self.steps.take(), status=status),
                       summary=f"fail_migration {exc.error_type}")
         if raise_error:
             raise ApplicationError(exc.message, type=exc.error_type, non_retryable=True)
