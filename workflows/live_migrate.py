@@ -34,9 +34,11 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.hypervisor.day2 import HostDay2Activities
     from activities.hypervisor.moves import HostMoveActivities
     from activities.migrations import MIGRATION_PRECHECK_FAILED, MigrationActivities
     from activities.types.context import OpContext
+    from activities.types.day2 import GuestActionInput
     from activities.types.hypervisor import SpawnResult
     from activities.types.moves import (
         FinishMoveInput,
@@ -64,6 +66,7 @@ from workflows.common import (
     control,
     failure_message,
     failure_type,
+    on_host,
 )
 from workflows.move_steps import (
     MIGRATION_STEP_FAILED,
@@ -116,6 +119,7 @@ class LiveMigrateServerWorkflow(StepTracking):
         self._data = LiveMigrateData()
         self._switched = False  # live_migration succeeded: the guest runs on the destination
         self._run_task: asyncio.Task | None = None
+        self._inp: LiveMigrateServerInput | None = None
         self._live_started = False  # the switch-over step has begun: too late to abort
         self._aborting = False  # an admin's abort (DELETE /servers/{id}/migrations/{mid})
 
@@ -127,6 +131,21 @@ class LiveMigrateServerWorkflow(StepTracking):
         self._aborting = True
         if self._run_task is not None:
             self._run_task.cancel()
+
+    @workflow.update(name="force_complete")
+    async def force_complete(self) -> None:
+        """While the guest is being switched over: make it converge now, on the source."""
+        inp, plan = self._inp, self._plan
+        with self.steps.step("live_migration_force_complete", host=plan.source_host):
+            await on_host(HostDay2Activities.live_migration_force_complete,
+                          GuestActionInput(server_id=inp.ctx.server_id), plan.source_host,
+                          inp.timeouts, summary=f"force_complete on {plan.source_host}")
+
+    @force_complete.validator
+    def _may_force(self) -> None:
+        if not self._live_started or self._switched or self._aborting or self._plan is None:
+            raise ApplicationError("Only a live migration in its switch-over (running) can "
+                                   "be forced to complete", type="InvalidMigrationState")
 
     @abort_live_migration.validator
     def _may_abort(self) -> None:
@@ -140,7 +159,7 @@ class LiveMigrateServerWorkflow(StepTracking):
 
     @workflow.run
     async def run(self, inp: LiveMigrateServerInput) -> LiveMigrateServerResult:
-        self._run_task = asyncio.current_task()
+        self._run_task, self._inp = asyncio.current_task(), inp
         if self._aborting:  # aborted before the run began
             self._run_task.cancel()
         try:

@@ -68,5 +68,20 @@ class HostDay2Activities:
         return SpawnResult(host=self.hostname, domain_name=dom.name,
                            power_state=dom.power_state)
 
+    @activity.defn(name="live_migration_force_complete")
+    def live_migration_force_complete(self, inp: GuestActionInput) -> None:
+        """Source side: make the running live migration converge."""
+        if not isinstance(self.driver, Day2Driver):
+            raise ApplicationError(f"{self.hostname}'s driver cannot force a migration",
+                                   type=NOT_SUPPORTED, non_retryable=True)
+        try:
+            self.driver.live_migration_force_complete(inp.server_id)
+        except NotSupported as exc:
+            raise ApplicationError(str(exc), type=NOT_SUPPORTED, non_retryable=True) from exc
+        except DriverError as exc:
+            raise ApplicationError(f"force_complete on {self.hostname} failed: {exc}",
+                                   type=GUEST_ACTION_FAILED, non_retryable=True) from exc
+        self.log.info("live migration forced to complete", server_id=inp.server_id)
+
     def all(self) -> list:
-        return [self.trigger_crash_dump, self.rebuild_domain]
+        return [self.trigger_crash_dump, self.rebuild_domain, self.live_migration_force_complete]

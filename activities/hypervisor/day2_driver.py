@@ -43,3 +43,9 @@ class Day2Driver:
         if not power_on:
             dom = self.power_off(inp.server_id, timeout=0)
         return dom
+
+    def live_migration_force_complete(self, server_id: str) -> None:
+        """Make the running live migration of the guest converge now (Nova's
+        force_complete).  Raises NotSupported where this host's migrations
+        cannot be forced."""
+        raise NotSupported(f"{type(self).__name__} cannot force a live migration to complete")

@@ -1,7 +1,8 @@
 """Aborting a live migration (the ``abort_live_migration`` Update): while it
 prepares, the run rolls back (destination cleaned, claim given back) and the
 migration ends ``cancelled`` with no fault; once the switch-over has begun
-the validator refuses and nothing enters the history."""
+the validator refuses and nothing enters the history.  ``force_complete``
+is accepted only during the switch-over and runs on the source host."""
 
 from __future__ import annotations
 
@@ -68,3 +69,20 @@ async def test_abort_is_refused_once_the_switch_over_began(temporal):
         result = await asyncio.wait_for(handle.result(), 15)
     assert result.host != env.host(1)
     assert not env.cloud.called("fail_migration")
+
+
+async def test_force_complete_runs_on_the_source_during_the_switch_over(temporal):
+    async with Env(temporal) as env:
+        env.cloud.plan = plan(env.host(1), kind="live-migration")
+        migrating, release = asyncio.Event(), asyncio.Event()
+        env.cloud.on_host[env.host(1)] = {"live_migration": _holding(migrating, release, None)}
+        handle = await env.start(LiveMigrateServerWorkflow.run, live_input(), "live")
+        with pytest.raises(WorkflowUpdateFailedError):  # still preparing: refused
+            await handle.execute_update("force_complete")
+        await asyncio.wait_for(migrating.wait(), 10)
+        await handle.execute_update("force_complete")
+        release.set()
+        result = await asyncio.wait_for(handle.result(), 15)
+    assert result.host != env.host(1)
+    (forced,) = env.cloud.called("live_migration_force_complete", env.host(1))
+    assert forced.server_id == CTX.server_id
