@@ -295,7 +295,7 @@ class MigrationActivities(ControlActivities):
                 placement.release(s, mig.uuid)  # it runs on the destination now
             else:
                 self._give_back(s, inst, mig)
-            self._set_status(mig, "error", inp.message)
+            self._set_status(mig, inp.status, inp.message)
             s.add(mig)
             if not _gone(inst):
                 inst.vm_state, inst.task_state = inp.vm_state, None
@@ -305,7 +305,8 @@ class MigrationActivities(ControlActivities):
                     inst.flavor = _snapshot(mig.old_flavor) or inst.flavor
                 if inp.power_state is not None:
                     inst.power_state = inp.power_state
-                inst.fault = _fault(inp.message, inp.details, inp.error_type)
+                if inp.status == "error":  # an aborted migration is no fault of the server
+                    inst.fault = _fault(inp.message, inp.details, inp.error_type)
                 inst.updated_at = utcnow()
                 s.add(inst)
             self.finish_action(s, inp.ctx, message=inp.message[:255])
@@ -397,7 +398,7 @@ class MigrationActivities(ControlActivities):
                 self._set_status(mig, "finished", inp.message)
             else:
                 placement.release(s, mig.uuid)  # it stays (in ERROR) on the destination
-                self._set_status(mig, "error", inp.message)
+                self._set_status(mig, inp.status, inp.message)
             s.add(mig)
             if not _gone(inst):
                 inst.vm_state, inst.task_state = inp.vm_state, None

@@ -28,6 +28,7 @@ from api.routes import (
     migrations,
     server_actions,
     server_groups,
+    server_migration_actions,
     servers,
     services,
     versions,
@@ -105,6 +106,7 @@ def create_app(settings: Settings, temporal: Client | None = None,
     for module in (services, hypervisors):
         app.include_router(module.router)
     app.include_router(migrations.router)
+    app.include_router(server_migration_actions.router)
     for module in (keypairs, server_groups, availability_zones, limits, quota_sets,
                    instance_actions, metadata, volumes):
         app.include_router(module.router)

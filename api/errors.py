@@ -10,6 +10,7 @@
     ├── Conflict            409 conflictingRequest
     ├── OverLimit           413 overLimit
     ├── ComputeFault        500 computeFault   (never with a stack trace)
+    ├── NotImplementedByDriver 501 notImplemented (the hypervisor cannot, e.g. changePassword)
     └── ServiceUnavailable  503 serviceUnavailable (Temporal or Keystone unreachable)
 
 ``install(app)`` maps these, FastAPI's validation errors and Starlette's HTTP
@@ -78,6 +79,10 @@ class OverLimit(NovaAPIError):
 
 class ComputeFault(NovaAPIError):
     status, key = 500, "computeFault"
+
+
+class NotImplementedByDriver(NovaAPIError):
+    status, key = 501, "notImplemented"
 
 
 class ServiceUnavailable(NovaAPIError):

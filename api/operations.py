@@ -3,7 +3,8 @@
 Every create, delete and server action goes through ``start_operation``:
 
 1. check the transitions table (novaflow/states.py): 409 in Nova's words if
-   the operation may not start from the server's vm_state / task_state;
+   the operation may not start from the server's vm_state / task_state, or
+   if the server is locked and the caller no admin (``allowed_when_locked``);
 2. take the task_state with a compare-and-swap on the instance row (the
    UPDATE only matches the states just checked), so of two racing requests
    exactly one wins and the other gets the 409;
@@ -111,9 +112,13 @@ def search_attributes(inst: Instance, operation: str) -> TypedSearchAttributes:
     return TypedSearchAttributes(pairs)
 
 
-def check_transition(key: str, inst: Instance) -> None:
-    """409 in Nova's words unless ``key`` may start from the server's states."""
+def check_transition(key: str, inst: Instance, ctx: RequestContext) -> None:
+    """409 in Nova's words unless ``key`` may start from the server's states
+    and, on a locked server, the caller is an admin or the row allows it
+    (Nova's ``check_instance_lock`` runs before its state check)."""
     rule = transition(key)
+    if inst.locked and not ctx.is_admin and not rule.allowed_when_locked:
+        raise Conflict(f"Instance {inst.uuid} is locked")
     refusal = rule.refusal(inst.uuid, inst.vm_state, inst.task_state)
     if refusal:
         raise Conflict(refusal)
@@ -129,23 +134,26 @@ class _Before:
     workflow_id: str | None
 
 
-def _take(s: Session, inst: Instance, key: str) -> tuple[Instance, _Before]:
+def _take(s: Session, ctx: RequestContext, inst: Instance, key: str
+          ) -> tuple[Instance, _Before]:
     """Check the table and take task_state with a compare-and-swap."""
     rule = transition(key)
     row = s.get(Instance, inst.id)
     if row is None or row.deleted:
         raise NotFound(f"Instance {inst.uuid} could not be found.")
-    check_transition(key, row)
+    check_transition(key, row, ctx)
     before = _Before(row.task_state, row.workflow_id)
     same_task = (Instance.task_state.is_(None) if before.task_state is None
                  else Instance.task_state == before.task_state)
     taken = s.execute(update(Instance)
                       .where(Instance.id == row.id, Instance.vm_state == row.vm_state,
-                             same_task, Instance.deleted.is_(False))
+                             same_task, Instance.deleted.is_(False),
+                             Instance.locked.is_(bool(row.locked)))
                       .values(task_state=rule.task_state, updated_at=utcnow())
                       .execution_options(synchronize_session=False))
     s.refresh(row)
     if taken.rowcount != 1:  # another request changed the row since we read it
+        check_transition(key, row, ctx)  # e.g. locked meanwhile: that 409
         raise Conflict(rule.refusal(row.uuid, row.vm_state, row.task_state)
                        or f"Cannot '{rule.operation}' instance {row.uuid} while another "
                           "operation is starting on it")
@@ -162,7 +170,7 @@ async def start_operation(h: AppHandles, ctx: RequestContext, inst: Instance,
                 s.flush()
                 row, before = inst, _Before(None, None)
             else:
-                row, before = _take(s, inst, op.key)
+                row, before = _take(s, ctx, inst, op.key)
             act = InstanceAction(action=rule.operation, instance_uuid=row.uuid,
                                  request_id=ctx.request_id, project_id=row.project_id,
                                  user_id=ctx.user_id)

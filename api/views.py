@@ -94,7 +94,7 @@ def server_detail(ctx: RequestContext, inst: Instance, ui_url: str | None = None
             v if ctx.version.at_least("2.3") else {"id": v["id"]} for v in volumes or []],
     }
     if ctx.version.at_least("2.9"):
-        body["locked"] = False
+        body["locked"] = bool(inst.locked)
     if ctx.version.at_least("2.19"):
         body["description"] = inst.description
     if ctx.version.at_least("2.26"):
@@ -104,7 +104,7 @@ def server_detail(ctx: RequestContext, inst: Instance, ui_url: str | None = None
     if ctx.version.at_least("2.71") and single:
         body["server_groups"] = [inst.server_group_uuid] if inst.server_group_uuid else []
     if ctx.version.at_least("2.73"):
-        body["locked_reason"] = None
+        body["locked_reason"] = inst.locked_reason if inst.locked else None
     if ctx.version.at_least("2.90"):
         body["OS-EXT-SRV-ATTR:hostname"] = inst.hostname or inst.display_name
     if ctx.version.at_least("2.96"):

@@ -138,6 +138,10 @@ class Settings(BaseSettings):
     resize_confirm_window: int = 0
     # Let a resize land on the host the server is on (Nova's default: no).
     allow_resize_to_same_host: bool = False
+    # Seconds a deleted server waits in SOFT_DELETED (restorable) before it is
+    # reclaimed, by a durable timer (Nova's reclaim_instance_interval; 0: delete
+    # at once).
+    reclaim_instance_interval: int = 0
 
     # Real guests (``novaflow up --virt qemu``, ``novaflow worker host`` on
     # qemu:///system): where a host keeps instance files and how it reaches

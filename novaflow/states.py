@@ -44,6 +44,12 @@ class TaskState:
     RESIZE_REVERTING = "resize_reverting"
     RESIZE_CONFIRMING = "resize_confirming"
     MIGRATING = "migrating"
+    REBUILDING = "rebuilding"
+    REBUILD_BLOCK_DEVICE_MAPPING = "rebuild_block_device_mapping"
+    REBUILD_SPAWNING = "rebuild_spawning"
+    SOFT_DELETING = "soft-deleting"
+    RESTORING = "restoring"
+    UPDATING_PASSWORD = "updating_password"
 
 
 class PowerState:
@@ -80,6 +86,9 @@ _STATUS_BY_TASK = {
     TaskState.RESIZE_FINISH: "RESIZE",
     TaskState.RESIZE_REVERTING: "REVERT_RESIZE",
     TaskState.MIGRATING: "MIGRATING",
+    TaskState.REBUILDING: "REBUILD",
+    TaskState.REBUILD_BLOCK_DEVICE_MAPPING: "REBUILD",
+    TaskState.REBUILD_SPAWNING: "REBUILD",
 }
 
 
@@ -159,6 +168,28 @@ TRANSITIONS: dict[str, Transition] = {t.operation if key is None else key: t for
                       (_V.ACTIVE, _V.STOPPED))),
     # Reads on the host: they take no task_state and change no state.
     (None, Transition("getConsoleOutput", ANY, None, (), ANY)),
+    (None, Transition("rebuild", (_V.ACTIVE, _V.STOPPED, _V.ERROR), _T.REBUILDING,
+                      (_V.ACTIVE, _V.STOPPED))),
+    # Soft delete (reclaim_instance_interval > 0): servers in another state,
+    # or busy, are deleted at once.
+    ("soft_delete", Transition("soft_delete", (_V.ACTIVE, _V.STOPPED, _V.PAUSED,
+                                               _V.SUSPENDED), _T.SOFT_DELETING,
+                               (_V.SOFT_DELETED,))),
+    (None, Transition("restore", (_V.SOFT_DELETED,), _T.RESTORING, (_V.ACTIVE,))),
+    (None, Transition("forceDelete", (_V.SOFT_DELETED,), _T.DELETING, (_V.DELETED,),
+                      needs_host=False)),
+    # lock/unlock change a flag in any state, even while an operation runs
+    # (Nova's compute API checks no state); they take no task_state.
+    (None, Transition("lock", ANY, None, (), ANY, needs_host=False, allowed_when_locked=True)),
+    (None, Transition("unlock", ANY, None, (), ANY, needs_host=False,
+                      allowed_when_locked=True)),
+    # A guest action holding no task_state (Nova's check_instance_state, task_state None).
+    (None, Transition("trigger_crash_dump", (_V.ACTIVE, _V.PAUSED, _V.RESIZED, _V.ERROR),
+                      None, ())),
+    (None, Transition("changePassword", (_V.ACTIVE,), _T.UPDATING_PASSWORD, (_V.ACTIVE,))),
+    # An admin's way out of a stuck state (Nova checks no state, nor the lock).
+    (None, Transition("resetState", ANY, None, (), ANY, needs_host=False,
+                      allowed_when_locked=True)),
 ]}
 
 

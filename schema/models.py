@@ -11,7 +11,7 @@ import uuid as uuidlib
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 
@@ -148,6 +148,11 @@ class Instance(SQLModel, table=True):
     # The zone the user asked for (None: any).  availability_zone shows where
     # the server is; moves are held to this one (Nova's pinned zone, 2.96).
     pinned_availability_zone: str | None = None
+    # Nova's lock: a locked server refuses actions from non-admins; locked_by
+    # is "owner" or "admin" (who may unlock it), locked_reason shows at 2.73.
+    locked: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    locked_by: str | None = None
+    locked_reason: str | None = None
 
 
 class InstanceAction(SQLModel, table=True):

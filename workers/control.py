@@ -12,12 +12,14 @@ from temporalio.worker import Worker
 from activities.audit import AuditActivities
 from activities.catalog import CatalogActivities
 from activities.control_clock import ControlClockActivities
+from activities.day2 import Day2Activities
 from activities.host_reports import HostStateActivities
 from activities.hosts import HostRegistryActivities
 from activities.identity import IdentityActivities, TokenBackend, keystone_backend
 from activities.instances import InstanceActivities
 from activities.migrations import MigrationActivities
 from activities.network import NetworkActivities
+from activities.rebuild import RebuildActivities
 from activities.scheduler.activities import SchedulerActivities
 from activities.temporal_ops import TemporalActivities
 from activities.volumes import VolumeActivities
@@ -30,18 +32,22 @@ from workflows.boot import BootServerWorkflow
 from workflows.console import ConsoleOutputWorkflow
 from workflows.control_monitor import ControlMonitorInput, ControlMonitorWorkflow
 from workflows.delete import DeleteServerWorkflow
+from workflows.guest_action import GuestActionWorkflow
 from workflows.host_group_monitor import HostGroupMonitorWorkflow
 from workflows.host_monitor import HostMonitorWorkflow
 from workflows.live_migrate import LiveMigrateServerWorkflow
 from workflows.power import PowerActionWorkflow
+from workflows.rebuild import RebuildServerWorkflow
 from workflows.register_host import RegisterHostsWorkflow, RegisterHostWorkflow
 from workflows.resize import ResizeServerWorkflow
+from workflows.soft_delete import SoftDeleteServerWorkflow
 
 WORKFLOWS = [BootServerWorkflow, DeleteServerWorkflow, RegisterHostWorkflow,
              RegisterHostsWorkflow]
 WORKFLOWS += [PowerActionWorkflow, HostMonitorWorkflow, HostGroupMonitorWorkflow]
 WORKFLOWS += [ResizeServerWorkflow, LiveMigrateServerWorkflow, ControlMonitorWorkflow]
 WORKFLOWS += [AuditWorkflow, ConsoleOutputWorkflow]
+WORKFLOWS += [GuestActionWorkflow, RebuildServerWorkflow, SoftDeleteServerWorkflow]
 
 
 def control_activities(client: Client, db: Database, settings: Settings,
@@ -69,6 +75,8 @@ def control_activities(client: Client, db: Database, settings: Settings,
         *ControlClockActivities(db, settings).all(),
         *AuditActivities(db, settings).all(),
         temporal.running_workflows,
+        *Day2Activities(db, settings).all(),
+        *RebuildActivities(db, settings).all(),
     ]
 
 

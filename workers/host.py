@@ -18,6 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 
 from activities.hypervisor.activities import HostActivities
+from activities.hypervisor.day2 import HostDay2Activities
 from activities.hypervisor.driver import ComputeDriver
 from activities.hypervisor.fencing import Fence
 from activities.hypervisor.group import HostGroupActivities
@@ -107,7 +108,8 @@ def build_host_worker(client: Client, driver: ComputeDriver, hostname: str,
         client,
         task_queue=host_queue(hostname),
         activities=(acts.all() + HostPowerActivities(driver, hostname).all()
-                    + HostMoveActivities(driver, hostname).all()),
+                    + HostMoveActivities(driver, hostname).all()
+                    + HostDay2Activities(driver, hostname).all()),
         interceptors=[LogContextInterceptor(), HeartbeatInterceptor()],
         activity_executor=executor or ThreadPoolExecutor(
             max_workers=max_threads, thread_name_prefix=f"{hostname}-activity"),

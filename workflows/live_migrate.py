@@ -34,9 +34,11 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.hypervisor.day2 import HostDay2Activities
     from activities.hypervisor.moves import HostMoveActivities
     from activities.migrations import MIGRATION_PRECHECK_FAILED, MigrationActivities
     from activities.types.context import OpContext
+    from activities.types.day2 import GuestActionInput
     from activities.types.hypervisor import SpawnResult
     from activities.types.moves import (
         FinishMoveInput,
@@ -64,6 +66,7 @@ from workflows.common import (
     control,
     failure_message,
     failure_type,
+    on_host,
 )
 from workflows.move_steps import (
     MIGRATION_STEP_FAILED,
@@ -115,10 +118,50 @@ class LiveMigrateServerWorkflow(StepTracking):
         self._dest: str | None = None
         self._data = LiveMigrateData()
         self._switched = False  # live_migration succeeded: the guest runs on the destination
+        self._run_task: asyncio.Task | None = None
+        self._inp: LiveMigrateServerInput | None = None
+        self._live_started = False  # the switch-over step has begun: too late to abort
+        self._aborting = False  # an admin's abort (DELETE /servers/{id}/migrations/{mid})
+
+    @workflow.update(name="abort_live_migration")
+    async def abort_live_migration(self) -> None:
+        """Abort before the switch-over: the run is cancelled where it is and
+        rolls back as for a failure, but the migration ends ``cancelled``
+        and the server gets no fault."""
+        self._aborting = True
+        if self._run_task is not None:
+            self._run_task.cancel()
+
+    @workflow.update(name="force_complete")
+    async def force_complete(self) -> None:
+        """While the guest is being switched over: make it converge now, on the source."""
+        inp, plan = self._inp, self._plan
+        with self.steps.step("live_migration_force_complete", host=plan.source_host):
+            await on_host(HostDay2Activities.live_migration_force_complete,
+                          GuestActionInput(server_id=inp.ctx.server_id), plan.source_host,
+                          inp.timeouts, summary=f"force_complete on {plan.source_host}")
+
+    @force_complete.validator
+    def _may_force(self) -> None:
+        if not self._live_started or self._switched or self._aborting or self._plan is None:
+            raise ApplicationError("Only a live migration in its switch-over (running) can "
+                                   "be forced to complete", type="InvalidMigrationState")
+
+    @abort_live_migration.validator
+    def _may_abort(self) -> None:
+        if self._live_started or self._switched:
+            raise ApplicationError("The live migration is already switching over and can no "
+                                   "longer be aborted", type="InvalidMigrationState")
+        if self._aborting:
+            raise ApplicationError("The live migration is already being aborted",
+                                   type="InvalidMigrationState")
 
 
     @workflow.run
     async def run(self, inp: LiveMigrateServerInput) -> LiveMigrateServerResult:
+        self._run_task, self._inp = asyncio.current_task(), inp
+        if self._aborting:  # aborted before the run began
+            self._run_task.cancel()
         try:
             self.steps.at("prepare_migration")
             try:
@@ -140,6 +183,15 @@ class LiveMigrateServerWorkflow(StepTracking):
             await self._roll_back(inp, self._failed_here(
                 failure_type(exc) or MIGRATION_STEP_FAILED, failure_message(exc)))
         except asyncio.CancelledError:
+            if self._aborting and not self._switched:
+                await self._roll_back(inp, _LiveFailed(
+                    "Aborted", "The live migration was aborted", rollback_dest=True),
+                    raise_error=False, status="cancelled")
+                self.steps.at("aborted")
+                source = self._plan.source_host if self._plan else ""
+                return LiveMigrateServerResult(server_id=inp.ctx.server_id,
+                                               migration_id=inp.migration_id, host=source,
+                                               block_migration=self._data.block_migration)
             if await self._abandon(inp):
                 await self._deleted(inp)
             else:  # cancelled by hand (e.g. in the Temporal UI): undo, as for a failure
@@ -258,6 +310,7 @@ class LiveMigrateServerWorkflow(StepTracking):
                                               data=data),
                         dest.host, inp.timeouts, fail=roll_back)
         await self._advance(inp, "running")
+        self._live_started = True
         await host_step(self.steps, HostMoveActivities.live_migration,
                         LiveMigrationInput(server_id=ctx.server_id, dest=dest, data=data),
                         source, inp.timeouts, fail=roll_back,
@@ -284,7 +337,7 @@ class LiveMigrateServerWorkflow(StepTracking):
                       summary=f"running on {dest.host}")
 
     async def _roll_back(self, inp: LiveMigrateServerInput, exc: _LiveFailed,
-                         raise_error: bool = True) -> None:
+                         raise_error: bool = True, status: str = "error") -> None:
         """Before the switch-over: clean the destination; the server never
         stopped running on the source.  After it: say so, in ERROR."""
         plan = self._plan
@@ -301,7 +354,7 @@ class LiveMigrateServerWorkflow(StepTracking):
                                       vm_state=vm_state,
                                       host=self._dest if exc.landed else (
                                           plan.source_host if plan else None),
-                                      events=self.steps.take()),
+                                      events=self.steps.take(), status=status),
                       summary=f"fail_migration {exc.error_type}")
         if raise_error:
             raise ApplicationError(exc.message, type=exc.error_type, non_retryable=True)

@@ -50,6 +50,8 @@ POWER_ACTIONS: dict[str, PowerAction] = {
     "unpause": PowerAction(HostPowerActivities.unpause, "compute_unpause_instance"),
     "suspend": PowerAction(HostPowerActivities.suspend, "compute_suspend_instance"),
     "resume": PowerAction(HostPowerActivities.resume, "compute_resume_instance"),
+    # A soft-deleted server restored (its soft delete only powered it off).
+    "restore": PowerAction(HostPowerActivities.power_on, "compute_restore_instance"),
 }
 
 

@@ -43,6 +43,7 @@ from activities.hypervisor.driver import (
     NodeInfo,
 )
 from activities.hypervisor.guest_files import GuestFiles
+from activities.hypervisor.libvirt_day2 import LibvirtDay2Mixin
 from activities.types.catalog import FlavorInfo
 from activities.types.hypervisor import SpawnInput
 from activities.types.moves import HostCapabilities, LiveMigrateData
@@ -68,7 +69,7 @@ _POWER_STATE = {
 libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
 
 
-class LibvirtDriver(ComputeDriver):
+class LibvirtDriver(LibvirtDay2Mixin, ComputeDriver):
     """A ComputeDriver over one libvirt connection."""
 
     def __init__(

@@ -110,6 +110,8 @@ class MoveFailedInput:
     host: str | None = None  # where the server is now (None: unchanged)
     power_state: int | None = None
     events: list[EventRecord] = field(default_factory=list)
+    # "cancelled" for a live migration aborted by an admin: no fault then.
+    status: str = "error"
 
 
 @dataclass

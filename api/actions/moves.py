@@ -124,7 +124,7 @@ async def resize(h: AppHandles, ctx: RequestContext, inst: Instance, body: Any) 
                          f"{ref!r:.100} is not valid under any of the given schemas")
     if body.get("OS-DCF:diskConfig", "MANUAL") not in ("AUTO", "MANUAL"):
         raise BadRequest("Invalid input for field/attribute OS-DCF:diskConfig.")
-    check_transition("resize", inst)
+    check_transition("resize", inst, ctx)
     with h.db.reader() as s:
         flavor = s.exec(select(Flavor).where(Flavor.flavorid == str(ref))).first()
     current = inst.flavor or {}
@@ -156,7 +156,7 @@ async def migrate(h: AppHandles, ctx: RequestContext, inst: Instance, body: Any)
         no_extra_keys(body, {"host"}, "migrate")
         host = _target_host(h, ctx, inst, body.get("host"),
                             "os_compute_api:os-migrate-server:migrate:host")
-    check_transition("migrate", inst)
+    check_transition("migrate", inst, ctx)
     timeouts = op_timeouts(h)
 
     def make_input(op_ctx, mig_uuid):
@@ -204,7 +204,7 @@ async def live_migrate(h: AppHandles, ctx: RequestContext, inst: Instance, body:
     host, block, force = _live_body(ctx, body)
     host = _target_host(h, ctx, inst, host,
                         "os_compute_api:os-migrate-server:migrate_live:host")
-    check_transition("live-migration", inst)
+    check_transition("live-migration", inst, ctx)
     timeouts = op_timeouts(h)
 
     def make_input(op_ctx, mig_uuid):
@@ -219,7 +219,7 @@ async def live_migrate(h: AppHandles, ctx: RequestContext, inst: Instance, body:
 
 async def _decide(h: AppHandles, ctx: RequestContext, inst: Instance, name: str) -> None:
     """Send confirmResize/revertResize to the resize waiting in VERIFY_RESIZE."""
-    check_transition(name, inst)
+    check_transition(name, inst, ctx)
     with h.db.reader() as s:
         mig = s.exec(select(Migration).where(
             Migration.instance_uuid == inst.uuid, Migration.status == "finished",

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import Session, select
 
 from api import compute, quotas, views
+from api.actions import soft_delete
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, NotFound
 from api.routes import volumes
@@ -299,6 +300,16 @@ def _all_tenants(q) -> bool:
                      "boolean")
 
 
+def _boolean(value: str) -> bool:
+    """A strict boolean query value (oslo's ``bool_from_string(strict=True)``)."""
+    if value.lower() in _TRUE[1:]:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise BadRequest(f"Unrecognized value '{value}', acceptable values are: '0', '1', 'f', "
+                     "'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'")
+
+
 def _aware(ts: datetime) -> datetime:
     return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
@@ -339,6 +350,8 @@ def _query(ctx: RequestContext, q, detail: bool):
         stmt = stmt.where(Instance.host == q["host"])
     if "image" in q:
         stmt = stmt.where(Instance.image_ref == q["image"].rstrip("/").split("/")[-1])
+    if "locked" in q and ctx.version.at_least("2.73"):
+        stmt = stmt.where(Instance.locked.is_(_boolean(q["locked"])))
     if "reservation_id" in q:
         stmt = stmt.where(Instance.reservation_id == q["reservation_id"])
     return stmt.order_by(Instance.created_at.desc(), Instance.id.desc())
@@ -461,5 +474,6 @@ async def update_server(server_id: str, payload: ServerUpdateRequest, ctx: Ctx,
 async def delete_server(server_id: str, ctx: Ctx, h: Handles) -> Response:
     with h.db.reader() as s:
         inst = get_instance(s, ctx, server_id)
-    await compute.delete_server(h, ctx, inst)
+    if not await soft_delete.soft_delete(h, ctx, inst):
+        await compute.delete_server(h, ctx, inst)
     return Response(status_code=204)

@@ -25,14 +25,17 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from activities.catalog import CatalogActivities
+from activities.day2 import Day2Activities
 from activities.host_reports import HostStateActivities
 from activities.hypervisor.activities import HostActivities
+from activities.hypervisor.day2 import HostDay2Activities
 from activities.hypervisor.moves import HostMoveActivities
 from activities.hypervisor.power import HostPowerActivities
 from activities.identity import IdentityActivities
 from activities.instances import InstanceActivities
 from activities.migrations import MigrationActivities
 from activities.network import NetworkActivities
+from activities.rebuild import RebuildActivities
 from activities.scheduler.activities import SchedulerActivities
 from activities.temporal_ops import TemporalActivities
 from activities.types.catalog import (
@@ -42,6 +45,7 @@ from activities.types.catalog import (
     NetworkInfo,
     PortInfo,
 )
+from activities.types.day2 import RebuildPlan
 from activities.types.hypervisor import PowerActionResult, SpawnResult
 from activities.types.instances import DeleteTargets
 from activities.types.moves import HostCapabilities, LiveMigrateData, MigrationPlan
@@ -52,17 +56,21 @@ from novaflow.queues import host_queue
 from novaflow.states import VmState
 from workflows.boot import BootServerWorkflow
 from workflows.delete import DeleteServerWorkflow
+from workflows.guest_action import GuestActionWorkflow
 from workflows.live_migrate import LiveMigrateServerWorkflow
 from workflows.power import PowerActionWorkflow
+from workflows.rebuild import RebuildServerWorkflow
 from workflows.resize import ResizeServerWorkflow
+from workflows.soft_delete import SoftDeleteServerWorkflow
 
 WORKFLOWS = [BootServerWorkflow, DeleteServerWorkflow, ResizeServerWorkflow,
-             LiveMigrateServerWorkflow, PowerActionWorkflow]
+             LiveMigrateServerWorkflow, PowerActionWorkflow, GuestActionWorkflow,
+             RebuildServerWorkflow, SoftDeleteServerWorkflow]
 
 CONTROL = [CatalogActivities, HostStateActivities, IdentityActivities, InstanceActivities,
            MigrationActivities, NetworkActivities, SchedulerActivities, TemporalActivities,
-           VolumeActivities]
-HOST = [HostActivities, HostMoveActivities, HostPowerActivities]
+           VolumeActivities, Day2Activities, RebuildActivities]
+HOST = [HostActivities, HostMoveActivities, HostPowerActivities, HostDay2Activities]
 
 TINY = FlavorInfo(flavorid="1", name="m1.tiny", vcpus=1, memory_mb=512, root_gb=1)
 SMALL = FlavorInfo(flavorid="2", name="m1.small", vcpus=1, memory_mb=2048, root_gb=20)
@@ -140,7 +148,7 @@ class Cloud:
                 id="port-1", network_id="net-1", network_name="private",
                 ip_address="10.0.0.5", mac_address="fa:16:3e:00:00:01")])
         if name in ("spawn", "finish_resize", "finish_revert_resize",
-                    "post_live_migration_at_destination"):
+                    "post_live_migration_at_destination", "rebuild_domain"):
             return SpawnResult(host=host or "", domain_name="instance-1", power_state=1)
         if name in ("check_can_live_migrate_destination", "check_can_live_migrate_source"):
             return LiveMigrateData()
@@ -160,6 +168,13 @@ class Cloud:
         if name == "get_delete_targets":
             return DeleteTargets(hosts=[], down_hosts=[], consumer_ids=[arg.server_id],
                                  workflow_ids=[])
+        if name == "prepare_rebuild":
+            return RebuildPlan(name="vm1", host=self.hosts[0], vm_state=VmState.ACTIVE,
+                               flavor=TINY, image=IMAGE)
+        if name == "get_volume_disks":
+            return []
+        if name == "finish_power_action":
+            return True
         if name == "wait_workflow_closed":
             return "closed"
         return None

@@ -1,0 +1,51 @@
+"""The day-2 part of the compute driver contract: actions on a running
+guest beyond power (trigger_crash_dump, ...).
+
+A mixin beside ``ComputeDriver`` (driver.py) so that the day-2 operations
+grow without touching the core contract.  Each method says what it
+guarantees; a backend that cannot do something raises ``NotSupported`` (the
+API answers Nova's 400/409/501 for it) rather than pretending.
+"""
+
+from __future__ import annotations
+
+from activities.hypervisor.driver import DomainInfo, DriverError
+from activities.types.hypervisor import SpawnInput
+
+
+class NotSupported(DriverError):
+    """This hypervisor (or this guest's image) cannot do that."""
+
+
+class GuestNotRunning(DriverError):
+    """The guest must be running for that."""
+
+
+class Day2Driver:
+    """Day-2 guest actions; the defaults refuse with NotSupported."""
+
+    def inject_nmi(self, server_id: str) -> None:
+        """Send the guest a non-maskable interrupt (Nova's trigger_crash_dump),
+        so a kernel configured for it writes a crash dump.  Raises
+        DomainNotFound, GuestNotRunning, or NotSupported."""
+        raise NotSupported(f"{type(self).__name__} cannot inject an NMI")
+
+    def rebuild(self, inp: SpawnInput, preserve_ephemeral: bool = False,
+                power_on: bool = True) -> DomainInfo:
+        """The server's domain again from ``inp.image`` with the same ports and
+        volumes (Nova's rebuild: destroy, then spawn on the same host), left
+        stopped unless ``power_on``.  Idempotent: a retried rebuild finishes
+        the spawn.  A backend whose spawn creates the root disk from the image
+        keeps the ephemeral disk when ``preserve_ephemeral`` (the test driver
+        has no disks to keep).  On failure no domain is left (spawn's contract)."""
+        self.destroy(inp.server_id)
+        dom = self.spawn(inp)
+        if not power_on:
+            dom = self.power_off(inp.server_id, timeout=0)
+        return dom
+
+    def live_migration_force_complete(self, server_id: str) -> None:
+        """Make the running live migration of the guest converge now (Nova's
+        force_complete).  Raises NotSupported where this host's migrations
+        cannot be forced."""
+        raise NotSupported(f"{type(self).__name__} cannot force a live migration to complete")
