@@ -81,6 +81,15 @@ COMPUTE_RULES = {
     f"{_C}os-services:delete": ADMIN,
     f"{_C}os-hypervisors:list": ADMIN, f"{_C}os-hypervisors:list-detail": ADMIN,
     f"{_C}os-hypervisors:statistics": ADMIN, f"{_C}os-hypervisors:show": ADMIN,
+    # Day-2 operations (Nova's defaults).
+    f"{_C}os-lock-server:lock": MEMBER, f"{_C}os-lock-server:unlock": MEMBER,
+    f"{_C}os-lock-server:unlock:unlock_override": ADMIN,
+    f"{_C}os-admin-actions:reset_state": ADMIN,
+    f"{_C}servers:trigger_crash_dump": MEMBER, f"{_C}os-admin-password": MEMBER,
+    f"{_C}servers:rebuild": MEMBER, f"{_C}servers:rebuild:trusted_certs": MEMBER,
+    f"{_C}os-deferred-delete:restore": MEMBER, f"{_C}os-deferred-delete:force": MEMBER,
+    f"{_C}servers:migrations:delete": ADMIN, f"{_C}servers:migrations:force_complete": ADMIN,
+    f"{_C}os-console-output": MEMBER,
 }
 
 # The stand-in image, network and volume services: reader reads, member writes.
@@ -98,6 +107,10 @@ ROUTE_RULES: dict[tuple[str, str], str | None] = {
     ("GET", f"{_S}/{{server_id}}/migrations"): f"{_C}servers:migrations:index",
     ("GET", f"{_S}/{{server_id}}/migrations/{{migration_id}}"): f"{_C}servers:migrations:show",
     ("GET", "/v2.1/os-migrations"): f"{_C}os-migrations:index",
+    ("DELETE", f"{_S}/{{server_id}}/migrations/{{migration_id}}"):
+        f"{_C}servers:migrations:delete",
+    ("POST", f"{_S}/{{server_id}}/migrations/{{migration_id}}/action"):
+        f"{_C}servers:migrations:force_complete",
     ("GET", f"{_S}/{{server_id}}/os-instance-actions"): f"{_C}os-instance-actions:list",
     ("GET", f"{_S}/{{server_id}}/os-instance-actions/{{request_id}}"):
         f"{_C}os-instance-actions:show",
@@ -155,6 +168,13 @@ ACTION_RULES = {
     "suspend": f"{_C}os-suspend-server:suspend", "resume": f"{_C}os-suspend-server:resume",
     "migrate": f"{_C}os-migrate-server:migrate",
     "os-migrateLive": f"{_C}os-migrate-server:migrate_live",
+    "lock": f"{_C}os-lock-server:lock", "unlock": f"{_C}os-lock-server:unlock",
+    "os-resetState": f"{_C}os-admin-actions:reset_state",
+    "trigger_crash_dump": f"{_C}servers:trigger_crash_dump",
+    "changePassword": f"{_C}os-admin-password", "rebuild": f"{_C}servers:rebuild",
+    "restore": f"{_C}os-deferred-delete:restore",
+    "forceDelete": f"{_C}os-deferred-delete:force",
+    "os-getConsoleOutput": f"{_C}os-console-output",
 }
 
 _SERVICE_PREFIXES = {"/image": "image", "/networking": "network", "/volume": "volume"}
