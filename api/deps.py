@@ -78,7 +78,9 @@ def handles(request: Request) -> AppHandles:
 
 # Declared so OpenAPI shows every route's headers; the microversion headers
 # are parsed by the app's middleware before any route (api/microversion.py).
-AuthToken = Annotated[str | None, Header(alias="X-Auth-Token", max_length=8192,
+# No length limit here: any token Keystone does not know (however long) is a
+# 401, as keystonemiddleware answers, not a 400.
+AuthToken = Annotated[str | None, Header(alias="X-Auth-Token",
                                          description="a Keystone token")]
 ApiVersion = Annotated[str | None, Header(alias="OpenStack-API-Version", max_length=255,
                                           description="`compute X.Y` or `compute latest`")]

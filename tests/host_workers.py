@@ -19,7 +19,7 @@ def start_host_process(stack, state: Path, name: str, zone: str,
     log = state / f"{name}.log"
     proc = subprocess.Popen(
         [sys.executable, str(HOST_PROCESS), str(state), name, zone,
-         stack.stack.settings.temporal_address, *args],
+         stack.stack.settings.temporal_address, str(stack.stack.state_dir), *args],
         stdout=log.open("w"), stderr=subprocess.STDOUT)
     wait_for(lambda: "ready" in log.read_text() or proc.poll() is not None, 60,
              what=f"{name} to start")

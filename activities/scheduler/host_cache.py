@@ -57,8 +57,10 @@ class HostCache:
         self._node_host: dict[str, str] = {}
         self._forced = np.zeros(0, dtype=bool)
         self._seen = np.zeros(0)  # epoch seconds of the last heartbeat, nan if never
-        # The control plane's clock (up_since, last_tick), epoch seconds, or None.
+        # The control plane's clock (up_since, last_tick), epoch seconds, or
+        # None; and when it was read (its last_tick is that old, not older).
         self._clock_epochs: tuple[float, float] | None = None
+        self._clock_read_at = 0.0
         self.stats = {"full": 0, "partial": 0, "hosts_reread": 0, "own_claims": 0,
                       "decisions": 0}
 
@@ -121,6 +123,7 @@ class HostCache:
         if now - self._polled_at > s.host_cache_liveness_s:
             self._set_heartbeats(placement.service_heartbeats(session))
             self._clock_epochs = placement.control_clock_epochs(session)
+            self._clock_read_at = self._wall()
             self._polled_at = now
         self._update_liveness()
         return self._table
@@ -134,6 +137,7 @@ class HostCache:
         self._seen = np.full(len(states), np.nan)
         self._set_heartbeats(placement.service_heartbeats(session))
         self._clock_epochs = placement.control_clock_epochs(session)
+        self._clock_read_at = self._wall()
         self._loaded_at = self._polled_at = now
         self._forgotten.clear()
         self._own.clear()
@@ -179,7 +183,7 @@ class HostCache:
         if clock is not None:
             up_since, last_tick = clock
             seen = np.where(np.isnan(seen), np.nan, np.maximum(seen, up_since))
-            if ref - last_tick > window:  # the control plane is deaf right now
+            if self._clock_read_at - last_tick > window:  # the control plane was deaf
                 ref = last_tick
         with np.errstate(invalid="ignore"):
             up = ~self._forced & (ref - seen <= window)

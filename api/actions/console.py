@@ -48,7 +48,7 @@ async def get_console_output(h: AppHandles, ctx: RequestContext, inst: Instance,
     length = _length(body)
     if not inst.host:
         raise Conflict(f"Instance {inst.uuid} has not been scheduled to a host yet.")
-    check_transition("getConsoleOutput", inst)
+    check_transition("getConsoleOutput", inst, ctx)
     try:
         result = await read_on_host(
             h, ConsoleOutputWorkflow.run,

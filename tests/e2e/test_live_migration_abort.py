@@ -64,7 +64,7 @@ def _migrations(admin, sid: str) -> list[dict]:
 def test_abort_a_preparing_live_migration_with_the_cli(stack, demo, admin, catalog_ids,
                                                       tmp_path):
     src, dst = (f"lm{k}-{uuid.uuid4().hex[:6]}" for k in "ab")
-    osc = OpenStackCLI(write_clouds_yaml(tmp_path, stack.api_url))
+    osc = OpenStackCLI(write_clouds_yaml(tmp_path, stack.auth_url, stack.passwords))
     with extra_host(stack, admin, src), \
             extra_host(stack, admin, dst, driver_cls=HoldingCheckDriver) as dest:
         sid = boot(admin, catalog_ids, "lm-abort", availability_zone=f"nova:{src}")
@@ -100,7 +100,7 @@ def test_abort_a_preparing_live_migration_with_the_cli(stack, demo, admin, catal
 def test_force_complete_a_running_live_migration_with_the_cli(stack, admin, catalog_ids,
                                                              tmp_path):
     src, dst = (f"fc{k}-{uuid.uuid4().hex[:6]}" for k in "ab")
-    osc = OpenStackCLI(write_clouds_yaml(tmp_path, stack.api_url))
+    osc = OpenStackCLI(write_clouds_yaml(tmp_path, stack.auth_url, stack.passwords))
     with extra_host(stack, admin, src, driver_cls=HoldingSwitchOverDriver) as source, \
             extra_host(stack, admin, dst):
         sid = boot(admin, catalog_ids, "lm-force", availability_zone=f"nova:{src}")
