@@ -42,7 +42,6 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-
 from pathlib import Path
 
 import httpx
