@@ -59,25 +59,36 @@ async def register_host(client: Client, driver: ComputeDriver, hostname: str,
     return result
 
 
+_BUSY = {RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED,
+         RPCStatusCode.UNAVAILABLE}
+
+
 async def register_hosts(client: Client, entries: list[RegisterHostInput], group: str,
-                         chunk: int = 100) -> None:
-    """Register many hosts in batches of ``chunk``, the batches concurrently."""
+                         chunk: int = 100, parallel: int = 2) -> None:
+    """Register many hosts in batches of ``chunk``, ``parallel`` batches at a time.
+
+    The database serialises the batches' writes anyway; more at once only made
+    each local activity outlast its workflow task and the server answer "busy".
+    """
     batches = [entries[i:i + chunk] for i in range(0, len(entries), chunk)]
+    limit = asyncio.Semaphore(parallel)
 
     async def one(n: int, batch: list[RegisterHostInput]) -> None:
-        handle = await client.start_workflow(
-            RegisterHostsWorkflow.run, RegisterHostsInput(hosts=batch),
-            id=f"register-hosts-{group}-{n}", task_queue=CONTROL_QUEUE,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            static_summary=f"register {len(batch)} compute hosts of {group}")
-        for attempt in range(5):
-            try:
-                await handle.result()
-                return
-            except RPCError as exc:  # a busy server's long poll timing out: ask again
-                if exc.status != RPCStatusCode.DEADLINE_EXCEEDED or attempt == 4:
-                    raise
+        async with limit:
+            handle = await client.start_workflow(
+                RegisterHostsWorkflow.run, RegisterHostsInput(hosts=batch),
+                id=f"register-hosts-{group}-{n}", task_queue=CONTROL_QUEUE,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                static_summary=f"register {len(batch)} compute hosts of {group}")
+            for attempt in range(10):
+                try:
+                    await handle.result()
+                    return
+                except RPCError as exc:  # a busy server: ask again for the same result
+                    if exc.status not in _BUSY or attempt == 9:
+                        raise
+                    await asyncio.sleep(0.5 * (attempt + 1))
 
     await asyncio.gather(*(one(n, b) for n, b in enumerate(batches)))
 

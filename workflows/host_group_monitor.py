@@ -85,6 +85,7 @@ class HostGroupMonitorWorkflow:
         interval = inp.report_interval_s
         for _ in range(inp.iterations_per_run):
             self._wake = False
+            began = workflow.now()
             result = await self._round(inp.queue, hosts, interval)
             if result is not None:
                 interval = max(result.report_interval_s, 0.1)
@@ -93,9 +94,11 @@ class HostGroupMonitorWorkflow:
                 self._status.hosts = len(hosts)
                 if not hosts:
                     return f"every host of group {inp.group} was deleted"
+            # Rounds start every interval: a thousand hosts' round takes seconds itself.
+            left = interval - (workflow.now() - began).total_seconds()
             try:
                 await workflow.wait_condition(lambda: self._wake,
-                                              timeout=timedelta(seconds=interval))
+                                              timeout=timedelta(seconds=max(left, 0.1)))
             except TimeoutError:
                 pass
             if workflow.info().is_continue_as_new_suggested():
