@@ -269,9 +269,9 @@ class HostStateActivities(ControlActivities):
                 Service.host.in_(hosts), Service.binary == "nova-compute"))} if hosts else {}
             down_time = self.settings.scheduler.service_down_time
             hosts = [h for h in hosts if h in known]  # a removed host has nothing to clean
+            clock = ControlPlaneClock.read(s)
             down = [h for h in hosts
-                    if h in queued or not service_is_up(services.get(h), down_time,
-                                                        clock=ControlPlaneClock.read(s))]
+                    if h in queued or not service_is_up(services.get(h), down_time, clock=clock)]
             workflows = [m.workflow_id for m in migrations
                          if m.workflow_id and m.status not in FINAL_MIGRATION_STATUSES]
         return DeleteTargets(hosts=hosts, down_hosts=down, consumer_ids=consumers,
