@@ -41,6 +41,22 @@ def wait_for(check: Callable[[], T], timeout: float = 30.0, interval: float = 0.
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
 
 
+async def wait_until(check: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05,
+                     what: str = "condition") -> Any:
+    """``wait_for`` for async tests: ``check`` may be a coroutine function."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    last: Any = None
+    while loop.time() < deadline:
+        last = check()
+        if asyncio.iscoroutine(last):
+            last = await last
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
+
+
 class StackThread:
     """An EmbeddedStack running on its own event loop in a daemon thread."""
 

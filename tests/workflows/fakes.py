@@ -77,6 +77,11 @@ SMALL = FlavorInfo(flavorid="2", name="m1.small", vcpus=1, memory_mb=2048, root_
 IMAGE = ImageInfo(id="img-1", name="cirros")
 
 
+async def hang_until_cancelled() -> None:
+    """A host step still running when the test cancels its workflow."""
+    await asyncio.Event().wait()
+
+
 def conflict(what: str = "the host's usage changed") -> ApplicationError:
     return ApplicationError(what, type=errors.CLAIM_CONFLICT, non_retryable=True)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from fakes import Env, failed, no_valid_host
+from fakes import Env, failed, hang_until_cancelled, no_valid_host
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError, CancelledError
 
@@ -106,7 +106,7 @@ async def test_a_boot_cancelled_by_delete_undoes_its_work(temporal):
 
         async def hang(_):
             spawning.set()
-            await asyncio.sleep(30)  # a spawn that is still running when the delete comes
+            await hang_until_cancelled()
 
         env.cloud.on_host[env.host(1)] = {"spawn": hang}
         handle = await env.start(BootServerWorkflow.run, boot_input(env), "boot")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from fakes import Env, failed
+from fakes import Env, failed, hang_until_cancelled
 from temporalio.client import WorkflowFailureError
 
 from activities.types.context import OpContext
@@ -29,7 +29,7 @@ async def test_delete_cancels_the_build_waits_for_it_and_frees_everything(tempor
 
         async def hang(_):
             spawning.set()
-            await asyncio.sleep(30)
+            await hang_until_cancelled()
 
         env.cloud.on_host[env.host(1)] = {"spawn": hang}
         boot = await env.start(BootServerWorkflow.run, BootServerInput(

@@ -8,6 +8,7 @@ import asyncio
 
 import pytest
 from fakes import Env, failed, plan
+from stack import wait_until
 from temporalio.client import (
     WorkflowFailureError,
     WorkflowUpdateFailedError,
@@ -40,14 +41,11 @@ def live_input() -> LiveMigrateServerInput:
 
 async def until_verify(handle, env: Env, timeout: float = 10.0) -> None:
     """Wait until the resize is waiting in VERIFY_RESIZE (or fail at the deadline)."""
-    loop = asyncio.get_running_loop()
-    deadline, step = loop.time() + timeout, ""
-    while loop.time() < deadline and not env.cloud.called("fail_migration"):
+    async def waiting() -> bool:
+        assert not env.cloud.called("fail_migration"), "the resize failed"
         step = await handle.query(ResizeServerWorkflow.current_step)
-        if step.startswith("awaiting confirmResize"):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"the resize never reached VERIFY_RESIZE; last step: {step!r}")
+        return step.startswith("awaiting confirmResize")
+    await wait_until(waiting, timeout, what="the resize to reach VERIFY_RESIZE")
 
 
 async def test_resize_confirm_cleans_the_source(temporal):

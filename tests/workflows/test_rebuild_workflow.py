@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from fakes import IMAGE, TINY, Env, failed, no_valid_host
+from fakes import IMAGE, TINY, Env, failed, hang_until_cancelled, no_valid_host
 from temporalio.client import WorkflowFailureError
 
 from activities.types.catalog import PortInfo
@@ -106,7 +106,7 @@ async def test_a_delete_cancels_the_rebuild_at_once(temporal):
 
         async def hang(_):
             rebuilding.set()
-            await asyncio.sleep(30)
+            await hang_until_cancelled()
 
         env.cloud.on_host[env.host(2)] = {"rebuild_domain": hang}
         handle = await env.start(RebuildServerWorkflow.run, _input(), "rebuild")
