@@ -61,19 +61,25 @@ def _migrations(admin, sid: str) -> list[dict]:
     return resp.json()["migrations"]
 
 
+def live_migrate_forced(admin, catalog_ids, name: str, src: str, dst: str) -> str:
+    """Boot a server on ``src`` and live-migrate it to ``dst`` (forced, 2.30)."""
+    sid = boot(admin, catalog_ids, name, availability_zone=f"nova:{src}")
+    wait_status(admin, sid, {"ACTIVE"})
+    resp = admin.post(f"/v2.1/servers/{sid}/action",
+                      json={"os-migrateLive": {"host": dst, "block_migration": "auto",
+                                               "force": True}},
+                      headers={"OpenStack-API-Version": "compute 2.30"})
+    assert resp.status_code == 202, resp.text
+    return sid
+
+
 def test_abort_a_preparing_live_migration_with_the_cli(stack, demo, admin, catalog_ids,
                                                       tmp_path):
     src, dst = (f"lm{k}-{uuid.uuid4().hex[:6]}" for k in "ab")
     osc = OpenStackCLI(write_clouds_yaml(tmp_path, stack.auth_url, stack.passwords))
     with extra_host(stack, admin, src), \
             extra_host(stack, admin, dst, driver_cls=HoldingCheckDriver) as dest:
-        sid = boot(admin, catalog_ids, "lm-abort", availability_zone=f"nova:{src}")
-        wait_status(admin, sid, {"ACTIVE"})
-        resp = admin.post(f"/v2.1/servers/{sid}/action",
-                          json={"os-migrateLive": {"host": dst, "block_migration": "auto",
-                                                   "force": True}},
-                          headers={"OpenStack-API-Version": "compute 2.30"})
-        assert resp.status_code == 202, resp.text
+        sid = live_migrate_forced(admin, catalog_ids, "lm-abort", src, dst)
         assert dest.holding.wait(20), "the pre-check never reached the destination"
         (mig,) = _migrations(admin, sid)
         assert mig["status"] == "preparing"
@@ -103,13 +109,7 @@ def test_force_complete_a_running_live_migration_with_the_cli(stack, admin, cata
     osc = OpenStackCLI(write_clouds_yaml(tmp_path, stack.auth_url, stack.passwords))
     with extra_host(stack, admin, src, driver_cls=HoldingSwitchOverDriver) as source, \
             extra_host(stack, admin, dst):
-        sid = boot(admin, catalog_ids, "lm-force", availability_zone=f"nova:{src}")
-        wait_status(admin, sid, {"ACTIVE"})
-        resp = admin.post(f"/v2.1/servers/{sid}/action",
-                          json={"os-migrateLive": {"host": dst, "block_migration": "auto",
-                                                   "force": True}},
-                          headers={"OpenStack-API-Version": "compute 2.30"})
-        assert resp.status_code == 202, resp.text
+        sid = live_migrate_forced(admin, catalog_ids, "lm-force", src, dst)
         assert source.holding.wait(20), "the switch-over never began"
         (mig,) = _migrations(admin, sid)
         assert mig["status"] == "running"
