@@ -2,7 +2,9 @@
 which domain type (kvm or qemu) this machine can actually run.
 
 Containers and CI machines have no systemd, so the daemons are started here
-(``virtlogd -d``, ``libvirtd -d``) when their sockets are absent.
+(``virtlogd -d``, ``libvirtd -d``) when their sockets do not answer.  A
+socket file left by a daemon that died (the machine's previous run) is
+removed first, or the new daemon would never be started.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -57,15 +60,6 @@ def install_packages() -> None:
                     *missing], check=True, env=env, stdout=subprocess.DEVNULL)
 
 
-def _wait_for(path: Path, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
-
-
 def fix_kvm_node(path: Path = Path("/dev/kvm")) -> None:
     """Give /dev/kvm the owner and mode Debian's udev rule sets (group kvm,
     0660) when there is no udev to do it.  libvirtd probes QEMU as root but
@@ -85,20 +79,43 @@ def fix_kvm_node(path: Path = Path("/dev/kvm")) -> None:
             log.warning("cannot fix /dev/kvm's group", error=str(exc))
 
 
+def socket_answers(path: Path) -> bool:
+    """True when a daemon accepts connections on the Unix socket ``path``."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(2.0)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True
+
+
+def _wait_until_answers(path: Path, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not socket_answers(path):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def ensure_libvirtd(timeout: float = 20.0) -> None:
     """Start virtlogd and libvirtd unless their sockets already answer."""
     fix_kvm_node()
     for daemon, sock in (("virtlogd", VIRTLOGD_SOCKET), ("libvirtd", LIBVIRT_SOCKET)):
-        if sock.exists():
+        if socket_answers(sock):
             continue
+        if sock.exists():
+            log.info("removing a stale socket", daemon=daemon, socket=str(sock))
+            sock.unlink(missing_ok=True)
         exe = shutil.which(daemon) or f"/usr/sbin/{daemon}"
         if not os.path.exists(exe):
             raise HostSetupError(f"{daemon} is not installed (apt-get install "
                                  f"{' '.join(PACKAGES)})")
         log.info("starting daemon", daemon=daemon)
         subprocess.run([exe, "-d"], check=True)
-        if not _wait_for(sock, timeout):
-            raise HostSetupError(f"{daemon} did not create {sock} within {timeout:.0f}s")
+        if not _wait_until_answers(sock, timeout):
+            raise HostSetupError(f"{daemon} did not answer on {sock} within {timeout:.0f}s")
 
 
 def kvm_usable(kernel: str | None = None) -> bool:

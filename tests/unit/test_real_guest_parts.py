@@ -163,3 +163,20 @@ def test_instance_disks_overlay_grow_and_blank(tmp_path):
     disks.create_blank(tmp_path / "disk.swap", 32, swap=True)
     assert disks.info(tmp_path / "disk.eph0")["format"] == "qcow2"
     assert disks.virtual_size(tmp_path / "disk.swap") == 32 * 1024 * 1024
+
+
+def test_a_socket_left_by_a_dead_daemon_does_not_answer(tmp_path):
+    """CI once found libvirtd's socket file from an earlier run, its daemon
+    gone: taking the file for a running daemon meant never starting one."""
+    import socket as sk
+
+    from activities.hypervisor.libvirtd import socket_answers
+
+    path = tmp_path / "daemon-sock"
+    assert not socket_answers(path)
+    server = sk.socket(sk.AF_UNIX, sk.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(1)
+    assert socket_answers(path)
+    server.close()
+    assert path.exists() and not socket_answers(path)
