@@ -1,7 +1,8 @@
 """The control plane's own heartbeat: a tick every report interval through
 Temporal (workflows/control_monitor.py), so that host liveness can tell a host
 that went silent from a control plane that could not hear
-(novaflow/rules.py ``service_is_up``)."""
+(novaflow/rules.py ``service_is_up``).  The tick also keeps the scheduler's
+change log (``host_changes``) to its newest rows."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import timedelta
 from temporalio import activity
 
 from activities.base import ControlActivities
+from activities.scheduler import placement
 from novaflow import logs
 from schema.models import ControlPlaneClock, utcnow
 
@@ -39,6 +41,10 @@ class ControlClockActivities(ControlActivities):
                     clock.up_since = now
                 clock.last_tick = now
             s.add(clock)
+        with self.db.writer() as s:
+            pruned = placement.prune_changes(s, self.settings.scheduler.host_changes_kept)
+        if pruned:
+            log.debug("pruned the host change log", rows=pruned)
         return resumed
 
     def all(self) -> list:

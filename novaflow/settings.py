@@ -68,6 +68,8 @@ class SchedulerSettings(BaseModel):
     host_cache_full_reload_s: float = 300.0
     # Re-read the services' heartbeats this often (they are not in the change log).
     host_cache_liveness_s: float = 5.0
+    # The control plane's tick prunes the change log to its newest rows.
+    host_changes_kept: int = 10000
 
 
 class QuotaSettings(BaseModel):

@@ -22,8 +22,9 @@ On SQLite writers are serialised, so change rows commit in sequence order.
 On PostgreSQL two transactions can commit their sequence numbers out of
 order and a refresh may step past one still in flight; the full reload
 bounds how long that host can look stale (a host looking fuller than it is;
-one looking emptier only costs a claim conflict).  The change log is never
-pruned yet: a few short rows per operation.
+one looking emptier only costs a claim conflict).  The control plane's tick
+prunes the log to its newest ``host_changes_kept`` rows; a cache that finds
+rows after its sequence number pruned reloads everything.
 
 Not thread-safe by itself: callers hold `lock` around `table()` and the
 decision that reads it (activities run in a thread pool).
@@ -104,6 +105,9 @@ class HostCache:
         if self._table is None or now - self._loaded_at > s.host_cache_full_reload_s:
             return self._load_all(session, now)
         changes = placement.changes_since(session, self._seq)
+        if changes and changes[0][0] > self._seq + 1 \
+                and placement.first_change(session) > self._seq + 1:
+            return self._load_all(session, now)  # rows it never read were pruned
         hosts = set(self._forgotten)
         for seq, host, node_uuid in changes:
             self._seq = max(self._seq, seq)

@@ -162,6 +162,21 @@ def last_change(session: Session) -> int:
     return int(session.execute(select(func.coalesce(func.max(_HC.seq), 0))).scalar_one())
 
 
+def first_change(session: Session) -> int:
+    """The oldest host_changes sequence number still kept (0 when there is none)."""
+    return int(session.execute(select(func.coalesce(func.min(_HC.seq), 0))).scalar_one())
+
+
+def prune_changes(session: Session, keep: int) -> int:
+    """Delete all but the newest `keep` change rows (at least one stays, so a
+    cache can tell pruned rows from none); returns how many went."""
+    newest = last_change(session)
+    cut = newest - max(keep, 1)
+    if cut <= 0:
+        return 0
+    return session.execute(delete(HostChange).where(HostChange.seq <= cut)).rowcount or 0
+
+
 def changes_since(session: Session, seq: int) -> list[tuple[int, str | None, str | None]]:
     """(seq, host, node_uuid) of every host change after `seq`, oldest first."""
     return [tuple(r) for r in session.execute(

@@ -15,7 +15,7 @@ from novaflow.rules import service_is_up
 from novaflow.settings import Settings
 from schema.db import Database
 from schema.migrate import upgrade
-from schema.models import ComputeNode, ControlPlaneClock, Service, utcnow
+from schema.models import ComputeNode, ControlPlaneClock, HostChange, Service, utcnow
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
@@ -79,6 +79,17 @@ def test_a_tick_after_a_gap_restarts_the_clock(db, tmp_path):
     assert ticks.record_control_tick(1.0) is True
     with db.reader() as s:
         assert s.get(ControlPlaneClock, "control").up_since > first_up
+
+
+def test_the_tick_keeps_the_newest_host_changes(db, tmp_path):
+    settings = Settings(state_dir=tmp_path)
+    settings.scheduler.host_changes_kept = 3
+    with db.writer() as s:
+        s.add_all(HostChange(host=f"h{i}") for i in range(10))
+    ControlClockActivities(db, settings).record_control_tick(1.0)
+    with db.reader() as s:
+        assert [c.host for c in s.exec(select(HostChange).order_by(HostChange.seq))] == \
+            ["h7", "h8", "h9"]
 
 
 def test_the_scheduler_keeps_hosts_that_were_silent_only_during_our_outage(db, tmp_path):

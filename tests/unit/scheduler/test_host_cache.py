@@ -146,3 +146,23 @@ def test_instances_moving_in_and_a_silent_host_are_seen(db, tmp_path):
     assert table.hosts[table.row("h2")].instance_uuids == {"i1"}
     assert "h3" not in select_(a, "s1")
     assert cached_usage(a) == db_usage(db, tmp_path)
+
+
+def test_pruned_changes_it_never_read_make_the_cache_reload(db, tmp_path):
+    a, b = worker(db, tmp_path), worker(db, tmp_path)
+    cached_usage(a)
+    for i in range(3):
+        claim(b, f"s{i}", select_(b, f"s{i}"))
+    with db.writer() as s:
+        pruned = placement.prune_changes(s, keep=1)
+        assert pruned > 0 and placement.first_change(s) == placement.last_change(s)
+    full = a.host_cache.stats["full"]
+    assert cached_usage(a) == db_usage(db, tmp_path)
+    assert a.host_cache.stats["full"] == full + 1
+    # Pruning what it has read already costs nothing.
+    claim(b, "s9", select_(b, "s9"))
+    cached_usage(a)
+    with db.writer() as s:
+        placement.prune_changes(s, keep=1)
+    assert cached_usage(a) == db_usage(db, tmp_path)
+    assert a.host_cache.stats["full"] == full + 1
