@@ -37,8 +37,9 @@ from novaflow.settings import Settings
 from novaflow.temporal_client import payload_codec
 from schema.models import Flavor
 from workers import sim_hosts
+from workers.host_runner import libvirt_driver_factory
 from workers.sim_hosts import SimHost
-from workers.stack import EmbeddedStack, libvirt_driver_factory
+from workers.stack import EmbeddedStack
 
 HOSTS = [
     SimHost("host-a", 16, 32768, 500, "nova"),

@@ -9,7 +9,7 @@ from functools import partial
 from activities.hypervisor.faults import FaultInjectingDriver
 from activities.hypervisor.libvirt_driver import LibvirtDriver
 from workers import sim_hosts
-from workers.stack import libvirt_driver_factory
+from workers.host_runner import libvirt_driver_factory
 
 # A host whose hypervisor refuses every spawn.
 FailingSpawnDriver = partial(FaultInjectingDriver, faults={"spawn"})

@@ -3,6 +3,7 @@
     novaflow up                 the whole control plane on one machine
     novaflow worker control     the control worker against an existing Temporal
     novaflow worker host ...    one compute host's worker
+    novaflow worker hosts       the state dir's simulated hosts, one queue each
     novaflow api                the REST facade alone
     novaflow db upgrade         bring the app database to the latest migration
     novaflow temporal setup     register the search attributes on a cluster
@@ -44,11 +45,15 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-async def _until_signalled() -> None:
+async def _until_signalled(ready_file: str | None = None) -> None:
+    """Wait for SIGINT or SIGTERM; first say so in ``ready_file`` (the parent
+    ``novaflow up`` waits for it) that this process is up."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if ready_file:
+        Path(ready_file).write_text(str(os.getpid()))
     await stop.wait()
 
 
@@ -65,8 +70,9 @@ novaflow is up.
                 in {(stack.state_dir / PASSWORDS_FILE).resolve()}, mode 0600)
   Temporal UI   {stack.server.ui_url}   (payloads decoded by {stack.codec_url})
   Temporal      {stack.server.address}
-  hosts         {', '.join(stack.running_hosts)}
+  hosts         {_host_names(stack.host_names)}
   state dir     {stack.state_dir.resolve()}
+  processes     {_processes(stack)}
 
 Use the openstack CLI or openstacksdk (clouds novaflow, novaflow-reader, novaflow-admin):
   {exports}
@@ -76,6 +82,17 @@ Ctrl-C stops everything.
 """
 
 
+def _host_names(names: list[str]) -> str:
+    return ", ".join(names) if len(names) <= 10 else f"{names[0]} ... {names[-1]} ({len(names)})"
+
+
+def _processes(stack) -> str:
+    if stack.children is None:
+        return "one process"
+    return ", ".join(f"{name} pid {pid}" for name, pid in stack.children.pids().items()) + \
+        f"; their logs in {stack.children.log_dir.resolve()}"
+
+
 async def _up(args: argparse.Namespace) -> int:
     from workers.stack import EmbeddedStack, PortInUse
 
@@ -83,7 +100,7 @@ async def _up(args: argparse.Namespace) -> int:
     settings.api_host = args.api_host
     stack = EmbeddedStack(settings=settings, hosts=args.hosts, temporal_port=args.temporal_port,
                           ui_port=args.ui_port, keystone_port=args.keystone_port,
-                          codec_port=args.codec_port, virt=args.virt)
+                          codec_port=args.codec_port, virt=args.virt, layout=args.layout)
     try:
         try:
             stack.check_ports()
@@ -112,7 +129,7 @@ async def _worker_control(args: argparse.Namespace) -> int:
     worker = build_control_worker(client, get_database(url), settings)
     async with worker:
         await start_control_monitor(client, settings)
-        await _until_signalled()
+        await _until_signalled(args.ready_file)
     return 0
 
 
@@ -135,8 +152,24 @@ async def _worker_host(args: argparse.Namespace) -> int:
     async with worker:
         await register_host(client, driver, args.hostname, args.availability_zone,
                             args.libvirt_uri)
-        await _until_signalled()
+        await _until_signalled(args.ready_file)
     driver.close()
+    return 0
+
+
+async def _worker_hosts(args: argparse.Namespace) -> int:
+    from novaflow.temporal_client import connect
+    from workers import sim_hosts
+    from workers.host_runner import HostRunner
+
+    settings = _settings(args)
+    client = await connect(settings)
+    runner = HostRunner(client, settings, virt=args.virt)
+    try:
+        await runner.start_all(sim_hosts.prepare(settings.state_dir, args.hosts))
+        await _until_signalled(args.ready_file)
+    finally:
+        await runner.stop()
     return 0
 
 
@@ -146,9 +179,16 @@ async def _api(args: argparse.Namespace) -> int:
     from api.app import create_app
 
     settings = _settings(args)
+    settings.api_host = args.api_host
     config = uvicorn.Config(create_app(settings), host=args.api_host, port=settings.api_port,
-                            log_config=None)
-    await uvicorn.Server(config).serve()
+                            log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    while not server.started and not serving.done():
+        await asyncio.sleep(0.05)
+    if server.started and args.ready_file:
+        Path(args.ready_file).write_text(str(os.getpid()))
+    await serving
     return 0
 
 
@@ -245,6 +285,9 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--virt", choices=["test", "qemu"], default="test",
                     help="test: libvirt's test driver (default); qemu: real guests on "
                          "qemu:///system (kvm when /dev/kvm works)")
+    up.add_argument("--layout", choices=["processes", "single"], default="processes",
+                    help="processes: the API, the control worker and the hosts each in a "
+                         "child process, as in production (default); single: all in one")
     up.set_defaults(run=_up)
 
     worker = sub.add_parser("worker", help="run one worker against an existing Temporal")
@@ -253,6 +296,7 @@ def parser() -> argparse.ArgumentParser:
     wc.add_argument("--temporal-address")
     wc.add_argument("--database-url")
     wc.add_argument("--state-dir")
+    wc.add_argument("--ready-file", help="written once the worker runs")
     wc.set_defaults(run=_worker_control)
     wh = wsub.add_parser("host", help="one compute host's worker")
     wh.add_argument("--hostname", required=True)
@@ -263,7 +307,16 @@ def parser() -> argparse.ArgumentParser:
     wh.add_argument("--api-url", help="the compute/image/network API a real host reads "
                                       "images and boot details from (default: the local one)")
     wh.add_argument("--state-dir", help="instances live in <state dir>/instances")
+    wh.add_argument("--ready-file", help="written once the worker runs")
     wh.set_defaults(run=_worker_host)
+    whs = wsub.add_parser("hosts", help="this machine's simulated hosts (the state dir's "
+                                        "host definitions), each on its own queue")
+    whs.add_argument("--hosts", type=int, default=3)
+    whs.add_argument("--virt", choices=["test", "qemu"], default="test")
+    whs.add_argument("--temporal-address")
+    whs.add_argument("--state-dir")
+    whs.add_argument("--ready-file", help="written once every host is registered")
+    whs.set_defaults(run=_worker_hosts)
 
     api = sub.add_parser("api", help="the REST facade alone")
     api.add_argument("--api-host", default="127.0.0.1")
@@ -273,6 +326,7 @@ def parser() -> argparse.ArgumentParser:
     api.add_argument("--state-dir")
     api.add_argument("--keystone-url", help="Keystone to validate tokens with")
     api.add_argument("--policy-file", help="YAML overrides of Nova's policy rules")
+    api.add_argument("--ready-file", help="written once the API listens")
     api.set_defaults(run=_api)
 
     temporal = sub.add_parser("temporal", help="Temporal cluster set-up")
@@ -320,3 +374,7 @@ def main(argv: list[str] | None = None) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code or 0)
+
+
+if __name__ == "__main__":
+    main()

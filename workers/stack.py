@@ -1,15 +1,16 @@
 """The embedded stack: Temporal dev server, Keystone, app database, control
 worker, simulated compute hosts (each its own worker and libvirt connection),
 the API and the payload codec server, all in one process tree.  ``novaflow
-up`` runs it in the foreground; the tests run the same class."""
+up`` runs it in the foreground with the API, the control worker and the hosts
+in child processes (``layout="processes"``); the tests run the same class
+with everything in their own process, where they can stop and restart
+single hosts."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import socket
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,7 @@ import uvicorn
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.hypervisor import libvirtd
 from activities.hypervisor.driver import ComputeDriver
-from activities.hypervisor.group import HostGroupActivities
-from activities.hypervisor.libvirt_driver import LibvirtDriver
-from activities.types.hosts import RegisterHostInput
 from api.app import create_app
 from novaflow import logs
 from novaflow.clouds import write_clouds_yaml
@@ -33,46 +30,19 @@ from schema.db import get_database
 from schema.migrate import upgrade
 from schema.seed import seed
 from workers import real_hosts, sim_hosts
+from workers.children import Children
 from workers.codec_server import codec_app
 from workers.control import build_control_worker, start_control_monitor
-from workers.host import (
-    build_host_group_worker,
-    build_host_worker,
-    register_host,
-    register_hosts,
-    start_host_group_monitor,
-)
+from workers.host_runner import DriverFactory, HostRunner, RunningHost, libvirt_driver_factory
 from workers.keystone_server import KeystoneServer
 from workers.keystone_setup import provision
 from workers.temporal_server import DevServer
 
 log = logs.get_logger("novaflow.stack")
 
-GROUP = "embedded"  # the host group of the stack's own simulated hosts
-DriverFactory = Callable[[sim_hosts.SimHost, str, Path], ComputeDriver]
-
-
-def libvirt_driver_factory(host: sim_hosts.SimHost, uri: str, state_dir: Path,
-                           driver_cls: type[LibvirtDriver] = LibvirtDriver,
-                           **kwargs: Any) -> ComputeDriver:
-    """A simulated host's driver: libvirt's test driver, domains kept on disk."""
-    return driver_cls(uri, host.name, local_gb=host.local_gb,
-                      persist_path=sim_hosts.domains_file(state_dir, host),
-                      images_dir=str((state_dir / "instances").resolve()), **kwargs)
-
 
 class PortInUse(RuntimeError):
     """A port the stack needs is taken by another process."""
-
-
-@dataclass
-class RunningHost:
-    """A host worker that is running, and what it needs to stop."""
-
-    host: sim_hosts.SimHost
-    driver: ComputeDriver
-    worker: Worker
-    task: asyncio.Task
 
 
 @dataclass
@@ -92,16 +62,20 @@ class EmbeddedStack:
     # qemu:///system shared by the hosts (workers/real_hosts.py).
     virt: str = "test"
     host_specs: list[sim_hosts.SimHost] | None = None
+    # "single": every piece in this process (the tests stop and restart
+    # hosts through it); "processes": the API, the control worker and the
+    # hosts each in a child process (workers/children.py), as in production.
+    layout: str = "single"
     server: DevServer | None = None
     keystone: KeystoneServer | None = None
     client: Client | None = None
-    running_hosts: dict[str, RunningHost] = field(default_factory=dict)
+    host_runner: HostRunner | None = None
+    children: Children | None = None
+    host_names: list[str] = field(default_factory=list)
     _tasks: list[asyncio.Task] = field(default_factory=list)
     _workers: list[Worker] = field(default_factory=list)
     _api: uvicorn.Server | None = None
     _codec: uvicorn.Server | None = None
-    _group: HostGroupActivities | None = None  # hosts reporting as one group
-    _host_executor: ThreadPoolExecutor | None = None
 
     @property
     def state_dir(self) -> Path:
@@ -110,6 +84,10 @@ class EmbeddedStack:
     @property
     def api_url(self) -> str:
         return f"http://{self.settings.api_host}:{self.settings.api_port}"
+
+    @property
+    def running_hosts(self) -> dict[str, RunningHost]:
+        return self.host_runner.running if self.host_runner is not None else {}
 
     def check_ports(self) -> None:
         """Fail fast, and say which, when a port the stack needs is taken."""
@@ -161,8 +139,10 @@ class EmbeddedStack:
         self.clouds_file = write_clouds_yaml(self.state_dir, self.settings.keystone_auth_url(),
                                              self.passwords)
         if self.virt == "qemu":
+            image = (self.host_runner.test_image if self.host_runner is not None
+                     else await asyncio.to_thread(real_hosts.build_test_image))
             self.test_image_id = await asyncio.to_thread(
-                real_hosts.upload_test_image, self.settings, *self._test_image)
+                real_hosts.upload_test_image, self.settings, *image)
 
     async def _start_rest(self) -> None:
         """Temporal, the database, the workers and hosts, the API, the codec server."""
@@ -174,23 +154,50 @@ class EmbeddedStack:
         self.db = get_database(url)
         seed(self.db)
         self.client = await connect(self.settings, address=self.server.address)
-        control = build_control_worker(self.client, self.db, self.settings)
-        self._start_worker(control)
-        await start_control_monitor(self.client, self.settings)
-        if self.virt == "qemu":
-            await self._prepare_real_guests()
         hosts = sim_hosts.prepare(self.state_dir, self.hosts, self.host_specs)
-        if len(hosts) > self.settings.host_group_above and self.virt != "qemu":
-            await self._start_host_group(hosts)
+        self.host_names = [h.name for h in hosts]
+        if self.layout == "processes":
+            await self._start_children()
         else:
-            for host in hosts:
-                await self.start_host(host)
-        self._api = await self._serve(create_app(self.settings, temporal=self.client),
-                                      self.settings.api_host, self.settings.api_port, "API")
+            control = build_control_worker(self.client, self.db, self.settings)
+            self._start_worker(control)
+            await start_control_monitor(self.client, self.settings)
+            self.host_runner = HostRunner(self.client, self.settings, self.virt,
+                                          self.driver_factory)
+            await self.host_runner.start_all(hosts)
+            self._api = await self._serve(create_app(self.settings, temporal=self.client),
+                                          self.settings.api_host, self.settings.api_port,
+                                          "API")
         if not self.headless:
             self._codec = await self._serve(
                 codec_app(payload_codec(self.settings), [self.server.ui_url]),
                 "127.0.0.1", self.codec_port, "codec server")
+
+    async def _start_children(self) -> None:
+        """The production layout: the control worker, the hosts and the API as
+        child processes; each is awaited until it is ready."""
+        self.children = Children(self.settings)
+        run = self.state_dir / "run"
+        run.mkdir(exist_ok=True)
+        for name, args in (
+                ("control", ["worker", "control"]),
+                ("hosts", ["worker", "hosts", "--hosts", str(self.hosts), "--virt", self.virt]),
+                ("api", ["api", "--api-host", self.settings.api_host,
+                         "--api-port", str(self.settings.api_port)])):
+            ready = run / f"{name}.ready"
+            ready.unlink(missing_ok=True)
+            await self.children.start(name, *args, "--ready-file", str(ready))
+            await self._until_ready(name, ready)
+
+    async def _until_ready(self, name: str, ready: Path, timeout: float = 300.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not ready.exists():
+            self.children.check_alive(name)
+            if loop.time() > deadline:
+                raise RuntimeError(f"{name} was not ready within {timeout:.0f}s "
+                                   f"(its log: {self.children.children[name].log_file})")
+            await asyncio.sleep(0.1)
 
     async def _start_keystone(self) -> None:
         if self.keystone is None:
@@ -198,63 +205,20 @@ class EmbeddedStack:
         await self.keystone.start()
         await asyncio.to_thread(provision, self.keystone.auth_url, self.passwords, self.api_url)
 
-    async def _prepare_real_guests(self) -> None:
-        """Packages, libvirtd, the test image and the kvm/qemu probe."""
-        self._test_image = await asyncio.to_thread(real_hosts.build_test_image)
-        virt_type = await asyncio.to_thread(real_hosts.prepare_machine, self._test_image[0])
-        self.driver_factory = real_hosts.driver_factory(self.settings, virt_type, self.hosts)
-
     def _start_worker(self, worker: Worker) -> asyncio.Task:
         self._workers.append(worker)
         task = asyncio.create_task(worker.run())
         self._tasks.append(task)
         return task
 
-    async def _start_host_group(self, hosts: list[sim_hosts.SimHost]) -> None:
-        """Many hosts: their workers share threads, register in batches, report as one."""
-        self._host_executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="sim-host")
-        self._group = HostGroupActivities({})
-        entries = []
-        for host in hosts:
-            running = await self.start_host(host, register=False)
-            entries.append(RegisterHostInput(
-                hostname=host.name, inventory=running.driver.node_info().inventory(),
-                availability_zone=host.availability_zone,
-                libvirt_uri=sim_hosts.libvirt_uri(self.state_dir, host)))
-        await register_hosts(self.client, entries, GROUP)
-        self._start_worker(build_host_group_worker(self.client, self._group, GROUP,
-                                                   self._host_executor))
-        await start_host_group_monitor(self.client, GROUP, [h.name for h in hosts],
-                                       float(self.settings.report_interval))
-
     async def start_host(self, host: sim_hosts.SimHost, driver: ComputeDriver | None = None,
                          register: bool = True) -> RunningHost:
         """Start (or restart) one host's worker and register the host."""
-        uri = (libvirtd.QEMU_URI if self.virt == "qemu"
-               else sim_hosts.libvirt_uri(self.state_dir, host))
-        driver = driver or self.driver_factory(host, uri, self.state_dir)
-        grouped = self._group is not None
-        worker = build_host_worker(self.client, driver, host.name,
-                                   executor=self._host_executor, pollers=1 if grouped else None)
-        task = asyncio.create_task(worker.run())
-        if register:
-            await register_host(self.client, driver, host.name, host.availability_zone, uri,
-                                monitor=not grouped)
-        if grouped:
-            self._group.drivers[host.name] = driver
-        running = RunningHost(host=host, driver=driver, worker=worker, task=task)
-        self.running_hosts[host.name] = running
-        return running
+        return await self.host_runner.start_host(host, driver, register)
 
     async def stop_host(self, name: str) -> None:
         """Stop a host's worker, as if the host died (its queue goes unpolled)."""
-        running = self.running_hosts.pop(name)
-        if self._group is not None:
-            self._group.drivers.pop(name, None)  # its reports stop, as a dead host's would
-        await running.worker.shutdown()
-        with contextlib.suppress(Exception):
-            await running.task
-        running.driver.close()
+        await self.host_runner.stop_host(name)
 
     async def _serve(self, app: Any, host: str, port: int, what: str) -> uvicorn.Server:
         """Serve ``app`` on ``host:port`` in this loop; returns once it listens."""
@@ -280,16 +244,16 @@ class EmbeddedStack:
         for server in (self._api, self._codec):
             if server is not None:
                 server.should_exit = True
-        for name in list(self.running_hosts):
-            await self.stop_host(name)
+        if self.children is not None:
+            await self.children.stop()
+        if self.host_runner is not None:
+            await self.host_runner.stop()
         for worker in self._workers:
             with contextlib.suppress(Exception):
                 await worker.shutdown()
         for task in self._tasks:
             with contextlib.suppress(BaseException):
                 await asyncio.wait_for(task, 15)
-        if self._host_executor is not None:
-            self._host_executor.shutdown(wait=False)
         if self.server is not None:
             self.server.stop()
         if self.keystone is not None:

@@ -26,7 +26,7 @@ from novaflow.settings import Settings
 from novaflow.temporal_client import connect
 from workers import sim_hosts
 from workers.host import build_host_worker, register_host
-from workers.stack import libvirt_driver_factory
+from workers.host_runner import libvirt_driver_factory
 
 
 async def main() -> None:
