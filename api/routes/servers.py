@@ -31,7 +31,6 @@ from api.validation import (
 )
 from novaflow.states import TaskState, VmState, vm_states_for_status
 from schema.models import (
-    ComputeNode,
     Flavor,
     Image,
     Instance,
@@ -39,6 +38,7 @@ from schema.models import (
     Network,
     utcnow,
 )
+from schema.zones import zones_by_host
 
 router = APIRouter(prefix="/v2.1/servers", tags=["servers"])
 
@@ -99,7 +99,7 @@ def _availability_zone(s: Session, ctx: RequestContext, server: dict
     host = rest.split(":")[0] if rest else None
     if host:
         ctx.require_admin("forcing a host with availability_zone")
-    zones = set(s.exec(select(ComputeNode.availability_zone)))
+    zones = set(zones_by_host(s).values())  # aggregates' zones included (issue 15)
     if zone and zone not in zones:
         raise BadRequest("The requested availability zone is not available")
     return zone or None, host or None

@@ -1,0 +1,12 @@
+"""The routers issue 15 added, included in one call so app.py stays small."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api.routes import aggregates
+
+
+def include(app: FastAPI) -> None:
+    for module in (aggregates,):
+        app.include_router(module.router)
