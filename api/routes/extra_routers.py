@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api.routes import aggregates
+from api.routes import aggregates, server_tags
 
 
 def include(app: FastAPI) -> None:
-    for module in (aggregates,):
+    for module in (aggregates, server_tags):
         app.include_router(module.router)

@@ -21,6 +21,7 @@ from api.errors import BadRequest, NotFound
 from api.routes import volumes
 from api.schemas.common import check_versions
 from api.schemas.servers import ServerCreateRequest, ServerListQuery, ServerUpdateRequest
+from api.tags import check_tags, set_tags, show_tags, tag_filter, tags_of
 from api.user_regex import compile_filter
 from api.validation import (
     integer,
@@ -175,8 +176,6 @@ def _version_gated(ctx: RequestContext, server: dict) -> None:
         if key in server and not ctx.version.at_least(since):
             raise BadRequest(f"Invalid input for field/attribute server. Additional "
                              f"properties are not allowed ('{key}' was unexpected)")
-    if server.get("tags"):
-        raise BadRequest("Server tags are not supported by this cloud")
 
 
 @router.post("", status_code=202)
@@ -203,6 +202,7 @@ async def create_server(payload: ServerCreateRequest, response: Response, ctx: C
         raise BadRequest("Invalid input for field/attribute server. 'imageRef' is a "
                          "required property")
     metadata = validate_metadata(server.get("metadata") or {})
+    tags = check_tags(server.get("tags") or [])  # 2.52+
     user_data = _user_data(server)
     key_name = string(server, "key_name")
     security_groups = _security_groups(server)
@@ -263,6 +263,10 @@ async def create_server(payload: ServerCreateRequest, response: Response, ctx: C
             created.append(await compute.create_server(
                 h, ctx, inst, network_ids, hints, force_host, block_devices=specs,
                 bdm_rows=volumes.block_device_rows(inst.uuid, bdms)))
+    if tags:
+        with h.db.writer() as s:
+            for inst in created:
+                set_tags(s, inst.uuid, tags)
     if want_reservation:
         return {"reservation_id": reservation_id}
     first = created[0]
@@ -382,6 +386,7 @@ def _list(request: Request, ctx: RequestContext, h, detail: bool) -> dict:
                 raise BadRequest(f"marker [{q['marker']}] not found")
         if name_re:
             rows = [r for r in rows if name_re.search(r.display_name)]
+        rows = tag_filter(s, q, rows)
         if ip_re:
             rows = [r for r in rows if _ip_matches(r, ip_re, 4)]
         if ip6_re:
@@ -394,9 +399,11 @@ def _list(request: Request, ctx: RequestContext, h, detail: bool) -> dict:
         more = len(rows) > limit
         rows = rows[:limit]
         attached = volumes.attached_volumes(s, [r.uuid for r in rows]) if detail else {}
+        bodies = [views.server_detail(ctx, r, volumes=attached.get(r.uuid))
+                  for r in rows] if detail else []
+        show_tags(s, ctx, bodies)
     if detail:
-        out: dict = {"servers": [views.server_detail(ctx, r, volumes=attached.get(r.uuid))
-                                 for r in rows]}
+        out: dict = {"servers": bodies}
     else:
         out = {"servers": [views.server_summary(ctx, r) for r in rows]}
     if more and rows:
@@ -436,13 +443,17 @@ async def show_server(server_id: str, ctx: Ctx, h: Handles) -> dict:
     def load() -> tuple[Instance, Any]:
         with h.db.reader() as s:
             inst = get_instance(s, ctx, server_id)
-            return inst, volumes.attached_volumes(s, [inst.uuid]).get(inst.uuid)
+            return (inst, volumes.attached_volumes(s, [inst.uuid]).get(inst.uuid),
+                    tags_of(s, [inst.uuid])[inst.uuid])
 
     # In a thread: polled many times per boot, it would stall the event loop.
-    inst, attached = await asyncio.to_thread(load)
+    inst, attached, tags = await asyncio.to_thread(load)
     step = await _current_step(h, inst) if ctx.is_admin else None
-    return {"server": views.server_detail(ctx, inst, h.settings.temporal_ui_url, step,
-                                          volumes=attached, single=True)}
+    body = views.server_detail(ctx, inst, h.settings.temporal_ui_url, step,
+                               volumes=attached, single=True)
+    if ctx.version.at_least("2.26"):
+        body["tags"] = tags
+    return {"server": body}
 
 
 @router.put("/{server_id}")
@@ -467,7 +478,9 @@ async def update_server(server_id: str, payload: ServerUpdateRequest, ctx: Ctx,
         inst.updated_at = utcnow()
         s.add(inst)
         attached = volumes.attached_volumes(s, [inst.uuid]).get(inst.uuid)
-    return {"server": views.server_detail(ctx, inst, volumes=attached, single=True)}
+        body = views.server_detail(ctx, inst, volumes=attached, single=True)
+        show_tags(s, ctx, [body])
+    return {"server": body}
 
 
 @router.delete("/{server_id}", status_code=204)
