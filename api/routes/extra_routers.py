@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api.routes import aggregates, server_tags
+from api.routes import aggregates, flavor_access, server_tags
 
 
 def include(app: FastAPI) -> None:
-    for module in (aggregates, server_tags):
+    for module in (aggregates, server_tags, flavor_access):
         app.include_router(module.router)

@@ -18,6 +18,7 @@ from api import compute, quotas, views
 from api.actions import soft_delete
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, NotFound
+from api.flavor_visibility import may_use
 from api.routes import volumes
 from api.schemas.common import check_versions
 from api.schemas.servers import ServerCreateRequest, ServerListQuery, ServerUpdateRequest
@@ -215,7 +216,7 @@ async def create_server(payload: ServerCreateRequest, response: Response, ctx: C
 
     with h.db.reader() as s:
         flavor = s.exec(select(Flavor).where(Flavor.flavorid == flavor_ref)).first()
-        if flavor is None or flavor.disabled:
+        if flavor is None or flavor.disabled or not may_use(s, ctx, flavor):
             raise BadRequest(f"Flavor {flavor_ref} could not be found.")
         image = None
         if image_ref:
