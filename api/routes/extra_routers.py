@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api.routes import aggregates, flavor_access, server_tags
+from api.routes import (
+    aggregates,
+    flavor_access,
+    server_addresses,
+    server_password,
+    server_tags,
+    tenant_usage,
+)
 
 
 def include(app: FastAPI) -> None:
-    for module in (aggregates, server_tags, flavor_access):
+    for module in (aggregates, server_tags, flavor_access, tenant_usage, server_addresses,
+                   server_password):
         app.include_router(module.router)
