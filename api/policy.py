@@ -23,6 +23,7 @@ from starlette.requests import Request
 
 from activities.types.identity import Identity
 from api.errors import Forbidden
+from api.removed_routes import REMOVED
 
 ADMIN = "rule:context_is_admin"
 READER = "rule:project_reader_or_admin"
@@ -219,6 +220,8 @@ ROUTE_RULES.update({
     ("GET", "/v2.1/extensions"): f"{_C}extensions",
     ("GET", "/v2.1/extensions/{alias}"): f"{_C}extensions",
 })
+# Routes Nova removed answer 410 to any authenticated caller (no rule).
+ROUTE_RULES.update({(m, path): None for path, methods in REMOVED.items() for m in methods})
 # Actions of resources other than servers, by route: {action: rule}; an
 # unknown action needs an admin (who then gets the handler's 400).
 RESOURCE_ACTION_RULES: dict[str, dict[str, str]] = {

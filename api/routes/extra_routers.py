@@ -6,7 +6,9 @@ from fastapi import FastAPI
 
 from api.routes import (
     aggregates,
+    extensions,
     flavor_access,
+    removed,
     server_addresses,
     server_password,
     server_tags,
@@ -16,5 +18,5 @@ from api.routes import (
 
 def include(app: FastAPI) -> None:
     for module in (aggregates, server_tags, flavor_access, tenant_usage, server_addresses,
-                   server_password):
+                   server_password, extensions, removed):
         app.include_router(module.router)
