@@ -217,6 +217,7 @@ ROUTE_RULES.update({
     ("GET", "/v2.1/os-simple-tenant-usage/{tenant_id}"): f"{_C}os-simple-tenant-usage:show",
     ("GET", f"{_S}/{{server_id}}/os-server-password"): f"{_C}os-server-password:show",
     ("DELETE", f"{_S}/{{server_id}}/os-server-password"): f"{_C}os-server-password:clear",
+    ("GET", "/v2.1/"): None, ("GET", "/v2.1/versions/{version_id}"): None,  # no token
     ("GET", "/v2.1/extensions"): f"{_C}extensions",
     ("GET", "/v2.1/extensions/{alias}"): f"{_C}extensions",
 })

@@ -51,6 +51,7 @@ async def versions(request: Request) -> dict:
 
 @router.get("/v2.1")
 @router.get("/v2.1/")
+@router.get("/v2.1/versions/{version_id}")  # Nova answers v2.1's document for any id
 async def version_v21(request: Request) -> dict:
     return {"version": _version(_base(request), "v2.1")}
 

@@ -22,6 +22,7 @@ def test_versions_list_v2_and_v2_1_as_nova(anon, stack):
                                                      "href": f"{stack.api_url}/v2/"}
     assert v2["media-types"][0]["type"] == "application/vnd.openstack.compute+json;version=2"
     v21 = anon.get("/v2.1/").json()["version"]
+    assert anon.get("/v2.1/versions/v2.1").json()["version"] == v21
     assert [link["rel"] for link in v21["links"]] == ["self", "describedby"]
 
 
