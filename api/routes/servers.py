@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import Session, select
 
-from api import compute, quotas, views
+from api import compute, quotas, server_sort, views
 from api.actions import soft_delete
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, NotFound
@@ -315,10 +315,6 @@ def _boolean(value: str) -> bool:
                      "'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'")
 
 
-def _aware(ts: datetime) -> datetime:
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
-
-
 def _query(ctx: RequestContext, q, detail: bool):
     """The SQL part of a server list: scope, deletion, state, host, image."""
     stmt = select(Instance)
@@ -374,6 +370,7 @@ def _ip_matches(inst: Instance, pattern, version: int) -> bool:
 def _list(request: Request, ctx: RequestContext, h, detail: bool) -> dict:
     q = request.query_params
     stmt = _query(ctx, q, detail)
+    order = server_sort.sort_params(ctx, q)  # Nova's sort keys and directions
     name_re, ip_re, ip6_re = _regex(q, "name"), _regex(q, "ip"), _regex(q, "ip6")
     flavor = q.get("flavor", "").rstrip("/").split("/")[-1] or None
     limit = views.limit_param(q, h.settings.api_max_limit)
@@ -394,9 +391,9 @@ def _list(request: Request, ctx: RequestContext, h, detail: bool) -> dict:
             rows = [r for r in rows if _ip_matches(r, ip6_re, 6)]
         if flavor:
             rows = [r for r in rows if (r.flavor or {}).get("flavorid") == flavor]
+        rows = server_sort.sort_rows(rows, order)
         if marker is not None:
-            key = (_aware(marker.created_at), marker.id)
-            rows = [r for r in rows if (_aware(r.created_at), r.id) < key]
+            rows = server_sort.after(rows, marker, order)
         more = len(rows) > limit
         rows = rows[:limit]
         attached = volumes.attached_volumes(s, [r.uuid for r in rows]) if detail else {}
