@@ -52,6 +52,11 @@ async def _until_signalled() -> None:
     await stop.wait()
 
 
+def _metadata_url(stack) -> str:
+    port = stack.settings.metadata_port
+    return f"http://{stack.settings.metadata_host}:{port}/" if port else "(not started)"
+
+
 def _banner(stack) -> str:
     from novaflow.clouds import export_lines
     from novaflow.credentials import PASSWORDS_FILE
@@ -65,6 +70,7 @@ novaflow is up.
                 in {(stack.state_dir / PASSWORDS_FILE).resolve()}, mode 0600)
   Temporal UI   {stack.server.ui_url}   (payloads decoded by {stack.codec_url})
   Temporal      {stack.server.address}
+  metadata      {_metadata_url(stack)}
   hosts         {', '.join(stack.running_hosts)}
   state dir     {stack.state_dir.resolve()}
 
@@ -81,6 +87,7 @@ async def _up(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     settings.api_host = args.api_host
+    settings.metadata_port = args.metadata_port or None
     stack = EmbeddedStack(settings=settings, hosts=args.hosts, temporal_port=args.temporal_port,
                           ui_port=args.ui_port, keystone_port=args.keystone_port,
                           codec_port=args.codec_port, virt=args.virt)
@@ -148,6 +155,18 @@ async def _api(args: argparse.Namespace) -> int:
     settings = _settings(args)
     config = uvicorn.Config(create_app(settings), host=args.api_host, port=settings.api_port,
                             log_config=None)
+    await uvicorn.Server(config).serve()
+    return 0
+
+
+async def _metadata(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.metadata_service import create_metadata_app
+
+    settings = _settings(args)
+    config = uvicorn.Config(create_metadata_app(settings), host=args.metadata_host,
+                            port=args.metadata_port, log_config=None)
     await uvicorn.Server(config).serve()
     return 0
 
@@ -239,6 +258,8 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--codec-port", type=int, default=8235,
                     help="the payload codec server the Temporal UI decodes through")
     up.add_argument("--policy-file", help="YAML overrides of Nova's policy rules")
+    up.add_argument("--metadata-port", type=int, default=8775,
+                    help="the metadata service guests call (0: do not start it)")
     up.add_argument("--hosts", type=int, default=3)
     up.add_argument("--database-url", help="the app database (SQLAlchemy URL, e.g. "
                     "postgresql+psycopg://user:pw@host/db); default: SQLite in the state dir")
@@ -274,6 +295,15 @@ def parser() -> argparse.ArgumentParser:
     api.add_argument("--keystone-url", help="Keystone to validate tokens with")
     api.add_argument("--policy-file", help="YAML overrides of Nova's policy rules")
     api.set_defaults(run=_api)
+
+    md = sub.add_parser("metadata", help="the metadata service guests call (behind "
+                                          "Neutron's metadata proxy)")
+    md.add_argument("--metadata-host", default="127.0.0.1")
+    md.add_argument("--metadata-port", type=int, default=8775)
+    md.add_argument("--database-url")
+    md.add_argument("--state-dir", help="where the generated proxy shared secret is "
+                                        "(or set NOVAFLOW_METADATA_PROXY_SHARED_SECRET)")
+    md.set_defaults(run=_metadata)
 
     temporal = sub.add_parser("temporal", help="Temporal cluster set-up")
     tsub = temporal.add_subparsers(dest="action", required=True)

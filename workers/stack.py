@@ -24,6 +24,7 @@ from activities.hypervisor.group import HostGroupActivities
 from activities.hypervisor.libvirt_driver import LibvirtDriver
 from activities.types.hosts import RegisterHostInput
 from api.app import create_app
+from api.metadata_service import create_metadata_app
 from novaflow import logs
 from novaflow.clouds import write_clouds_yaml
 from novaflow.credentials import codec_keys, passwords
@@ -100,6 +101,7 @@ class EmbeddedStack:
     _workers: list[Worker] = field(default_factory=list)
     _api: uvicorn.Server | None = None
     _codec: uvicorn.Server | None = None
+    _metadata: uvicorn.Server | None = None
     _group: HostGroupActivities | None = None  # hosts reporting as one group
     _host_executor: ThreadPoolExecutor | None = None
 
@@ -117,6 +119,9 @@ class EmbeddedStack:
                   "Temporal": ("127.0.0.1", self.temporal_port)}
         if self.own_keystone:
             wanted["Keystone"] = ("127.0.0.1", self.keystone_port)
+        if self.settings.metadata_port:
+            wanted["metadata service"] = (self.settings.metadata_host,
+                                          self.settings.metadata_port)
         if not self.headless:
             wanted["Temporal UI"] = ("127.0.0.1", self.ui_port)
             wanted["codec server"] = ("127.0.0.1", self.codec_port)
@@ -187,6 +192,10 @@ class EmbeddedStack:
                 await self.start_host(host)
         self._api = await self._serve(create_app(self.settings, temporal=self.client),
                                       self.settings.api_host, self.settings.api_port, "API")
+        if self.settings.metadata_port:  # the metadata service guests call (issue 15)
+            self._metadata = await self._serve(
+                create_metadata_app(self.settings, self.db), self.settings.metadata_host,
+                self.settings.metadata_port, "metadata service")
         if not self.headless:
             self._codec = await self._serve(
                 codec_app(payload_codec(self.settings), [self.server.ui_url]),
@@ -277,7 +286,7 @@ class EmbeddedStack:
         return server
 
     async def stop(self) -> None:
-        for server in (self._api, self._codec):
+        for server in (self._api, self._codec, self._metadata):
             if server is not None:
                 server.should_exit = True
         for name in list(self.running_hosts):

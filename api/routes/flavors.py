@@ -234,7 +234,7 @@ def _spec_value(key: str, value: object) -> str:
 @router.get("/{flavor_id}/os-extra_specs")
 async def list_extra_specs(flavor_id: str, ctx: Ctx, h: Handles) -> dict:
     with h.db.reader() as s:
-        return {"extra_specs": dict(get_flavor(s, flavor_id).extra_specs or {})}
+        return {"extra_specs": dict(get_flavor(s, flavor_id, ctx).extra_specs or {})}
 
 
 @router.post("/{flavor_id}/os-extra_specs")
@@ -253,7 +253,7 @@ async def create_extra_specs(flavor_id: str, payload: ExtraSpecsRequest, ctx: Ct
 @router.get("/{flavor_id}/os-extra_specs/{key}")
 async def show_extra_spec(flavor_id: str, key: str, ctx: Ctx, h: Handles) -> dict:
     with h.db.reader() as s:
-        specs = get_flavor(s, flavor_id).extra_specs or {}
+        specs = get_flavor(s, flavor_id, ctx).extra_specs or {}
     if key not in specs:
         raise NotFound(f"Flavor {flavor_id} has no extra specs with key {key}.")
     return {key: specs[key]}
