@@ -194,6 +194,9 @@ COMPUTE_RULES.update({
     f"{_C}os-simple-tenant-usage:show": READER, f"{_C}os-simple-tenant-usage:list": ADMIN,
     f"{_C}os-server-password:show": READER, f"{_C}os-server-password:clear": MEMBER,
     f"{_C}extensions": ANY,
+    f"{_C}os-instance-usage-audit-log:list": ADMIN,
+    f"{_C}os-instance-usage-audit-log:show": ADMIN,
+    "compute:server:topology:index": READER, "compute:server:topology:host:index": ADMIN,
 })
 _AG = "/v2.1/os-aggregates"
 _T = f"{_S}/{{server_id}}/tags"
@@ -218,6 +221,10 @@ ROUTE_RULES.update({
     ("GET", f"{_S}/{{server_id}}/os-server-password"): f"{_C}os-server-password:show",
     ("DELETE", f"{_S}/{{server_id}}/os-server-password"): f"{_C}os-server-password:clear",
     ("GET", "/v2.1/"): None, ("GET", "/v2.1/versions/{version_id}"): None,  # no token
+    ("GET", "/v2.1/os-instance_usage_audit_log"): f"{_C}os-instance-usage-audit-log:list",
+    ("GET", "/v2.1/os-instance_usage_audit_log/{before_timestamp}"):
+        f"{_C}os-instance-usage-audit-log:show",
+    ("GET", f"{_S}/{{server_id}}/topology"): "compute:server:topology:index",
     ("GET", "/v2.1/extensions"): f"{_C}extensions",
     ("GET", "/v2.1/extensions/{alias}"): f"{_C}extensions",
 })

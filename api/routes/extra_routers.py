@@ -12,11 +12,13 @@ from api.routes import (
     server_addresses,
     server_password,
     server_tags,
+    server_topology,
     tenant_usage,
+    usage_audit_log,
 )
 
 
 def include(app: FastAPI) -> None:
     for module in (aggregates, server_tags, flavor_access, tenant_usage, server_addresses,
-                   server_password, extensions, removed):
+                   server_password, extensions, usage_audit_log, server_topology, removed):
         app.include_router(module.router)
