@@ -197,6 +197,7 @@ COMPUTE_RULES.update({
     f"{_C}os-instance-usage-audit-log:list": ADMIN,
     f"{_C}os-instance-usage-audit-log:show": ADMIN,
     "compute:server:topology:index": READER, "compute:server:topology:host:index": ADMIN,
+    f"{_C}os-quota-class-sets:show": ADMIN, f"{_C}os-quota-class-sets:update": ADMIN,
 })
 _AG = "/v2.1/os-aggregates"
 _T = f"{_S}/{{server_id}}/tags"
@@ -225,6 +226,8 @@ ROUTE_RULES.update({
     ("GET", "/v2.1/os-instance_usage_audit_log/{before_timestamp}"):
         f"{_C}os-instance-usage-audit-log:show",
     ("GET", f"{_S}/{{server_id}}/topology"): "compute:server:topology:index",
+    ("GET", "/v2.1/os-quota-class-sets/{class_name}"): f"{_C}os-quota-class-sets:show",
+    ("PUT", "/v2.1/os-quota-class-sets/{class_name}"): f"{_C}os-quota-class-sets:update",
     ("GET", "/v2.1/extensions"): f"{_C}extensions",
     ("GET", "/v2.1/extensions/{alias}"): f"{_C}extensions",
 })

@@ -436,3 +436,15 @@ class InstancePassword(SQLModel, table=True):
     instance_uuid: str = Field(primary_key=True)
     password: str = ""
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class QuotaClass(SQLModel, table=True):
+    """A quota class's limit (os-quota-class-sets); the class "default" gives
+    every project the limits it has not been given itself."""
+
+    __tablename__ = "quota_classes"
+    __table_args__ = (UniqueConstraint("class_name", "resource"),)
+    id: int | None = Field(default=None, primary_key=True)
+    class_name: str = Field(index=True)
+    resource: str
+    hard_limit: int

@@ -8,6 +8,7 @@ from api.routes import (
     aggregates,
     extensions,
     flavor_access,
+    quota_classes,
     removed,
     server_addresses,
     server_password,
@@ -20,5 +21,6 @@ from api.routes import (
 
 def include(app: FastAPI) -> None:
     for module in (aggregates, server_tags, flavor_access, tenant_usage, server_addresses,
-                   server_password, extensions, usage_audit_log, server_topology, removed):
+                   server_password, extensions, usage_audit_log, server_topology,
+                   quota_classes, removed):
         app.include_router(module.router)

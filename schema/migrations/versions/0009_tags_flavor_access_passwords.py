@@ -1,4 +1,4 @@
-"""server tags, flavor access, server passwords
+"""server tags, flavor access, server passwords, quota classes
 
 Revision ID: 0009
 Revises: 0006
@@ -45,9 +45,21 @@ def upgrade() -> None:
         sa.Column('password', _STR(), nullable=False),
         sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint('instance_uuid'))
+    op.create_table(
+        'quota_classes',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('class_name', _STR(), nullable=False),
+        sa.Column('resource', _STR(), nullable=False),
+        sa.Column('hard_limit', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('id'),
+        sa.UniqueConstraint('class_name', 'resource'))
+    op.create_index(op.f('ix_quota_classes_class_name'), 'quota_classes', ['class_name'],
+                    unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_quota_classes_class_name'), table_name='quota_classes')
+    op.drop_table('quota_classes')
     op.drop_table('instance_passwords')
     op.drop_index(op.f('ix_flavor_projects_project_id'), table_name='flavor_projects')
     op.drop_index(op.f('ix_flavor_projects_flavorid'), table_name='flavor_projects')
