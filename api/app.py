@@ -19,6 +19,7 @@ from api.policy import PolicyEnforcer
 from api.routes import (
     availability_zones,
     catalog,
+    extra_routers,
     flavors,
     hypervisors,
     instance_actions,
@@ -110,4 +111,5 @@ def create_app(settings: Settings, temporal: Client | None = None,
     for module in (keypairs, server_groups, availability_zones, limits, quota_sets,
                    instance_actions, metadata, volumes):
         app.include_router(module.router)
+    extra_routers.include(app)  # aggregates, tags, flavor access, usage, ... (issue 15)
     return app

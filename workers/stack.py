@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 
 from activities.hypervisor.driver import ComputeDriver
 from api.app import create_app
+from api.metadata_service import create_metadata_app
 from novaflow import logs
 from novaflow.clouds import write_clouds_yaml
 from novaflow.credentials import codec_keys, passwords
@@ -76,6 +77,7 @@ class EmbeddedStack:
     _workers: list[Worker] = field(default_factory=list)
     _api: uvicorn.Server | None = None
     _codec: uvicorn.Server | None = None
+    _metadata: uvicorn.Server | None = None
 
     @property
     def state_dir(self) -> Path:
@@ -95,6 +97,9 @@ class EmbeddedStack:
                   "Temporal": ("127.0.0.1", self.temporal_port)}
         if self.own_keystone:
             wanted["Keystone"] = ("127.0.0.1", self.keystone_port)
+        if self.settings.metadata_port:
+            wanted["metadata service"] = (self.settings.metadata_host,
+                                          self.settings.metadata_port)
         if not self.headless:
             wanted["Temporal UI"] = ("127.0.0.1", self.ui_port)
             wanted["codec server"] = ("127.0.0.1", self.codec_port)
@@ -168,6 +173,10 @@ class EmbeddedStack:
             self._api = await self._serve(create_app(self.settings, temporal=self.client),
                                           self.settings.api_host, self.settings.api_port,
                                           "API")
+            if self.settings.metadata_port:  # the metadata service guests call
+                self._metadata = await self._serve(
+                    create_metadata_app(self.settings, self.db), self.settings.metadata_host,
+                    self.settings.metadata_port, "metadata service")
         if not self.headless:
             self._codec = await self._serve(
                 codec_app(payload_codec(self.settings), [self.server.ui_url]),
@@ -183,7 +192,10 @@ class EmbeddedStack:
                 ("control", ["worker", "control"]),
                 ("hosts", ["worker", "hosts", "--hosts", str(self.hosts), "--virt", self.virt]),
                 ("api", ["api", "--api-host", self.settings.api_host,
-                         "--api-port", str(self.settings.api_port)])):
+                         "--api-port", str(self.settings.api_port)]),
+                *([("metadata", ["metadata", "--metadata-host", self.settings.metadata_host,
+                                 "--metadata-port", str(self.settings.metadata_port)])]
+                  if self.settings.metadata_port else [])):
             ready = run / f"{name}.ready"
             ready.unlink(missing_ok=True)
             await self.children.start(name, *args, "--ready-file", str(ready))
@@ -241,7 +253,7 @@ class EmbeddedStack:
         return server
 
     async def stop(self) -> None:
-        for server in (self._api, self._codec):
+        for server in (self._api, self._codec, self._metadata):
             if server is not None:
                 server.should_exit = True
         if self.children is not None:
