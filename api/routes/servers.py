@@ -432,7 +432,7 @@ async def _current_step(h, inst: Instance) -> str | None:
 
 
 @router.get("/{server_id}")
-async def show_server(server_id: str, ctx: Ctx, h: Handles) -> dict:
+async def show_server(server_id: str, ctx: Ctx, h: Handles, response: Response) -> dict:
     def load() -> tuple[Instance, Any]:
         with h.db.reader() as s:
             inst = get_instance(s, ctx, server_id)
@@ -441,13 +441,14 @@ async def show_server(server_id: str, ctx: Ctx, h: Handles) -> dict:
     # In a thread: polled many times per boot, it would stall the event loop.
     inst, attached = await asyncio.to_thread(load)
     step = await _current_step(h, inst) if ctx.is_admin else None
-    return {"server": views.server_detail(ctx, inst, h.settings.temporal_ui_url, step,
-                                          volumes=attached, single=True)}
+    response.headers.update(views.workflow_headers(ctx, inst.workflow_id,
+                                                   h.settings.temporal_ui_url, step))
+    return {"server": views.server_detail(ctx, inst, volumes=attached, single=True)}
 
 
 @router.put("/{server_id}")
 async def update_server(server_id: str, payload: ServerUpdateRequest, ctx: Ctx,
-                        h: Handles) -> dict:
+                        h: Handles, response: Response) -> dict:
     """Rename, describe (2.19+) or re-hostname (2.90+) a server, in any state."""
     check_versions(payload, ctx.version)
     server = payload.as_dict()["server"]
@@ -467,7 +468,10 @@ async def update_server(server_id: str, payload: ServerUpdateRequest, ctx: Ctx,
         inst.updated_at = utcnow()
         s.add(inst)
         attached = volumes.attached_volumes(s, [inst.uuid]).get(inst.uuid)
-    return {"server": views.server_detail(ctx, inst, volumes=attached, single=True)}
+    response.headers.update(views.workflow_headers(ctx, inst.workflow_id,
+                                                   h.settings.temporal_ui_url))
+    return {"server": views.server_partial(
+        ctx, views.server_detail(ctx, inst, volumes=attached, single=True))}
 
 
 @router.delete("/{server_id}", status_code=204)

@@ -12,7 +12,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+)
 
 from api.errors import BadRequest
 from api.microversion import APIVersion
@@ -40,6 +47,23 @@ Int = Annotated[int, BeforeValidator(_integer)]
 NonNegativeInt = Annotated[Int, Field(ge=0, le=MAX_INT)]
 PositiveInt = Annotated[Int, Field(ge=1, le=MAX_INT)]
 QuotaLimit = Annotated[Int, Field(ge=-1, le=MAX_INT)]  # -1: unlimited
+
+_TRUE = {"true", "1", "on", "yes"}
+_BOOLEAN_WORDS = {"True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes",
+                  "False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No", "no"}
+
+
+def _boolean(value: Any) -> Any:
+    """Nova's ``parameter_types.boolean``: a JSON boolean or one of its words."""
+    if isinstance(value, str):
+        if value not in _BOOLEAN_WORDS:
+            raise ValueError(f"{value[:50]!r} is not one of Nova's boolean values")
+        return value.lower() in _TRUE
+    return value
+
+
+# A JSON boolean or "True"/"yes"/"0"/... as Nova's legacy clients send them.
+NovaBoolean = Annotated[StrictBool, BeforeValidator(_boolean)]
 
 Str255 = Annotated[str, StringConstraints(max_length=255)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=255)]
