@@ -26,6 +26,8 @@ from api.routes import (
     limits,
     metadata,
     migrations,
+    os_hosts,
+    proxy_images,
     server_actions,
     server_groups,
     server_migration_actions,
@@ -109,5 +111,8 @@ def create_app(settings: Settings, temporal: Client | None = None,
     app.include_router(server_migration_actions.router)
     for module in (keypairs, server_groups, availability_zones, limits, quota_sets,
                    instance_actions, metadata, volumes):
+        app.include_router(module.router)
+    # APIs Nova keeps below the microversion that removed them (issue 18).
+    for module in (proxy_images, os_hosts):
         app.include_router(module.router)
     return app

@@ -177,6 +177,35 @@ ACTION_RULES = {
     "os-getConsoleOutput": f"{_C}os-console-output",
 }
 
+# -- The APIs Nova keeps below the microversion that removed them (issue 18):
+# Nova's rule names and defaults.  The image proxy has no rule in Nova (the
+# image service decides).
+_H = "/v2.1/os-hypervisors"
+_LEGACY_RULES = {
+    f"{_C}os-hosts:list": ADMIN, f"{_C}os-hosts:show": ADMIN, f"{_C}os-hosts:update": ADMIN,
+    f"{_C}os-hosts:reboot": ADMIN, f"{_C}os-hosts:shutdown": ADMIN,
+    f"{_C}os-hosts:start": ADMIN,
+    f"{_C}os-hypervisors:search": ADMIN, f"{_C}os-hypervisors:servers": ADMIN,
+    f"{_C}os-hypervisors:uptime": ADMIN,
+}
+_LEGACY_ROUTES = {
+    ("GET", "/v2.1/images"): None, ("GET", "/v2.1/images/detail"): None,
+    ("GET", "/v2.1/images/{image_id}"): None, ("DELETE", "/v2.1/images/{image_id}"): None,
+    ("GET", "/v2.1/images/{image_id}/metadata"): None,
+    ("GET", "/v2.1/images/{image_id}/metadata/{key}"): None,
+    ("GET", "/v2.1/os-hosts"): f"{_C}os-hosts:list",
+    ("GET", "/v2.1/os-hosts/{host_name}"): f"{_C}os-hosts:show",
+    ("PUT", "/v2.1/os-hosts/{host_name}"): f"{_C}os-hosts:update",
+    ("GET", "/v2.1/os-hosts/{host_name}/reboot"): f"{_C}os-hosts:reboot",
+    ("GET", "/v2.1/os-hosts/{host_name}/shutdown"): f"{_C}os-hosts:shutdown",
+    ("GET", "/v2.1/os-hosts/{host_name}/startup"): f"{_C}os-hosts:start",
+    ("GET", f"{_H}/{{pattern}}/search"): f"{_C}os-hypervisors:search",
+    ("GET", f"{_H}/{{pattern}}/servers"): f"{_C}os-hypervisors:servers",
+    ("GET", f"{_H}/{{ident}}/uptime"): f"{_C}os-hypervisors:uptime",
+}
+COMPUTE_RULES.update(_LEGACY_RULES)
+ROUTE_RULES.update(_LEGACY_ROUTES)
+
 _SERVICE_PREFIXES = {"/image": "image", "/networking": "network", "/volume": "volume"}
 
 
