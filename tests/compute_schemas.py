@@ -54,6 +54,7 @@ from tempest.lib.services.compute import (
     servers_client,
     services_client,
 )
+from tempest.lib.services.volume.v3 import volumes_client
 
 # Switched on by tests/api/conftest.py for the API tests.
 ENFORCED = False
@@ -263,6 +264,19 @@ ROUTES: list[Route] = [
     Route("PUT", "/os-hosts/{name}", hosts, "update_host"),
 ]
 
+# The Cinder stand-in (/volume/v3/{project}), against Cinder's published
+# schemas (tempest's volume client; no microversion is negotiated: 3.0).
+V = volumes_client.VolumesClient
+VOLUME_ROUTES: list[Route] = [
+    Route("GET", "/volumes", V, "list_volumes_no_detail"),
+    Route("GET", "/volumes/detail", V, "list_volumes_with_detail"),
+    Route("POST", "/volumes", V, "create_volume"),
+    Route("GET", "/volumes/{id}", V, "show_volume"),
+    Route("DELETE", "/volumes/{id}", V, "delete_volume"),
+]
+_VOLUME_ROUTES = [(r.method, r.pattern, r) for r in VOLUME_ROUTES]
+_VOLUME_PREFIX = re.compile(r"/volume/v3/[^/]+(/volumes.*)")
+
 # Server actions whose answer has a body (or a status other than 202).
 ACTION_SCHEMAS = {
     "createBackup": "create_backup",
@@ -449,12 +463,32 @@ def check(response: httpx.Response) -> None:
         if error:
             raise SchemaViolation(f"GET / (versions): body {error}")
         return
+    volume = _VOLUME_PREFIX.fullmatch(path)
+    if volume and 200 <= response.status_code < 300:
+        response.read()
+        _check_volume(method, volume.group(1), response)
+        return
     if path != "/v2.1" and not path.startswith("/v2.1/"):
         return
     rest = path[len("/v2.1"):]
     response.read()
     validate(method, rest, response.status_code, response.headers,
              _request_body(response.request), _json(response.content))
+
+
+def _check_volume(method: str, rest: str, response: httpx.Response) -> None:
+    route = next((r for m, p, r in _VOLUME_ROUTES if m == method and p.fullmatch(rest)), None)
+    if route is None:
+        return  # the stand-in's other routes (limits, versions): no published schema
+    schema = _schema_named(route.source, (3, 0), route.name)
+    what = f"{method} /volume/v3/..{rest} -> {response.status_code}"
+    if response.status_code not in schema["status_code"]:
+        raise SchemaViolation(f"{what}: Cinder answers {schema['status_code']}")
+    body_schema = schema.get("response_body")
+    if body_schema:
+        error = _first_error(body_schema, _json(response.content))
+        if error:
+            raise SchemaViolation(f"{what}: body {error}")
 
 
 def hooks() -> dict[str, list]:

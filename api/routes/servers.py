@@ -259,6 +259,7 @@ async def create_server(payload: ServerCreateRequest, response: Response, ctx: C
                 key_name=key_name, metadata_=metadata, requested_networks=network_ids,
                 user_data=user_data, hostname=_hostname(ctx, server, display, count),
                 reservation_id=reservation_id, launch_index=index,
+                access_ip_v4=server.get("accessIPv4"), access_ip_v6=server.get("accessIPv6"),
             )
             created.append(await compute.create_server(
                 h, ctx, inst, network_ids, hints, force_host, block_devices=specs,
@@ -465,6 +466,9 @@ async def update_server(server_id: str, payload: ServerUpdateRequest, ctx: Ctx,
             inst.description = description
         if "hostname" in server:
             inst.hostname = _hostname(ctx, server, inst.display_name, 1)
+        for key, column in (("accessIPv4", "access_ip_v4"), ("accessIPv6", "access_ip_v6")):
+            if key in server:
+                setattr(inst, column, server[key])
         inst.updated_at = utcnow()
         s.add(inst)
         attached = volumes.attached_volumes(s, [inst.uuid]).get(inst.uuid)

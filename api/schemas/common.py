@@ -9,6 +9,7 @@ microversion; ``check_versions`` refuses it in an older request.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, Any
 
@@ -64,6 +65,25 @@ def _boolean(value: Any) -> Any:
 
 # A JSON boolean or "True"/"yes"/"0"/... as Nova's legacy clients send them.
 NovaBoolean = Annotated[StrictBool, BeforeValidator(_boolean)]
+
+def _ip(version: int):
+    def check(value: Any) -> Any:
+        """Nova's 'ipv4'/'ipv6' formats: one address, written as Python writes it."""
+        if isinstance(value, str):
+            try:
+                address = ipaddress.ip_address(value)
+            except ValueError:
+                raise ValueError(f"{value[:60]!r} is not a 'ipv{version}'") from None
+            if address.version != version:
+                raise ValueError(f"{value[:60]!r} is not a 'ipv{version}'")
+            return str(address)
+        return value
+    return check
+
+
+# accessIPv4 / accessIPv6 (Nova's parameter_types.accessIPv4/6).
+IPv4Str = Annotated[str, BeforeValidator(_ip(4))]
+IPv6Str = Annotated[str, BeforeValidator(_ip(6))]
 
 Str255 = Annotated[str, StringConstraints(max_length=255)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=255)]
