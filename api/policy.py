@@ -187,6 +187,9 @@ _LEGACY_RULES = {
     f"{_C}os-hosts:start": ADMIN,
     f"{_C}os-hypervisors:search": ADMIN, f"{_C}os-hypervisors:servers": ADMIN,
     f"{_C}os-hypervisors:uptime": ADMIN,
+    f"{_C}os-volumes:list": READER, f"{_C}os-volumes:detail": READER,
+    f"{_C}os-volumes:show": READER, f"{_C}os-volumes:create": MEMBER,
+    f"{_C}os-volumes:delete": MEMBER,
 }
 _LEGACY_ROUTES = {
     ("GET", "/v2.1/images"): None, ("GET", "/v2.1/images/detail"): None,
@@ -202,6 +205,12 @@ _LEGACY_ROUTES = {
     ("GET", f"{_H}/{{pattern}}/search"): f"{_C}os-hypervisors:search",
     ("GET", f"{_H}/{{pattern}}/servers"): f"{_C}os-hypervisors:servers",
     ("GET", f"{_H}/{{ident}}/uptime"): f"{_C}os-hypervisors:uptime",
+    ("GET", "/v2.1/os-volumes"): f"{_C}os-volumes:list",
+    ("GET", "/v2.1/os-volumes/detail"): f"{_C}os-volumes:detail",
+    ("GET", "/v2.1/os-volumes/{volume_id}"): f"{_C}os-volumes:show",
+    ("POST", "/v2.1/os-volumes"): f"{_C}os-volumes:create",
+    ("DELETE", "/v2.1/os-volumes/{volume_id}"): f"{_C}os-volumes:delete",
+    ("POST", "/v2.1/os-volumes_boot"): f"{_C}servers:create",
 }
 COMPUTE_RULES.update(_LEGACY_RULES)
 ROUTE_RULES.update(_LEGACY_ROUTES)

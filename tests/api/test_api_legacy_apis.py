@@ -4,7 +4,7 @@ tests/compute_schemas.py) and is 404 from the microversion that removed it."""
 
 from __future__ import annotations
 
-from api_support import assert_nova_error, mv
+from api_support import assert_nova_error, delete_all, mv
 
 
 def test_image_proxy_reads_and_deletes_through_the_image_service(demo, admin, catalog_ids):
@@ -86,3 +86,34 @@ def test_hypervisor_search_servers_and_uptime(admin, demo):
     uuid_id = admin.get("/v2.1/os-hypervisors", headers=mv("2.53")).json()["hypervisors"][0]
     assert_nova_error(admin.get(f"/v2.1/os-hypervisors/{uuid_id['id']}/uptime",
                                 headers=mv("2.88")), 404, "itemNotFound")
+
+
+def test_volume_proxy_and_volumes_boot(demo, reader, catalog_ids):
+    made = demo.post("/v2.1/os-volumes", json={"volume": {
+        "size": 1, "display_name": "proxied", "display_description": "via nova"}})
+    assert made.status_code == 200, made.text
+    vol = made.json()["volume"]
+    assert made.headers["location"].endswith(f"/os-volumes/{vol['id']}")
+    assert (vol["displayName"], vol["size"], vol["attachments"]) == ("proxied", 1, [{}])
+    try:
+        assert demo.get(f"/v2.1/os-volumes/{vol['id']}").json()["volume"]["id"] == vol["id"]
+        assert vol["id"] in {v["id"] for v in reader.get("/v2.1/os-volumes").json()["volumes"]}
+        assert vol["id"] in {v["id"] for v in demo.get(
+            "/v2.1/os-volumes/detail", headers=mv("2.35")).json()["volumes"]}
+        assert_nova_error(reader.post("/v2.1/os-volumes", json={"volume": {"size": 1}}), 403,
+                          "forbidden")
+        assert_nova_error(demo.post("/v2.1/os-volumes", json={"volume": {"size": 0}}), 400,
+                          "badRequest")
+        for path in ("/v2.1/os-volumes", f"/v2.1/os-volumes/{vol['id']}"):
+            assert_nova_error(demo.get(path, headers=mv("2.36")), 404, "itemNotFound")
+    finally:
+        assert demo.delete(f"/v2.1/os-volumes/{vol['id']}").status_code == 202
+    assert_nova_error(demo.get(f"/v2.1/os-volumes/{vol['id']}"), 404, "itemNotFound")
+
+    body = {"server": {"name": "volumes-boot", "flavorRef": "1", "imageRef": catalog_ids["image"],
+                       "networks": [{"uuid": catalog_ids["network"]}]}}
+    assert_nova_error(demo.post("/v2.1/os-volumes_boot", json=body, headers=mv("2.36")), 404,
+                      "itemNotFound")
+    booted = demo.post("/v2.1/os-volumes_boot", json=body)
+    assert booted.status_code == 202, booted.text
+    delete_all(demo, [booted.json()["server"]["id"]])
