@@ -28,6 +28,7 @@ from api.routes import (
     migrations,
     os_hosts,
     proxy_images,
+    proxy_networks,
     proxy_volumes,
     server_actions,
     server_groups,
@@ -114,6 +115,6 @@ def create_app(settings: Settings, temporal: Client | None = None,
                    instance_actions, metadata, volumes):
         app.include_router(module.router)
     # APIs Nova keeps below the microversion that removed them (issue 18).
-    for module in (proxy_images, proxy_volumes, os_hosts):
+    for module in (proxy_images, proxy_volumes, proxy_networks, os_hosts):
         app.include_router(module.router)
     return app

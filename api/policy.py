@@ -190,6 +190,8 @@ _LEGACY_RULES = {
     f"{_C}os-volumes:list": READER, f"{_C}os-volumes:detail": READER,
     f"{_C}os-volumes:show": READER, f"{_C}os-volumes:create": MEMBER,
     f"{_C}os-volumes:delete": MEMBER,
+    f"{_C}os-networks:list": READER, f"{_C}os-networks:show": READER,
+    f"{_C}os-tenant-networks:list": READER, f"{_C}os-tenant-networks:show": READER,
 }
 _LEGACY_ROUTES = {
     ("GET", "/v2.1/images"): None, ("GET", "/v2.1/images/detail"): None,
@@ -211,6 +213,10 @@ _LEGACY_ROUTES = {
     ("POST", "/v2.1/os-volumes"): f"{_C}os-volumes:create",
     ("DELETE", "/v2.1/os-volumes/{volume_id}"): f"{_C}os-volumes:delete",
     ("POST", "/v2.1/os-volumes_boot"): f"{_C}servers:create",
+    ("GET", "/v2.1/os-networks"): f"{_C}os-networks:list",
+    ("GET", "/v2.1/os-networks/{network_id}"): f"{_C}os-networks:show",
+    ("GET", "/v2.1/os-tenant-networks"): f"{_C}os-tenant-networks:list",
+    ("GET", "/v2.1/os-tenant-networks/{network_id}"): f"{_C}os-tenant-networks:show",
 }
 COMPUTE_RULES.update(_LEGACY_RULES)
 ROUTE_RULES.update(_LEGACY_ROUTES)

@@ -117,3 +117,19 @@ def test_volume_proxy_and_volumes_boot(demo, reader, catalog_ids):
     booted = demo.post("/v2.1/os-volumes_boot", json=body)
     assert booted.status_code == 202, booted.text
     delete_all(demo, [booted.json()["server"]["id"]])
+
+
+def test_network_proxies(demo, admin, catalog_ids):
+    net_id = catalog_ids["network"]
+    tenant = demo.get("/v2.1/os-tenant-networks").json()["networks"]
+    assert {"id": net_id, "cidr": "None", "label": "private"} in tenant
+    assert demo.get(f"/v2.1/os-tenant-networks/{net_id}").json() == {
+        "network": {"id": net_id, "cidr": "None", "label": "private"}}
+    member_view = demo.get(f"/v2.1/os-networks/{net_id}").json()["network"]
+    assert member_view["label"] == "private" and "bridge" not in member_view
+    assert admin.get(f"/v2.1/os-networks/{net_id}").json()["network"]["bridge"] is None
+    assert net_id in {n["id"] for n in demo.get("/v2.1/os-networks").json()["networks"]}
+    assert_nova_error(demo.get("/v2.1/os-networks/0e7d4f1c-0000-4000-8000-000000000000"), 404,
+                      "itemNotFound", "Network not found")
+    for path in ("/v2.1/os-networks", f"/v2.1/os-tenant-networks/{net_id}"):
+        assert_nova_error(demo.get(path, headers=mv("2.36")), 404, "itemNotFound")
