@@ -66,6 +66,15 @@ def _boolean(value: Any) -> Any:
 # A JSON boolean or "True"/"yes"/"0"/... as Nova's legacy clients send them.
 NovaBoolean = Annotated[StrictBool, BeforeValidator(_boolean)]
 
+
+def nova_boolean(value: Any) -> bool | None:
+    """``value`` as Nova's ``parameter_types.boolean`` reads it; None if it is not one."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value in _BOOLEAN_WORDS:
+        return value.lower() in _TRUE
+    return None
+
 def _ip(version: int):
     def check(value: Any) -> Any:
         """Nova's 'ipv4'/'ipv6' formats: one address, written as Python writes it."""
