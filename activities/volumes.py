@@ -77,7 +77,8 @@ class VolumeActivities(ControlActivities):
             # Made for this server, from an image or empty, the first time round.
             vol = Volume(name=f"{inst.display_name if inst else ctx.server_id}-volume",
                          size=row.volume_size or 1, project_id=ctx.project_id,
-                         image_id=row.image_id, bootable=row.source_type == "image",
+                         user_id=ctx.user_id, image_id=row.image_id,
+                         bootable=row.source_type == "image",
                          status="reserved", attached_to=ctx.server_id)
             s.add(vol)
             s.flush()

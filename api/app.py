@@ -27,6 +27,10 @@ from api.routes import (
     limits,
     metadata,
     migrations,
+    os_hosts,
+    proxy_images,
+    proxy_networks,
+    proxy_volumes,
     server_actions,
     server_groups,
     server_migration_actions,
@@ -112,4 +116,7 @@ def create_app(settings: Settings, temporal: Client | None = None,
                    instance_actions, metadata, volumes):
         app.include_router(module.router)
     extra_routers.include(app)  # aggregates, tags, flavor access, usage, ... (issue 15)
+    # APIs Nova keeps below the microversion that removed them (issue 18).
+    for module in (proxy_images, proxy_volumes, proxy_networks, os_hosts):
+        app.include_router(module.router)
     return app

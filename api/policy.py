@@ -242,6 +242,49 @@ RESOURCE_ACTION_RULES: dict[str, dict[str, str]] = {
         "addTenantAccess": f"{_C}os-flavor-access:add_tenant_access",
         "removeTenantAccess": f"{_C}os-flavor-access:remove_tenant_access"},
 }
+# -- The APIs Nova keeps below the microversion that removed them (issue 18):
+# Nova's rule names and defaults.  The image proxy has no rule in Nova (the
+# image service decides).
+_H = "/v2.1/os-hypervisors"
+_LEGACY_RULES = {
+    f"{_C}os-hosts:list": ADMIN, f"{_C}os-hosts:show": ADMIN, f"{_C}os-hosts:update": ADMIN,
+    f"{_C}os-hosts:reboot": ADMIN, f"{_C}os-hosts:shutdown": ADMIN,
+    f"{_C}os-hosts:start": ADMIN,
+    f"{_C}os-hypervisors:search": ADMIN, f"{_C}os-hypervisors:servers": ADMIN,
+    f"{_C}os-hypervisors:uptime": ADMIN,
+    f"{_C}os-volumes:list": READER, f"{_C}os-volumes:detail": READER,
+    f"{_C}os-volumes:show": READER, f"{_C}os-volumes:create": MEMBER,
+    f"{_C}os-volumes:delete": MEMBER,
+    f"{_C}os-networks:list": READER, f"{_C}os-networks:show": READER,
+    f"{_C}os-tenant-networks:list": READER, f"{_C}os-tenant-networks:show": READER,
+}
+_LEGACY_ROUTES = {
+    ("GET", "/v2.1/images"): None, ("GET", "/v2.1/images/detail"): None,
+    ("GET", "/v2.1/images/{image_id}"): None, ("DELETE", "/v2.1/images/{image_id}"): None,
+    ("GET", "/v2.1/images/{image_id}/metadata"): None,
+    ("GET", "/v2.1/images/{image_id}/metadata/{key}"): None,
+    ("GET", "/v2.1/os-hosts"): f"{_C}os-hosts:list",
+    ("GET", "/v2.1/os-hosts/{host_name}"): f"{_C}os-hosts:show",
+    ("PUT", "/v2.1/os-hosts/{host_name}"): f"{_C}os-hosts:update",
+    ("GET", "/v2.1/os-hosts/{host_name}/reboot"): f"{_C}os-hosts:reboot",
+    ("GET", "/v2.1/os-hosts/{host_name}/shutdown"): f"{_C}os-hosts:shutdown",
+    ("GET", "/v2.1/os-hosts/{host_name}/startup"): f"{_C}os-hosts:start",
+    ("GET", f"{_H}/{{pattern}}/search"): f"{_C}os-hypervisors:search",
+    ("GET", f"{_H}/{{pattern}}/servers"): f"{_C}os-hypervisors:servers",
+    ("GET", f"{_H}/{{ident}}/uptime"): f"{_C}os-hypervisors:uptime",
+    ("GET", "/v2.1/os-volumes"): f"{_C}os-volumes:list",
+    ("GET", "/v2.1/os-volumes/detail"): f"{_C}os-volumes:detail",
+    ("GET", "/v2.1/os-volumes/{volume_id}"): f"{_C}os-volumes:show",
+    ("POST", "/v2.1/os-volumes"): f"{_C}os-volumes:create",
+    ("DELETE", "/v2.1/os-volumes/{volume_id}"): f"{_C}os-volumes:delete",
+    ("POST", "/v2.1/os-volumes_boot"): f"{_C}servers:create",
+    ("GET", "/v2.1/os-networks"): f"{_C}os-networks:list",
+    ("GET", "/v2.1/os-networks/{network_id}"): f"{_C}os-networks:show",
+    ("GET", "/v2.1/os-tenant-networks"): f"{_C}os-tenant-networks:list",
+    ("GET", "/v2.1/os-tenant-networks/{network_id}"): f"{_C}os-tenant-networks:show",
+}
+COMPUTE_RULES.update(_LEGACY_RULES)
+ROUTE_RULES.update(_LEGACY_ROUTES)
 
 _SERVICE_PREFIXES = {"/image": "image", "/networking": "network", "/volume": "volume"}
 

@@ -51,15 +51,36 @@ def _flavor(ctx: RequestContext, inst: Instance) -> dict:
     return {"id": fid, "links": [{"rel": "bookmark", "href": f"{ctx.base_url}/flavors/{fid}"}]}
 
 
+# What Nova's update and rebuild answers leave out before 2.75 (its view
+# builder's show_* flags off): from 2.75 they show all that GET shows.
+_NOT_IN_PARTIAL = ("OS-EXT-AZ:", "OS-EXT-STS:", "OS-EXT-SRV-ATTR:", "OS-SRV-USG:")
+_NOT_IN_PARTIAL_KEYS = {"config_drive", "key_name", "security_groups",
+                        "os-extended-volumes:volumes_attached", "host_status"}
+
+
+def server_partial(ctx: RequestContext, body: dict) -> dict:
+    """``server_detail`` cut to what Nova's PUT /servers/{id} and rebuild answer
+    at the request's microversion."""
+    if ctx.version.at_least("2.75"):
+        return body
+    out = {k: v for k, v in body.items()
+           if k not in _NOT_IN_PARTIAL_KEYS and not k.startswith(_NOT_IN_PARTIAL)}
+    out["addresses"] = {net: [{"version": a["version"], "addr": a["addr"]} for a in addrs]
+                        for net, addrs in body.get("addresses", {}).items()}
+    return out
+
+
 def server_summary(ctx: RequestContext, inst: Instance) -> dict:
     return {"id": inst.uuid, "name": inst.display_name, "links": links(ctx, "servers", inst.uuid)}
 
 
-def server_detail(ctx: RequestContext, inst: Instance, ui_url: str | None = None,
-                  current_step: str | None = None, volumes: list[dict] | None = None,
+def server_detail(ctx: RequestContext, inst: Instance, volumes: list[dict] | None = None,
                   single: bool = False) -> dict:
     """A server in full; ``volumes`` are its attachments ({id, delete_on_termination}),
-    ``single`` marks a show or update (2.71 adds the server groups there only)."""
+    ``single`` marks a show or update (2.71 adds the server groups there only).
+
+    Only Nova's keys: novaflow's own (the workflow) go in headers, see
+    ``workflow_headers``."""
     status = api_status(inst.vm_state, inst.task_state)
     body = {
         "id": inst.uuid,
@@ -76,8 +97,8 @@ def server_detail(ctx: RequestContext, inst: Instance, ui_url: str | None = None
         "created": isotime(inst.created_at),
         "updated": isotime(inst.updated_at),
         "addresses": _addresses(inst),
-        "accessIPv4": "",
-        "accessIPv6": "",
+        "accessIPv4": inst.access_ip_v4 or "",
+        "accessIPv6": inst.access_ip_v6 or "",
         "links": links(ctx, "servers", inst.uuid),
         "OS-DCF:diskConfig": "MANUAL",
         "progress": 100 if status == "ACTIVE" else 0,
@@ -131,15 +152,29 @@ def server_detail(ctx: RequestContext, inst: Instance, ui_url: str | None = None
                 "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
                 "OS-EXT-SRV-ATTR:user_data": inst.user_data,
             })
-        # novaflow extensions: where to watch the operation and where it is.
-        if inst.workflow_id:
-            body["novaflow:workflow_id"] = inst.workflow_id
-            if ui_url:
-                body["novaflow:workflow_url"] = (
-                    f"{ui_url}/namespaces/default/workflows/{inst.workflow_id}")
-        if current_step is not None:
-            body["novaflow:current_step"] = current_step
     return body
+
+
+# novaflow's additions travel in response headers, where strict clients that
+# validate bodies against Nova's schemas do not look.
+WORKFLOW_HEADER = "Novaflow-Workflow"
+WORKFLOW_URL_HEADER = "Novaflow-Workflow-Url"
+CURRENT_STEP_HEADER = "Novaflow-Current-Step"
+
+
+def workflow_headers(ctx: RequestContext, workflow_id: str | None, ui_url: str | None = None,
+                     current_step: str | None = None) -> dict[str, str]:
+    """Where to watch a server's (or an action's) operation, for admins."""
+    if not ctx.is_admin or not workflow_id:
+        return {}
+    out = {WORKFLOW_HEADER: workflow_id}
+    if ui_url:
+        out[WORKFLOW_URL_HEADER] = f"{ui_url}/namespaces/default/workflows/{workflow_id}"
+    if current_step is not None:
+        out[CURRENT_STEP_HEADER] = current_step
+    # Header values are ASCII on one line: escape anything else (names in steps).
+    return {k: " ".join(v.encode("ascii", "backslashreplace").decode().split())
+            for k, v in out.items()}
 
 
 def flavor_summary(ctx: RequestContext, f: Flavor) -> dict:

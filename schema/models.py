@@ -153,6 +153,9 @@ class Instance(SQLModel, table=True):
     locked: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     locked_by: str | None = None
     locked_reason: str | None = None
+    # Nova's accessIPv4/accessIPv6: addresses the user records (create, update, rebuild).
+    access_ip_v4: str | None = None
+    access_ip_v6: str | None = None
 
 
 class InstanceAction(SQLModel, table=True):
@@ -343,6 +346,7 @@ class Volume(SQLModel, table=True):
     size: int
     status: str = "available"  # available | reserved | attaching | in-use | deleting | error
     project_id: str = Field(index=True)
+    user_id: str | None = None  # who made it (Cinder's user_id)
     image_id: str | None = None
     bootable: bool = False
     attached_to: str | None = Field(default=None, index=True)

@@ -174,8 +174,8 @@ class Capture:
             print(f"skipped resize_reverted: resize answered {resp.status_code} {resp.text}")
             return
         await self.status(sid, {"VERIFY_RESIZE"})
-        wf_id = (await self.admin.get(f"/v2.1/servers/{sid}")).json()["server"].get(
-            "novaflow:workflow_id")
+        wf_id = (await self.admin.get(f"/v2.1/servers/{sid}")).headers.get(
+            "Novaflow-Workflow")
         resp = await self.api.post(f"/v2.1/servers/{sid}/action", json={"revertResize": None})
         resp.raise_for_status()
         await self.status(sid, {"ACTIVE"})

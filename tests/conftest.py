@@ -17,6 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import compute_schemas
 from stack import StackThread
 
 
@@ -62,7 +63,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, app_database_url):
 def client_for(stack: StackThread, token: str | None) -> httpx.Client:
     """A client sending exactly ``token`` (or none): for bad-token tests."""
     headers = {"X-Auth-Token": token} if token else {}
-    return httpx.Client(base_url=stack.api_url, headers=headers, timeout=30)
+    return httpx.Client(base_url=stack.api_url, headers=headers, timeout=30,
+                        event_hooks=compute_schemas.hooks())
 
 
 @pytest.fixture(scope="session")

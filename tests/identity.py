@@ -8,6 +8,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+import compute_schemas
 import httpx
 
 # Keystone's token lifetime in the test stack (tests/conftest.py): short, so
@@ -75,6 +76,7 @@ class KeystoneAuth(httpx.Auth):
 def client(base_url: str, auth_url: str, login: Login, timeout: float = 30) -> httpx.Client:
     """An httpx client of the API logged in as ``login``."""
     auth = KeystoneAuth(auth_url, login)
-    c = httpx.Client(base_url=base_url, auth=auth, timeout=timeout)
+    c = httpx.Client(base_url=base_url, auth=auth, timeout=timeout,
+                     event_hooks=compute_schemas.hooks())
     c.keystone = auth  # type: ignore[attr-defined]
     return c

@@ -34,6 +34,7 @@ from api.operations import (
 )
 from api.quotas import enforce_quota
 from api.routes import servers
+from api.schemas.common import nova_boolean
 from api.validation import no_extra_keys
 from novaflow import logs
 from schema.models import ComputeNode, Flavor, Instance, Migration
@@ -187,17 +188,21 @@ def _live_body(ctx: RequestContext, body: Any) -> tuple[Any, bool | None, bool]:
         if key not in body:
             raise BadRequest(f"Invalid input for field/attribute os-migrateLive. '{key}' is "
                              "a required property")
+    # Nova's parameter_types.boolean: true/false or their words ("True", "no", ...).
     block = body["block_migration"]
     auto_ok = ctx.version.at_least("2.25")
+    if block != "auto" and nova_boolean(block) is not None:
+        block = nova_boolean(block)
     if not (isinstance(block, bool) or (auto_ok and block == "auto")):
         raise BadRequest(f"Invalid input for field/attribute block_migration. Value: "
                          f"{block!r:.100}. {block!r:.100} is not valid under any of the "
                          "given schemas")
-    if "disk_over_commit" in body and not isinstance(body["disk_over_commit"], bool):
+    if "disk_over_commit" in body and nova_boolean(body["disk_over_commit"]) is None:
         raise BadRequest("Invalid input for field/attribute disk_over_commit.")
-    force = body.get("force", False)
-    if not isinstance(force, bool):
-        raise BadRequest(f"Invalid input for field/attribute force. Value: {force!r:.100}.")
+    force = nova_boolean(body.get("force", False))
+    if force is None:
+        raise BadRequest(f"Invalid input for field/attribute force. Value: "
+                         f"{body.get('force')!r:.100}.")
     return body["host"], None if block == "auto" else block, force
 
 

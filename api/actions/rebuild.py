@@ -134,6 +134,9 @@ async def rebuild(h: AppHandles, ctx: RequestContext, inst: Instance, body: Any)
     with h.db.reader() as s:
         row = s.get(Instance, inst.id)
         attached = volumes.attached_volumes(s, [row.uuid]).get(row.uuid)
-    shown = views.server_detail(ctx, row, volumes=attached, single=True)
+    shown = views.server_partial(
+        ctx, views.server_detail(ctx, row, volumes=attached, single=True))
+    if ctx.version.at_least("2.57"):
+        shown["user_data"] = row.user_data  # Nova's rebuild answer shows it from 2.57
     shown["adminPass"] = password
     return JSONResponse({"server": shown}, status_code=202)

@@ -153,12 +153,16 @@ async def create_flavor(payload: FlavorCreateRequest, ctx: Ctx, h: Handles) -> d
     flavorid = body.get("id")
     if flavorid is None:
         flavorid = new_uuid()
+    elif isinstance(flavorid, int | float):
+        flavorid = str(flavorid)  # Nova stores a numeric id as its string
     if not isinstance(flavorid, str) or not 1 <= len(flavorid) <= 255 \
             or not _ID.match(flavorid):
         raise BadRequest(f"Invalid input for field/attribute id. Value: {flavorid!r:.100}. "
                          f"{flavorid!r:.100} does not match '{_ID.pattern}'")
     rxtx = body.get("rxtx_factor", 1.0)
-    if isinstance(rxtx, bool) or not isinstance(rxtx, int | float) or rxtx <= 0:
+    if isinstance(rxtx, str):
+        rxtx = float(rxtx)  # digits, by the schema
+    if isinstance(rxtx, bool) or not isinstance(rxtx, int | float) or not 0 < rxtx <= 3.40282e38:
         raise BadRequest(f"Invalid input for field/attribute rxtx_factor. Value: {rxtx!r:.100}")
     is_public = body.get("os-flavor-access:is_public", True)
     if not isinstance(is_public, bool):
@@ -278,7 +282,7 @@ async def update_extra_spec(flavor_id: str, key: str,
     return {key: value}
 
 
-@router.delete("/{flavor_id}/os-extra_specs/{key}", status_code=202)
+@router.delete("/{flavor_id}/os-extra_specs/{key}", status_code=200)
 async def delete_extra_spec(flavor_id: str, key: str, ctx: Ctx, h: Handles) -> Response:
     ctx.require_admin("os_compute_api:os-flavor-extra-specs:delete")
     with h.db.writer() as s:
@@ -289,4 +293,4 @@ async def delete_extra_spec(flavor_id: str, key: str, ctx: Ctx, h: Handles) -> R
         del specs[key]
         flavor.extra_specs = specs
         s.add(flavor)
-    return Response(status_code=202)
+    return Response(status_code=200)

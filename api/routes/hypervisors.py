@@ -19,7 +19,8 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from api.deps import Ctx, Handles, RequestContext
-from api.errors import BadRequest, NotFound
+from api.errors import BadRequest, NotFound, NotImplementedByDriver
+from api.microversion import APIVersion
 from api.routes.services import service_id, service_state
 from api.schemas.common import database_id
 from api.schemas.hypervisors import HypervisorListQuery, HypervisorShowQuery
@@ -164,3 +165,57 @@ async def show_hypervisor(ident: str, request: Request, ctx: Ctx, h: Handles,
         if node is None:
             raise NotFound(f"Hypervisor with ID {ident} could not be found.")
         return {"hypervisor": _view(ctx, node, _Usage(s), h.settings, True, with_servers)}
+
+
+# -- Routes Nova keeps for older microversions: search and servers by hostname
+# pattern (up to 2.52, replaced by ?hypervisor_hostname_pattern=) and uptime
+# (up to 2.87, a detail field from 2.88).
+
+def _by_pattern(s: Session, ctx: RequestContext, pattern: str) -> list[ComputeNode]:
+    if ctx.version > APIVersion(2, 52):
+        raise NotFound("The resource could not be found.")
+    nodes = [n for n in s.exec(select(ComputeNode).order_by(ComputeNode.id)).all()
+             if pattern in n.hypervisor_hostname]
+    if not nodes:
+        raise NotFound(f"No hypervisor matching '{pattern}' could be found.")
+    return nodes
+
+
+@router.get("/{pattern}/search")
+def search_hypervisors(pattern: str, ctx: Ctx, h: Handles) -> dict:
+    ctx.require_admin("os_compute_api:os-hypervisors:search")
+    with h.db.reader() as s:
+        nodes, u = _by_pattern(s, ctx, pattern), _Usage(s)
+        return {"hypervisors": [_view(ctx, n, u, h.settings, False) for n in nodes
+                                if n.host in u.services]}
+
+
+@router.get("/{pattern}/servers")
+def hypervisor_servers(pattern: str, ctx: Ctx, h: Handles) -> dict:
+    ctx.require_admin("os_compute_api:os-hypervisors:servers")
+    with h.db.reader() as s:
+        nodes, u = _by_pattern(s, ctx, pattern), _Usage(s)
+        return {"hypervisors": [_view(ctx, n, u, h.settings, False, with_servers=True)
+                                for n in nodes if n.host in u.services]}
+
+
+@router.get("/{ident}/uptime")
+def hypervisor_uptime(ident: str, ctx: Ctx, h: Handles) -> dict:
+    """Nova asks the host's virt driver; ours has no uptime call, so the answer
+    is Nova's for such a driver (501) once the node and its service are found."""
+    ctx.require_admin("os_compute_api:os-hypervisors:uptime")
+    if ctx.version > APIVersion(2, 87):
+        raise NotFound("The resource could not be found.")
+    with h.db.reader() as s:
+        if ctx.version.at_least("2.53"):
+            if not is_uuid(ident):
+                raise BadRequest(f"Invalid uuid {ident}")
+            node = s.exec(select(ComputeNode).where(ComputeNode.uuid == ident)).first()
+        else:
+            node = s.get(ComputeNode, database_id(ident)) if ident.isdigit() else None
+        u = _Usage(s)
+        if node is None or node.host not in u.services:
+            raise NotFound(f"Hypervisor with ID '{ident}' could not be found.")
+        if service_state(u.services[node.host], h.settings) != "up":
+            raise BadRequest(f"Compute service of {node.host} is unavailable at this time.")
+    raise NotImplementedByDriver("The requested functionality is not supported.")

@@ -3,7 +3,8 @@
 The rows are written by the operations' workflows, one action per request
 (its request id is the ``x-openstack-request-id`` the request was answered
 with) and one event per step.  Members see events from 2.51 on, never their
-tracebacks; the host is shown to admins only (2.62+).  From 2.21 a deleted
+tracebacks; the host is shown to admins only (2.62+).  Admins find the
+action's workflow in the ``Novaflow-Workflow`` header of the show response.  From 2.21 a deleted
 server's actions stay readable.
 """
 
@@ -12,13 +13,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import Session, select
 
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, NotFound
 from api.schemas.lists import InstanceActionListQuery
-from api.views import host_id, page
+from api.views import host_id, page, workflow_headers
 from schema.models import Instance, InstanceAction, InstanceActionEvent
 
 router = APIRouter(prefix="/v2.1/servers/{server_id}/os-instance-actions",
@@ -52,8 +53,6 @@ def _action_view(ctx: RequestContext, a: InstanceAction) -> dict:
             "start_time": action_time(a.start_time), "user_id": a.user_id}
     if ctx.version.at_least("2.58"):
         body["updated_at"] = action_time(a.updated_at)
-    if ctx.is_admin and a.workflow_id:
-        body["novaflow:workflow_id"] = a.workflow_id  # where to watch it in Temporal
     return body
 
 
@@ -107,7 +106,8 @@ async def list_actions(server_id: str, request: Request, ctx: Ctx, h: Handles,
 
 
 @router.get("/{request_id}")
-async def show_action(server_id: str, request_id: str, ctx: Ctx, h: Handles) -> dict:
+async def show_action(server_id: str, request_id: str, ctx: Ctx, h: Handles,
+                      response: Response) -> dict:
     with h.db.reader() as s:
         inst = _instance(s, ctx, server_id)
         action = s.exec(select(InstanceAction)
@@ -121,6 +121,9 @@ async def show_action(server_id: str, request_id: str, ctx: Ctx, h: Handles) -> 
                         .where(InstanceActionEvent.action_id == action.id)
                         .order_by(InstanceActionEvent.start_time,
                                   InstanceActionEvent.id)).all()
+    # Where to watch it in Temporal: a header, Nova's body has no room for it.
+    response.headers.update(workflow_headers(ctx, action.workflow_id,
+                                             h.settings.temporal_ui_url))
     body = _action_view(ctx, action)
     if ctx.is_admin or ctx.version.at_least("2.51"):
         body["events"] = [_event_view(ctx, inst, e) for e in events]

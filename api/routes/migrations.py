@@ -2,9 +2,9 @@
 in Nova's shapes per microversion.
 
 Every move writes one row (resize, cold or live migration) whose status the
-move's workflow advances; ``novaflow:workflow_id`` (admins only, as
-everything here) names that workflow, so an operator can open it in the
-Temporal UI.
+move's workflow advances.  Nova's shapes only: the move's workflow is
+named by the ``Novaflow-Workflow`` header of its instance action
+(``GET /servers/{id}/os-instance-actions/{request_id}``, admins).
 """
 
 from __future__ import annotations
@@ -53,7 +53,6 @@ def migration_view(ctx: RequestContext, mig: Migration) -> dict:
         "new_instance_type_id": (mig.new_flavor or {}).get("id"),
         "created_at": _ts(mig.created_at),
         "updated_at": _ts(mig.updated_at),
-        "novaflow:workflow_id": mig.workflow_id,
     }
     if ctx.version.at_least("2.23"):
         body["migration_type"] = mig.migration_type

@@ -260,6 +260,7 @@ async def create_server(payload: ServerCreateRequest, response: Response, ctx: C
                 key_name=key_name, metadata_=metadata, requested_networks=network_ids,
                 user_data=user_data, hostname=_hostname(ctx, server, display, count),
                 reservation_id=reservation_id, launch_index=index,
+                access_ip_v4=server.get("accessIPv4"), access_ip_v6=server.get("accessIPv6"),
             )
             created.append(await compute.create_server(
                 h, ctx, inst, network_ids, hints, force_host, block_devices=specs,
@@ -437,7 +438,7 @@ async def _current_step(h, inst: Instance) -> str | None:
 
 
 @router.get("/{server_id}")
-async def show_server(server_id: str, ctx: Ctx, h: Handles) -> dict:
+async def show_server(server_id: str, ctx: Ctx, h: Handles, response: Response) -> dict:
     def load() -> tuple[Instance, Any]:
         with h.db.reader() as s:
             inst = get_instance(s, ctx, server_id)
@@ -447,8 +448,9 @@ async def show_server(server_id: str, ctx: Ctx, h: Handles) -> dict:
     # In a thread: polled many times per boot, it would stall the event loop.
     inst, attached, tags = await asyncio.to_thread(load)
     step = await _current_step(h, inst) if ctx.is_admin else None
-    body = views.server_detail(ctx, inst, h.settings.temporal_ui_url, step,
-                               volumes=attached, single=True)
+    response.headers.update(views.workflow_headers(ctx, inst.workflow_id,
+                                                   h.settings.temporal_ui_url, step))
+    body = views.server_detail(ctx, inst, volumes=attached, single=True)
     if ctx.version.at_least("2.26"):
         body["tags"] = tags
     return {"server": body}
@@ -456,7 +458,7 @@ async def show_server(server_id: str, ctx: Ctx, h: Handles) -> dict:
 
 @router.put("/{server_id}")
 async def update_server(server_id: str, payload: ServerUpdateRequest, ctx: Ctx,
-                        h: Handles) -> dict:
+                        h: Handles, response: Response) -> dict:
     """Rename, describe (2.19+) or re-hostname (2.90+) a server, in any state."""
     check_versions(payload, ctx.version)
     server = payload.as_dict()["server"]
@@ -473,12 +475,17 @@ async def update_server(server_id: str, payload: ServerUpdateRequest, ctx: Ctx,
             inst.description = description
         if "hostname" in server:
             inst.hostname = _hostname(ctx, server, inst.display_name, 1)
+        for key, column in (("accessIPv4", "access_ip_v4"), ("accessIPv6", "access_ip_v6")):
+            if key in server:
+                setattr(inst, column, server[key])
         inst.updated_at = utcnow()
         s.add(inst)
         attached = volumes.attached_volumes(s, [inst.uuid]).get(inst.uuid)
         body = views.server_detail(ctx, inst, volumes=attached, single=True)
         show_tags(s, ctx, [body])
-    return {"server": body}
+    response.headers.update(views.workflow_headers(ctx, inst.workflow_id,
+                                                   h.settings.temporal_ui_url))
+    return {"server": views.server_partial(ctx, body)}
 
 
 @router.delete("/{server_id}", status_code=204)

@@ -53,9 +53,13 @@ def volume_view(ctx: RequestContext, v: Volume, base_url: str, image: Image | No
                          "attached_at": isotime(v.updated_at)}] if attached else [],
         "description": None, "volume_type": "__DEFAULT__", "snapshot_id": None,
         "source_volid": None, "metadata": {}, "encrypted": False, "multiattach": False,
-        "replication_status": None, "consistencygroup_id": None, "user_id": None,
+        "replication_status": None, "consistencygroup_id": None,
+        "user_id": v.user_id or "",
         "group_id": None, "provider_id": None, "service_uuid": None,
-        "shared_targets": True, "cluster_name": None, "consumes_quota": True,
+        # Cinder's base (3.0) shape: cluster_name (3.61) and consumes_quota (3.65)
+        # are for clients that ask for those microversions, which the stand-in
+        # does not negotiate.
+        "shared_targets": True,
         "created_at": isotime(v.created_at), "updated_at": isotime(v.updated_at),
         "links": [{"rel": "self", "href": f"{base_url}/volume/v3/{v.project_id}/volumes/{v.id}"},
                   {"rel": "bookmark", "href": f"{base_url}/volume/{v.project_id}/volumes/{v.id}"}],
@@ -156,11 +160,13 @@ async def create_volume(project_id: str, payload: VolumeCreateRequest, request: 
             if image.min_disk > int(size):
                 raise BadRequest(f"Invalid input received: Volume size {size}GB cannot be "
                                  f"smaller than the image minDisk size {image.min_disk}GB.")
-        vol = Volume(name=name, size=int(size), project_id=ctx.project_id,
+        vol = Volume(name=name, size=int(size), project_id=ctx.project_id, user_id=ctx.user_id,
                      image_id=image.id if image else None,
                      bootable=image is not None or bool(body.get("bootable", False)))
         s.add(vol)
-    return {"volume": volume_view(ctx, vol, str(request.base_url).rstrip("/"), image)}
+    made = volume_view(ctx, vol, str(request.base_url).rstrip("/"), image)
+    made.pop("volume_image_metadata", None)  # Cinder copies it after answering the create
+    return {"volume": made}
 
 
 @router.get("/volume/v3/{project_id}/limits")

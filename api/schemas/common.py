@@ -9,10 +9,18 @@ microversion; ``check_versions`` refuses it in an older request.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+)
 
 from api.errors import BadRequest
 from api.microversion import APIVersion
@@ -40,6 +48,51 @@ Int = Annotated[int, BeforeValidator(_integer)]
 NonNegativeInt = Annotated[Int, Field(ge=0, le=MAX_INT)]
 PositiveInt = Annotated[Int, Field(ge=1, le=MAX_INT)]
 QuotaLimit = Annotated[Int, Field(ge=-1, le=MAX_INT)]  # -1: unlimited
+
+_TRUE = {"true", "1", "on", "yes"}
+_BOOLEAN_WORDS = {"True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes",
+                  "False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No", "no"}
+
+
+def _boolean(value: Any) -> Any:
+    """Nova's ``parameter_types.boolean``: a JSON boolean or one of its words."""
+    if isinstance(value, str):
+        if value not in _BOOLEAN_WORDS:
+            raise ValueError(f"{value[:50]!r} is not one of Nova's boolean values")
+        return value.lower() in _TRUE
+    return value
+
+
+# A JSON boolean or "True"/"yes"/"0"/... as Nova's legacy clients send them.
+NovaBoolean = Annotated[StrictBool, BeforeValidator(_boolean)]
+
+
+def nova_boolean(value: Any) -> bool | None:
+    """``value`` as Nova's ``parameter_types.boolean`` reads it; None if it is not one."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value in _BOOLEAN_WORDS:
+        return value.lower() in _TRUE
+    return None
+
+def _ip(version: int):
+    def check(value: Any) -> Any:
+        """Nova's 'ipv4'/'ipv6' formats: one address, written as Python writes it."""
+        if isinstance(value, str):
+            try:
+                address = ipaddress.ip_address(value)
+            except ValueError:
+                raise ValueError(f"{value[:60]!r} is not a 'ipv{version}'") from None
+            if address.version != version:
+                raise ValueError(f"{value[:60]!r} is not a 'ipv{version}'")
+            return str(address)
+        return value
+    return check
+
+
+# accessIPv4 / accessIPv6 (Nova's parameter_types.accessIPv4/6).
+IPv4Str = Annotated[str, BeforeValidator(_ip(4))]
+IPv6Str = Annotated[str, BeforeValidator(_ip(6))]
 
 Str255 = Annotated[str, StringConstraints(max_length=255)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=255)]

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, StrictBool, StringConstraints
+from pydantic import Field, StrictFloat, StrictInt, StringConstraints
 
 from api.schemas.common import (
     NonNegativeInt,
+    NovaBoolean,
     PositiveInt,
     QueryInt,
     QueryModel,
@@ -21,6 +22,11 @@ FlavorName = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 # Nova's flavor id: safe characters, no leading or trailing space.
 FlavorId = Annotated[str, StringConstraints(
     min_length=1, max_length=255, pattern=r"^[a-zA-Z0-9._-]([a-zA-Z0-9. _-]*[a-zA-Z0-9._-])?$")]
+# Nova takes a number too ('type': ['string', 'number', 'null']) and stores str(id).
+FlavorIdOrNumber = FlavorId | StrictInt | StrictFloat
+# rxtx_factor: a positive number, or its digits as a string.
+RxtxFactor = Annotated[float, Field(gt=0, le=3.40282e38, allow_inf_nan=False)] | Annotated[
+    str, StringConstraints(pattern=r"^[0-9]+(\.[0-9]+)?$", max_length=64)]
 LongDescription = Annotated[str, StringConstraints(max_length=65535)]
 SpecValue = Annotated[str, StringConstraints(max_length=255)] | bool | int | float
 
@@ -29,15 +35,14 @@ class FlavorCreate(RequestBody):
     """The ``flavor`` object of POST /flavors."""
 
     name: FlavorName
-    id: FlavorId | None = None
+    id: FlavorIdOrNumber | None = None
     ram: PositiveInt
     vcpus: PositiveInt
     disk: NonNegativeInt
     ephemeral: NonNegativeInt | None = Field(None, alias="OS-FLV-EXT-DATA:ephemeral")
     swap: NonNegativeInt | None = None
-    rxtx_factor: Annotated[float, Field(gt=0, le=3.40282e38, allow_inf_nan=False)] | None = \
-        None
-    is_public: StrictBool | None = Field(None, alias="os-flavor-access:is_public")
+    rxtx_factor: RxtxFactor | None = None
+    is_public: NovaBoolean | None = Field(None, alias="os-flavor-access:is_public")
     description: LongDescription | None = since("2.55")
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, StrictBool, model_validator
+from pydantic import Field, model_validator
 
-from api.schemas.common import RequestBody, Str255, since, until
+from api.schemas.common import NovaBoolean, RequestBody, Str255, since, until
 
 
 class Reboot(RequestBody):
@@ -37,9 +37,9 @@ class LiveMigrate(RequestBody):
     """``os-migrateLive``: block_migration may be "auto" from 2.25."""
 
     host: Str255 | None
-    block_migration: StrictBool | Literal["auto"]
-    disk_over_commit: StrictBool | None = until("2.24")
-    force: StrictBool | None = Field(None, json_schema_extra={
+    block_migration: NovaBoolean | Literal["auto"]
+    disk_over_commit: NovaBoolean | None = until("2.24")
+    force: NovaBoolean | None = Field(None, json_schema_extra={
         "x-openstack-min-version": "2.30", "x-openstack-max-version": "2.67"})
 
 

@@ -16,6 +16,8 @@ from api.schemas.common import (
     MAX_INT,
     Description,
     Int,
+    IPv4Str,
+    IPv6Str,
     Metadata,
     Name,
     OpenRequestBody,
@@ -83,8 +85,8 @@ class ServerCreate(RequestBody):
     block_device_mapping_v2: list[BlockDeviceMapping] | None = None
     config_drive: bool | Str255 | None = None
     adminPass: Str255 | None = None
-    accessIPv4: Str255 | None = None
-    accessIPv6: Str255 | None = None
+    accessIPv4: IPv4Str | None = None
+    accessIPv6: IPv6Str | None = None
     disk_config: Literal["AUTO", "MANUAL"] | None = Field(None, alias="OS-DCF:diskConfig")
     return_reservation_id: bool | Str255 | None = None
     description: Description | None = since("2.19")
@@ -122,8 +124,8 @@ class ServerUpdate(RequestBody):
     """The ``server`` object of PUT /servers/{id}."""
 
     name: Name | None = None
-    accessIPv4: Str255 | None = None
-    accessIPv6: Str255 | None = None
+    accessIPv4: IPv4Str | None = None
+    accessIPv6: IPv6Str | None = None
     disk_config: Literal["AUTO", "MANUAL"] | None = Field(None, alias="OS-DCF:diskConfig")
     description: Description | None = since("2.19")
     hostname: Hostname | None = since("2.90")

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import StrictBool
-
-from api.schemas.common import Name, QueryModel, QueryStr, RequestBody, Str255
+from api.schemas.common import Name, NovaBoolean, QueryModel, QueryStr, RequestBody, Str255
 
 
 class ServiceUpdateRequest(RequestBody):
@@ -16,7 +14,7 @@ class ServiceUpdateRequest(RequestBody):
 
     status: Literal["enabled", "disabled"] | None = None
     disabled_reason: Name | None = None
-    forced_down: StrictBool | None = None
+    forced_down: NovaBoolean | None = None
     host: Str255 | None = None  # before 2.53: /os-services/{action} bodies
     binary: Str255 | None = None
 

@@ -4,6 +4,7 @@ and clients for projects of their own."""
 
 from __future__ import annotations
 
+import compute_schemas
 import httpx
 import identity
 import openstack.config
@@ -12,6 +13,15 @@ from api_support import OpenStackCLI
 from openstack.connection import Connection
 
 from novaflow.clouds import write_clouds_yaml
+
+
+@pytest.fixture(autouse=True)
+def nova_response_schemas():
+    """Every compute response of an API test is held to Nova's published
+    schema for its microversion (tests/compute_schemas.py)."""
+    compute_schemas.ENFORCED = True
+    yield
+    compute_schemas.ENFORCED = False
 
 
 @pytest.fixture(scope="session")

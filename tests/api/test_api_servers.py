@@ -167,6 +167,33 @@ def test_update_name_and_description(demo, other, catalog_ids):
         assert_nova_error(other.put(f"/v2.1/servers/{sid}", json={"server": {"name": "x"}}),
                           404, "itemNotFound")
         assert server(demo, sid)["name"] == "after"
+        # accessIPv4/v6 are kept and read back (Nova's formats, normalised).
+        resp = demo.put(f"/v2.1/servers/{sid}", json={"server": {
+            "accessIPv4": "192.0.2.10", "accessIPv6": "2001:DB8::1"}})
+        assert resp.json()["server"]["accessIPv4"] == "192.0.2.10"
+        shown = server(demo, sid)
+        assert (shown["accessIPv4"], shown["accessIPv6"]) == ("192.0.2.10", "2001:db8::1")
+        for bad in ({"accessIPv4": "2001:db8::1"}, {"accessIPv4": ""}, {"accessIPv6": "1.2"}):
+            assert_nova_error(demo.put(f"/v2.1/servers/{sid}", json={"server": bad}), 400,
+                              "badRequest")
+    finally:
+        delete_all(demo, [sid])
+
+
+def test_bodies_keep_to_novas_keys_and_the_workflow_is_a_header(demo, admin, catalog_ids):
+    """Every response here is checked against Nova's schema of its microversion
+    (tests/compute_schemas.py); novaflow's workflow is in headers, for admins."""
+    sid = boot(demo, catalog_ids, "shapes")
+    try:
+        for version in ("2.1", "2.3", "2.26", "2.47", "2.71", "2.75", "2.90", "2.96"):
+            shown = admin.get(f"/v2.1/servers/{sid}", headers=mv(version))
+            assert not [k for k in shown.json()["server"] if k.startswith("novaflow")]
+            assert shown.headers["Novaflow-Workflow"] == f"boot-{sid}"
+            updated = admin.put(f"/v2.1/servers/{sid}", headers=mv(version),
+                                json={"server": {"name": "shapes"}})
+            full = tuple(map(int, version.split("."))) >= (2, 75)  # Nova's update shows all
+            assert ("OS-EXT-STS:vm_state" in updated.json()["server"]) == full
+        assert "Novaflow-Workflow" not in demo.get(f"/v2.1/servers/{sid}").headers
     finally:
         delete_all(demo, [sid])
 
@@ -228,10 +255,13 @@ def test_instance_actions_and_request_ids(demo, admin, catalog_ids):
     assert "mark_active" in events and events["mark_active"]["result"] == "Success"
     assert all("traceback" not in e and "host" not in e for e in member["events"])
     assert events["mark_active"]["hostId"]
-    seen = admin.get(f"{base}/{create_rid}", headers=mv("2.62")).json()["instanceAction"]
+    shown = admin.get(f"{base}/{create_rid}", headers=mv("2.62"))
+    seen = shown.json()["instanceAction"]
     assert all("traceback" in e for e in seen["events"])
     assert any(e["host"].startswith("host-") for e in seen["events"])
-    assert seen["novaflow:workflow_id"] == f"boot-{sid}"
+    # novaflow's workflow id: a header for admins, never a key in Nova's body.
+    assert shown.headers["Novaflow-Workflow"] == f"boot-{sid}"
+    assert "Novaflow-Workflow" not in demo.get(f"{base}/{create_rid}").headers
     assert_nova_error(demo.get(f"{base}/req-unknown"), 404, "itemNotFound")
 
     delete = demo.delete(f"/v2.1/servers/{sid}")

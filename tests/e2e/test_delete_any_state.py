@@ -151,8 +151,9 @@ def test_delete_while_the_spawn_waits_for_a_dead_host(stack, admin, catalog_ids)
         sim = st.running_hosts[name].host
         stack.call(st.stop_host(name))
         server_id = boot(admin, catalog_ids, "vm-del-queued", availability_zone=f"nova:{name}")
-        wait_for(lambda: server(admin, server_id).get("novaflow:current_step", "")
-                 .startswith(f"spawn on {name}"), 20, what="the spawn to be queued")
+        wait_for(lambda: admin.get(f"/v2.1/servers/{server_id}").headers.get(
+                 "Novaflow-Current-Step", "").startswith(f"spawn on {name}"), 20,
+                 what="the spawn to be queued")
         assert admin.delete(f"/v2.1/servers/{server_id}").status_code == 204
         wait_gone(admin, server_id, timeout=30)
         assert allocations(stack, server_id) == [] and ports(stack, server_id) == []
