@@ -231,6 +231,16 @@ ROUTE_RULES.update({
     ("GET", "/v2.1/extensions"): f"{_C}extensions",
     ("GET", "/v2.1/extensions/{alias}"): f"{_C}extensions",
 })
+# /os-volumes_boot is Nova's alias of /servers: the same rules.
+_VB = "/v2.1/os-volumes_boot"
+ROUTE_RULES.update({
+    ("GET", _VB): f"{_C}servers:index", ("POST", _VB): f"{_C}servers:create",
+    ("GET", f"{_VB}/detail"): f"{_C}servers:detail",
+    ("GET", f"{_VB}/{{server_id}}"): f"{_C}servers:show",
+    ("PUT", f"{_VB}/{{server_id}}"): f"{_C}servers:update",
+    ("DELETE", f"{_VB}/{{server_id}}"): f"{_C}servers:delete",
+    ("POST", f"{_VB}/{{server_id}}/action"): None,  # by action, as /servers
+})
 # Routes Nova removed answer 410 to any authenticated caller (no rule).
 ROUTE_RULES.update({(m, path): None for path, methods in REMOVED.items() for m in methods})
 # Actions of resources other than servers, by route: {action: rule}; an
@@ -238,6 +248,7 @@ ROUTE_RULES.update({(m, path): None for path, methods in REMOVED.items() for m i
 RESOURCE_ACTION_RULES: dict[str, dict[str, str]] = {
     f"{_AG}/{{aggregate_id}}/action": {a: f"{_A}{a}" for a in
                                        ("add_host", "remove_host", "set_metadata")},
+    f"{_VB}/{{server_id}}/action": ACTION_RULES,
     "/v2.1/flavors/{flavor_id}/action": {
         "addTenantAccess": f"{_C}os-flavor-access:add_tenant_access",
         "removeTenantAccess": f"{_C}os-flavor-access:remove_tenant_access"},
@@ -277,7 +288,6 @@ _LEGACY_ROUTES = {
     ("GET", "/v2.1/os-volumes/{volume_id}"): f"{_C}os-volumes:show",
     ("POST", "/v2.1/os-volumes"): f"{_C}os-volumes:create",
     ("DELETE", "/v2.1/os-volumes/{volume_id}"): f"{_C}os-volumes:delete",
-    ("POST", "/v2.1/os-volumes_boot"): f"{_C}servers:create",
     ("GET", "/v2.1/os-networks"): f"{_C}os-networks:list",
     ("GET", "/v2.1/os-networks/{network_id}"): f"{_C}os-networks:show",
     ("GET", "/v2.1/os-tenant-networks"): f"{_C}os-tenant-networks:list",
@@ -350,7 +360,10 @@ class PolicyEnforcer:
         if (method, path) == ("POST", f"{_S}/{{server_id}}/action"):
             rule = ACTION_RULES.get(await _action_name(request))
         elif method == "POST" and path in RESOURCE_ACTION_RULES:
-            rule = RESOURCE_ACTION_RULES[path].get(await _action_name(request), "admin_api")
+            rules = RESOURCE_ACTION_RULES[path]
+            # Server actions (os-volumes_boot): an unknown one is the handler's 400.
+            rule = rules.get(await _action_name(request),
+                             None if rules is ACTION_RULES else "admin_api")
         if rule is None:
             return
         params = request.path_params

@@ -16,11 +16,12 @@ from api.routes import (
     server_topology,
     tenant_usage,
     usage_audit_log,
+    volumes_boot,
 )
 
 
 def include(app: FastAPI) -> None:
     for module in (aggregates, server_tags, flavor_access, tenant_usage, server_addresses,
                    server_password, extensions, usage_audit_log, server_topology,
-                   quota_classes, removed):
+                   quota_classes, volumes_boot, removed):
         app.include_router(module.router)

@@ -1,10 +1,9 @@
-"""/v2.1/os-volumes (+ /detail, /{id}) and /v2.1/os-volumes_boot: Nova's
+"""/v2.1/os-volumes (+ /detail, /{id}): Nova's
 volume proxy, kept for microversions up to 2.35 (404 from 2.36).
 
 Volumes are read, made and deleted in the volume service through
 openstacksdk as the caller (``api.cloud_proxy``) and shown in Nova's
 camel-case shape (its ``_translate_volume_detail_view``).
-``os-volumes_boot`` is Nova's other name for ``POST /servers``.
 """
 
 from __future__ import annotations
@@ -15,9 +14,7 @@ from fastapi import APIRouter, Request, Response
 
 from api import cloud_proxy
 from api.deps import Ctx, Handles, RequestContext
-from api.routes import servers
 from api.schemas.proxy import ProxyVolumeCreateRequest
-from api.schemas.servers import ServerCreateRequest
 
 router = APIRouter(prefix="/v2.1", tags=["volumes (proxy, < 2.36)"])
 
@@ -98,11 +95,3 @@ async def delete_volume(volume_id: str, ctx: Ctx, h: Handles) -> Response:
             volume_id, ignore_missing=False),
         not_found=f"Volume {volume_id} could not be found.")
     return Response(status_code=202)
-
-
-@router.post("/os-volumes_boot", status_code=202)
-async def create_server_os_volumes_boot(payload: ServerCreateRequest, response: Response,
-                                        ctx: Ctx, h: Handles) -> dict:
-    """Nova routes os-volumes_boot to the servers controller's create."""
-    cloud_proxy.removed_after(ctx, LAST_VERSION)
-    return await servers.create_server(payload, response, ctx, h)

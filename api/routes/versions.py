@@ -51,8 +51,13 @@ async def versions(request: Request) -> dict:
 
 @router.get("/v2.1")
 @router.get("/v2.1/")
-@router.get("/v2.1/versions/{version_id}")  # Nova answers v2.1's document for any id
 async def version_v21(request: Request) -> dict:
+    return {"version": _version(_base(request), "v2.1")}
+
+
+@router.get("/v2.1/versions/{version_id}")
+async def show_version(version_id: str, request: Request) -> dict:
+    """Nova answers v2.1's document whatever the id."""
     return {"version": _version(_base(request), "v2.1")}
 
 

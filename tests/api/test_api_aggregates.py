@@ -177,10 +177,10 @@ def test_aggregates_with_the_cli(osc, admin, stack):
                     cloud="novaflow-admin")
     try:
         assert made["name"] == name and made["availability_zone"] == name
-        osc("aggregate", "add", "host", name, host, cloud="novaflow-admin")
-        shown = osc.json("aggregate", "show", name, cloud="novaflow-admin")
-        assert shown["hosts"] == [host]
-        assert shown["properties"]["ssd"] == "true"
+        added = osc.json("aggregate", "add", "host", name, host, cloud="novaflow-admin")
+        assert added["hosts"] == [host]
+        shown = admin.get(f"{AGG}/{made['id']}").json()["aggregate"]
+        assert shown["metadata"] == {"availability_zone": name, "ssd": "true"}
     finally:
         _action(admin, made["id"], {"remove_host": {"host": host}})
         admin.delete(f"{AGG}/{made['id']}")

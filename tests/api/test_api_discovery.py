@@ -54,3 +54,24 @@ def test_every_removed_route_answers_410(demo, anon, catalog_ids):
                                     json={"resetNetwork": None}), 410, "computeFault")
     finally:
         delete_all(demo, [sid])
+
+
+def test_os_volumes_boot_is_the_servers_api(demo, other, catalog_ids):
+    body = {"server": {"name": "vb", "flavorRef": "1", "imageRef": catalog_ids["image"],
+                       "networks": [{"uuid": catalog_ids["network"]}]}}
+    resp = demo.post("/v2.1/os-volumes_boot", json=body)
+    assert resp.status_code == 202, resp.text
+    sid = resp.json()["server"]["id"]
+    try:
+        assert demo.get(f"/v2.1/os-volumes_boot/{sid}").json()["server"]["name"] == "vb"
+        assert sid in {s["id"] for s in demo.get("/v2.1/os-volumes_boot").json()["servers"]}
+        assert sid in {s["id"] for s in
+                       demo.get("/v2.1/os-volumes_boot/detail").json()["servers"]}
+        assert_nova_error(other.get(f"/v2.1/os-volumes_boot/{sid}"), 404, "itemNotFound")
+        assert demo.post(f"/v2.1/os-volumes_boot/{sid}/action",
+                         json={"bogus": None}).status_code == 400
+        assert_nova_error(other.post(f"/v2.1/os-volumes_boot/{sid}/action",
+                                     json={"os-stop": None}), 404, "itemNotFound")
+    finally:
+        assert demo.delete(f"/v2.1/os-volumes_boot/{sid}").status_code == 204
+        delete_all(demo, [sid])

@@ -4,7 +4,7 @@ tests/compute_schemas.py) and is 404 from the microversion that removed it."""
 
 from __future__ import annotations
 
-from api_support import assert_nova_error, delete_all, mv
+from api_support import assert_nova_error, mv
 
 
 def test_image_proxy_reads_and_deletes_through_the_image_service(demo, admin, catalog_ids):
@@ -88,7 +88,7 @@ def test_hypervisor_search_servers_and_uptime(admin, demo):
                                 headers=mv("2.88")), 404, "itemNotFound")
 
 
-def test_volume_proxy_and_volumes_boot(demo, reader, catalog_ids):
+def test_volume_proxy(demo, reader, catalog_ids):
     made = demo.post("/v2.1/os-volumes", json={"volume": {
         "size": 1, "display_name": "proxied", "display_description": "via nova"}})
     assert made.status_code == 200, made.text
@@ -110,13 +110,6 @@ def test_volume_proxy_and_volumes_boot(demo, reader, catalog_ids):
         assert demo.delete(f"/v2.1/os-volumes/{vol['id']}").status_code == 202
     assert_nova_error(demo.get(f"/v2.1/os-volumes/{vol['id']}"), 404, "itemNotFound")
 
-    body = {"server": {"name": "volumes-boot", "flavorRef": "1", "imageRef": catalog_ids["image"],
-                       "networks": [{"uuid": catalog_ids["network"]}]}}
-    assert_nova_error(demo.post("/v2.1/os-volumes_boot", json=body, headers=mv("2.36")), 404,
-                      "itemNotFound")
-    booted = demo.post("/v2.1/os-volumes_boot", json=body)
-    assert booted.status_code == 202, booted.text
-    delete_all(demo, [booted.json()["server"]["id"]])
 
 
 def test_network_proxies(demo, admin, catalog_ids):
