@@ -16,9 +16,10 @@ from api.deps import AppHandles
 from api.guard import RequestGuard
 from api.microversion import requested_version, response_headers
 from api.policy import PolicyEnforcer
-from api.routes import (
+from api.routes import (  # volume attach
     availability_zones,
     catalog,
+    cinder_attachments,
     flavors,
     hypervisors,
     instance_actions,
@@ -29,6 +30,7 @@ from api.routes import (
     server_actions,
     server_groups,
     server_migration_actions,
+    server_volumes,
     servers,
     services,
     versions,
@@ -109,5 +111,8 @@ def create_app(settings: Settings, temporal: Client | None = None,
     app.include_router(server_migration_actions.router)
     for module in (keypairs, server_groups, availability_zones, limits, quota_sets,
                    instance_actions, metadata, volumes):
+        app.include_router(module.router)
+    # Volume attach: Cinder's attachments (stand-in) and Nova's os-volume_attachments.
+    for module in (cinder_attachments, server_volumes):
         app.include_router(module.router)
     return app

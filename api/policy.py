@@ -91,6 +91,12 @@ COMPUTE_RULES = {
     f"{_C}servers:migrations:delete": ADMIN, f"{_C}servers:migrations:force_complete": ADMIN,
     f"{_C}os-console-output": MEMBER,
 }
+# Volume attach (Nova's defaults; a swap is for admins and the volume service).
+_VA = f"{_C}os-volumes-attachments"
+COMPUTE_RULES |= {
+    f"{_VA}:index": READER, f"{_VA}:show": READER, f"{_VA}:create": MEMBER,
+    f"{_VA}:update": MEMBER, f"{_VA}:swap": ADMIN, f"{_VA}:delete": MEMBER,
+}
 
 # The stand-in image, network and volume services: reader reads, member writes.
 SERVICE_RULES = {f"{svc}:{kind}": (READER if kind == "read" else MEMBER)
@@ -157,6 +163,14 @@ ROUTE_RULES: dict[tuple[str, str], str | None] = {
     ("GET", "/v2.1/os-hypervisors/detail"): f"{_C}os-hypervisors:list-detail",
     ("GET", "/v2.1/os-hypervisors/statistics"): f"{_C}os-hypervisors:statistics",
     ("GET", "/v2.1/os-hypervisors/{ident}"): f"{_C}os-hypervisors:show",
+}
+# Volume attach.
+ROUTE_RULES |= {
+    ("GET", f"{_S}/{{server_id}}/os-volume_attachments"): f"{_VA}:index",
+    ("POST", f"{_S}/{{server_id}}/os-volume_attachments"): f"{_VA}:create",
+    ("GET", f"{_S}/{{server_id}}/os-volume_attachments/{{volume_id}}"): f"{_VA}:show",
+    ("PUT", f"{_S}/{{server_id}}/os-volume_attachments/{{volume_id}}"): f"{_VA}:update",
+    ("DELETE", f"{_S}/{{server_id}}/os-volume_attachments/{{volume_id}}"): f"{_VA}:delete",
 }
 
 ACTION_RULES = {

@@ -143,6 +143,8 @@ class Transition:
 
 
 _V, _T = VmState, TaskState
+# Where Nova attaches and detaches volumes (shelved states are not ours yet).
+_VOLUME_STATES = (_V.ACTIVE, _V.PAUSED, _V.STOPPED, _V.RESIZED, _V.SOFT_DELETED)
 _HARD_REBOOTABLE = (_V.ACTIVE, _V.STOPPED, _V.PAUSED, _V.SUSPENDED, _V.ERROR)
 
 # Keyed by the name routes and workflows use; ``operation`` is Nova's word.
@@ -190,6 +192,10 @@ TRANSITIONS: dict[str, Transition] = {t.operation if key is None else key: t for
     # An admin's way out of a stuck state (Nova checks no state, nor the lock).
     (None, Transition("resetState", ANY, None, (), ANY, needs_host=False,
                       allowed_when_locked=True)),
+    # Volume attach/detach/swap (Nova's compute API: no task_state of their own).
+    *[(None, Transition(op, _VOLUME_STATES, None, ())) for op in (
+        "attach_volume", "detach_volume")],
+    (None, Transition("swap_volume", (_V.ACTIVE, _V.PAUSED, _V.RESIZED), None, ())),
 ]}
 
 

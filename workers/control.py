@@ -22,6 +22,7 @@ from activities.network import NetworkActivities
 from activities.rebuild import RebuildActivities
 from activities.scheduler.activities import SchedulerActivities
 from activities.temporal_ops import TemporalActivities
+from activities.volume_attach import VolumeAttachActivities
 from activities.volumes import VolumeActivities
 from novaflow.queues import CONTROL_QUEUE
 from novaflow.settings import Settings
@@ -41,6 +42,7 @@ from workflows.rebuild import RebuildServerWorkflow
 from workflows.register_host import RegisterHostsWorkflow, RegisterHostWorkflow
 from workflows.resize import ResizeServerWorkflow
 from workflows.soft_delete import SoftDeleteServerWorkflow
+from workflows.volume_attach import AttachVolumeWorkflow, DetachVolumeWorkflow
 
 WORKFLOWS = [BootServerWorkflow, DeleteServerWorkflow, RegisterHostWorkflow,
              RegisterHostsWorkflow]
@@ -48,6 +50,7 @@ WORKFLOWS += [PowerActionWorkflow, HostMonitorWorkflow, HostGroupMonitorWorkflow
 WORKFLOWS += [ResizeServerWorkflow, LiveMigrateServerWorkflow, ControlMonitorWorkflow]
 WORKFLOWS += [AuditWorkflow, ConsoleOutputWorkflow]
 WORKFLOWS += [GuestActionWorkflow, RebuildServerWorkflow, SoftDeleteServerWorkflow]
+WORKFLOWS += [AttachVolumeWorkflow, DetachVolumeWorkflow]  # volume attach
 
 
 def control_activities(client: Client, db: Database, settings: Settings,
@@ -77,6 +80,7 @@ def control_activities(client: Client, db: Database, settings: Settings,
         temporal.running_workflows,
         *Day2Activities(db, settings).all(),
         *RebuildActivities(db, settings).all(),
+        *VolumeAttachActivities(db, settings).all(),
     ]
 
 

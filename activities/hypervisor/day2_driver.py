@@ -10,6 +10,7 @@ API answers Nova's 400/409/501 for it) rather than pretending.
 from __future__ import annotations
 
 from activities.hypervisor.driver import DomainInfo, DriverError
+from activities.types.catalog import VolumeDisk
 from activities.types.hypervisor import SpawnInput
 
 
@@ -49,3 +50,22 @@ class Day2Driver:
         force_complete).  Raises NotSupported where this host's migrations
         cannot be forced."""
         raise NotSupported(f"{type(self).__name__} cannot force a live migration to complete")
+
+    # -- volume hot-plug (os-volume_attachments) ---------------------------------
+
+    def volume_connector(self) -> dict:
+        """This host's connector for Cinder (os-brick's ``get_connector_properties``)."""
+        raise NotSupported(f"{type(self).__name__} cannot attach volumes")
+
+    def attach_volume(self, server_id: str, disk: VolumeDisk, bus: str = "virtio") -> None:
+        """Plug ``disk`` into the server's domain at ``disk.device``: live if it
+        runs, and in its persistent definition.  Idempotent: a disk already
+        there from the same source is no error; another disk at that device
+        is (DriverError).  Raises DomainNotFound, or NotSupported."""
+        raise NotSupported(f"{type(self).__name__} cannot attach volumes")
+
+    def detach_volume(self, server_id: str, disk: VolumeDisk) -> None:
+        """Unplug the disk at ``disk.device`` from the server's domain (live and
+        persistent).  Succeeds if it is not there (any more)."""
+        raise NotSupported(f"{type(self).__name__} cannot detach volumes")
+

@@ -6,15 +6,40 @@ driver's ``_lookup`` and ``_lock``.
 
 from __future__ import annotations
 
+import os
+import xml.etree.ElementTree as ET
+from xml.sax.saxutils import escape, quoteattr
+
 import libvirt
 
 from activities.hypervisor.day2_driver import Day2Driver, GuestNotRunning, NotSupported
-from activities.hypervisor.domain_xml import domain_name
+from activities.hypervisor.domain_xml import METADATA_NS, domain_name
 from activities.hypervisor.driver import DomainInfo, DriverError
+from activities.types.catalog import VolumeDisk
 from activities.types.hypervisor import SpawnInput
+
+ET.register_namespace("nf", METADATA_NS)
 
 # libvirt's "this driver does not implement that" codes.
 _UNSUPPORTED = {libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_OPERATION_UNSUPPORTED}
+
+
+def volume_disk_xml(disk: VolumeDisk, bus: str) -> str:
+    """A volume's <disk> element, as the domain XML of a boot writes it."""
+    return f"""<disk type='file' device='disk'>
+  <driver name='qemu' type='raw' cache='none'/>
+  <source file={quoteattr(disk.path)}/>
+  <target dev={quoteattr(disk.device)} bus={quoteattr(bus)}/>
+  <serial>{escape(disk.volume_id[:20])}</serial>
+</disk>"""
+
+
+def _disk_at(root: ET.Element, device: str) -> ET.Element | None:
+    for d in root.iter("disk"):
+        target = d.find("target")
+        if target is not None and target.get("dev") == device:
+            return d
+    return None
 
 
 class LibvirtDay2Mixin(Day2Driver):
@@ -54,3 +79,76 @@ class LibvirtDay2Mixin(Day2Driver):
             # guest would leave it paused on the destination: refuse.
             raise NotSupported(f"cannot force the live migration of "
                                f"{domain_name(server_id)} to complete: {exc}") from exc
+
+    # -- volume hot-plug ----------------------------------------------------------
+
+    def volume_connector(self) -> dict:
+        return {"host": self.hostname, "platform": os.uname().machine, "os_type": "linux",
+                "multipath": False, "initiator": f"iqn.2026-12.dev.novaflow:{self.hostname}"}
+
+    def _redefine(self, dom: libvirt.virDomain, change) -> None:
+        """The test driver has no device hot-plug: change the persistent
+        definition instead (what the next start would run with)."""
+        root = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        change(root)
+        try:
+            self.conn.defineXML(ET.tostring(root, encoding="unicode"))
+        except libvirt.libvirtError as exc:
+            raise DriverError(f"redefining {domain_name(dom.UUIDString())} failed: "
+                              f"{exc}") from exc
+
+    def attach_volume(self, server_id: str, disk: VolumeDisk, bus: str = "virtio") -> None:
+        xml = volume_disk_xml(disk, bus)
+        with self._lock:
+            dom = self._lookup(server_id)
+            root = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+            there = _disk_at(root, disk.device)
+            if there is not None:
+                source = there.find("source")
+                if source is not None and source.get("file") == disk.path:
+                    return  # a retried attach
+                raise DriverError(f"{domain_name(server_id)} has another disk at "
+                                  f"{disk.device}")
+            if self.files is not None and not os.path.exists(disk.path):
+                # The file back end's connect step (os-brick's connect_volume).
+                os.makedirs(os.path.dirname(disk.path), exist_ok=True)
+                with open(disk.path, "wb") as f:
+                    f.truncate(disk.size_gb * 1024**3)
+            flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+            if dom.isActive():
+                flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
+            try:
+                dom.attachDeviceFlags(xml, flags)
+            except libvirt.libvirtError as exc:
+                if not (self.is_test and exc.get_error_code() in _UNSUPPORTED):
+                    raise DriverError(f"attaching {disk.volume_id} to "
+                                      f"{domain_name(server_id)} failed: {exc}") from exc
+                self._redefine(dom, lambda r: r.find("devices").append(ET.fromstring(xml)))
+            self._persist()
+
+    def detach_volume(self, server_id: str, disk: VolumeDisk) -> None:
+        with self._lock:
+            dom = self._lookup(server_id)
+            root = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+            there = _disk_at(root, disk.device)
+            if there is None:
+                return  # gone already
+            xml = ET.tostring(there, encoding="unicode")
+            flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+            if dom.isActive():
+                flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
+            try:
+                dom.detachDeviceFlags(xml, flags)
+            except libvirt.libvirtError as exc:
+                if not (self.is_test and exc.get_error_code() in _UNSUPPORTED):
+                    raise DriverError(f"detaching {disk.device} from "
+                                      f"{domain_name(server_id)} failed: {exc}") from exc
+
+                def drop(r: ET.Element) -> None:
+                    devices = r.find("devices")
+                    found = _disk_at(r, disk.device)
+                    if devices is not None and found is not None:
+                        devices.remove(found)
+                self._redefine(dom, drop)
+            self._persist()
+
