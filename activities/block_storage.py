@@ -73,6 +73,11 @@ class CinderAttachments:
         body = {"attachment": {"volume_uuid": volume_id, "instance_uuid": server_id}}
         return self._call("post", "/attachments", body)["attachment"]["id"]
 
+    def find(self, volume_id: str, server_id: str) -> str | None:
+        """The attachment of the volume to the server, if Cinder has one."""
+        got = self._call("get", f"/attachments?volume_id={volume_id}&instance_id={server_id}")
+        return next((a["id"] for a in got.get("attachments", [])), None)
+
     def connect(self, attachment_id: str, connector: dict) -> dict:
         """Attachment update with the host's connector: the connection info."""
         got = self._call("put", f"/attachments/{attachment_id}",

@@ -26,6 +26,8 @@ from activities.types.catalog import VolumeDisk
 from activities.types.volume_attach import (
     VOLUME_ATTACH_FAILED,
     FinishVolumeInput,
+    SwapPlan,
+    SwapStepInput,
     VolumeAttachPlan,
     VolumeStepInput,
 )
@@ -138,6 +140,52 @@ class VolumeAttachActivities(ControlActivities):
                 if row is not None:
                     s.delete(row)
 
+    @activity.defn(name="reserve_swap")
+    def reserve_swap(self, inp: SwapStepInput) -> SwapPlan:
+        """The new volume reserved for the server (once: a retry finds it)."""
+        old = VolumeStepInput(ctx=inp.ctx, volume_id=inp.old_volume_id)
+        with self.db.reader() as s:
+            plan = self._plan(s, old)
+            vol = s.get(Volume, inp.new_volume_id)
+        try:
+            new_id = (self.cinder.find(inp.new_volume_id, inp.ctx.server_id)
+                      or self.cinder.reserve(inp.new_volume_id, inp.ctx.server_id))
+        except CinderRefused as exc:
+            raise ApplicationError(exc.message, type=errors.INVALID_REQUEST,
+                                   non_retryable=True) from exc
+        new = VolumeDisk(volume_id=inp.new_volume_id, device=plan.disk.device,
+                         boot_index=plan.disk.boot_index, size_gb=vol.size if vol else 1,
+                         path=self._path(inp.new_volume_id))
+        return SwapPlan(host=plan.host, old=plan.disk, new=new,
+                        old_attachment_id=plan.attachment_id, new_attachment_id=new_id,
+                        disk_bus=plan.disk_bus)
+
+    @activity.defn(name="finish_swap")
+    def finish_swap(self, inp: SwapStepInput) -> None:
+        """Done: the new attachment completed, the old one deleted, the mapping
+        row names the new volume.  Failed: the new attachment deleted."""
+        plan = inp.plan
+        if plan is not None and inp.error is not None:
+            self.cinder.delete(plan.new_attachment_id)
+        elif plan is not None:
+            self.cinder.complete(plan.new_attachment_id)
+            if plan.old_attachment_id:
+                self.cinder.delete(plan.old_attachment_id)
+            else:
+                self.cinder.detach(inp.old_volume_id)
+        with self.db.writer() as s:
+            self.add_events(s, inp.ctx, inp.events)
+            self.finish_action(s, inp.ctx, message=inp.error[:255] if inp.error else None)
+            if plan is not None and inp.error is None:
+                row = s.exec(select(BlockDeviceMapping)
+                             .where(BlockDeviceMapping.instance_uuid == inp.ctx.server_id,
+                                    BlockDeviceMapping.volume_id == inp.old_volume_id)).first()
+                if row is not None:
+                    row.volume_id, row.attachment_id = (inp.new_volume_id,
+                                                        plan.new_attachment_id)
+                    s.add(row)
+
     def all(self) -> list:
         return [self.reserve_volume, self.connect_volume, self.finish_volume_attach,
-                self.prepare_volume_detach, self.finish_volume_detach]
+                self.prepare_volume_detach, self.finish_volume_detach, self.reserve_swap,
+                self.finish_swap]

@@ -154,6 +154,17 @@ class VolumeActivities(ControlActivities):
                 else:
                     continue
                 done += 1
+            # A volume reserved for the server by an operation the delete cut
+            # short (a swap's new volume) has an attachment but no mapping row.
+            for att in s.exec(select(VolumeAttachment).where(
+                    VolumeAttachment.instance_uuid == ctx.server_id)).all():
+                vol = s.get(Volume, att.volume_id)
+                if vol is not None and vol.attached_to == ctx.server_id:
+                    vol.status, vol.attached_to, vol.device = "available", None, None
+                    vol.updated_at = utcnow()
+                    s.add(vol)
+                    done += 1
+                s.delete(att)
             if rows:
                 self.add_event(s, ctx, "release_volumes", details=f"{done} volume(s)")
         return done

@@ -42,7 +42,11 @@ from workflows.rebuild import RebuildServerWorkflow
 from workflows.register_host import RegisterHostsWorkflow, RegisterHostWorkflow
 from workflows.resize import ResizeServerWorkflow
 from workflows.soft_delete import SoftDeleteServerWorkflow
-from workflows.volume_attach import AttachVolumeWorkflow, DetachVolumeWorkflow
+from workflows.volume_attach import (
+    AttachVolumeWorkflow,
+    DetachVolumeWorkflow,
+    SwapVolumeWorkflow,
+)
 
 WORKFLOWS = [BootServerWorkflow, DeleteServerWorkflow, RegisterHostWorkflow,
              RegisterHostsWorkflow]
@@ -50,7 +54,7 @@ WORKFLOWS += [PowerActionWorkflow, HostMonitorWorkflow, HostGroupMonitorWorkflow
 WORKFLOWS += [ResizeServerWorkflow, LiveMigrateServerWorkflow, ControlMonitorWorkflow]
 WORKFLOWS += [AuditWorkflow, ConsoleOutputWorkflow]
 WORKFLOWS += [GuestActionWorkflow, RebuildServerWorkflow, SoftDeleteServerWorkflow]
-WORKFLOWS += [AttachVolumeWorkflow, DetachVolumeWorkflow]  # volume attach
+WORKFLOWS += [AttachVolumeWorkflow, DetachVolumeWorkflow, SwapVolumeWorkflow]  # volumes
 
 
 def control_activities(client: Client, db: Database, settings: Settings,

@@ -21,6 +21,13 @@ state after a failed attach); the instance action says why.  A delete
 cancels the workflow: the delete's own release of the server's volumes
 frees the reservation (or deletes the volume, delete_on_termination).
 
+Swap (admin): ``reserve_swap`` (the new volume reserved), the host's
+connector, ``connect_volume`` for the new attachment, ``swap_volume_device``
+on the host (the new volume at the old one's device, the data copied where
+the back end has it), ``finish_swap`` (new attachment completed, old one
+deleted, the mapping row names the new volume).  A failure deletes the new
+attachment; the old volume stays attached.
+
 Detach: ``prepare_volume_detach``, ``detach_volume_device`` on the host,
 ``finish_volume_detach`` (attachment deleted, row removed).  A failed
 unplug leaves the volume attached.
@@ -42,6 +49,9 @@ with workflow.unsafe.imports_passed_through():
         VOLUME_DETACH_FAILED,
         FinishVolumeInput,
         HostVolumeInput,
+        SwapPlan,
+        SwapStepInput,
+        SwapVolumeDeviceInput,
         VolumeAttachPlan,
         VolumeStepInput,
     )
@@ -140,3 +150,57 @@ class DetachVolumeWorkflow(StepTracking):
             ctx=ctx, volume_id=inp.volume_id, attachment_id=plan.attachment_id,
             events=self.steps.take()), summary="finish_volume_detach")
         self.steps.at("done")
+
+
+@dataclass
+class SwapVolumeInput:
+    ctx: OpContext
+    old_volume_id: str
+    new_volume_id: str
+    timeouts: OpTimeouts = field(default_factory=OpTimeouts)
+
+
+@workflow.defn(name="SwapVolumeWorkflow")
+class SwapVolumeWorkflow(StepTracking):
+    @workflow.run
+    async def run(self, inp: SwapVolumeInput) -> None:
+        ctx, plan = inp.ctx, None
+        step_inp = SwapStepInput(ctx=ctx, old_volume_id=inp.old_volume_id,
+                                 new_volume_id=inp.new_volume_id)
+        try:
+            with self.steps.step("reserve_swap", quiet=True,
+                                 where=f"reserve {inp.new_volume_id} in Cinder"):
+                plan = await control(VolumeAttachActivities.reserve_swap, step_inp,
+                                     summary=f"reserve_swap {inp.new_volume_id}")
+            host = plan.host
+            with self.steps.step("compute_swap_volume", host=host,
+                                 where=f"swap to {inp.new_volume_id} on {host}") as step:
+                connector = await on_host(HostVolumeActivities.volume_connector,
+                                          ctx.server_id, host, inp.timeouts,
+                                          summary=f"volume_connector on {host}")
+                plan.new.path = await control(VolumeAttachActivities.connect_volume,
+                                              VolumeStepInput(
+                    ctx=ctx, volume_id=inp.new_volume_id,
+                    attachment_id=plan.new_attachment_id,
+                    connector={**connector, "mountpoint": f"/dev/{plan.new.device}"}),
+                    summary="connect_volume")
+                await on_host(HostVolumeActivities.swap_volume_device, SwapVolumeDeviceInput(
+                    server_id=ctx.server_id, old=plan.old, new=plan.new,
+                    disk_bus=plan.disk_bus), host, inp.timeouts, summary=step.summary)
+                step.details = f"{inp.old_volume_id} -> {inp.new_volume_id}"
+        except ActivityError as exc:
+            why = (f"Failed to swap volume {inp.old_volume_id} for {inp.new_volume_id} on "
+                   f"server {ctx.server_id}: {failure_message(exc)}")
+            await control(VolumeAttachActivities.finish_swap, SwapStepInput(
+                ctx=ctx, old_volume_id=inp.old_volume_id, new_volume_id=inp.new_volume_id,
+                plan=plan, error=why, events=self.steps.take()),
+                summary="finish_swap (failed)")
+            raise ApplicationError(why, type=failure_type(exc) or VOLUME_ATTACH_FAILED,
+                                   non_retryable=True) from exc
+        self.steps.at("finish_swap")
+        done: SwapPlan = plan
+        await control(VolumeAttachActivities.finish_swap, SwapStepInput(
+            ctx=ctx, old_volume_id=inp.old_volume_id, new_volume_id=inp.new_volume_id,
+            plan=done, events=self.steps.take()), summary="finish_swap")
+        self.steps.at("done")
+

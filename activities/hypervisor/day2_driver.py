@@ -69,3 +69,15 @@ class Day2Driver:
         persistent).  Succeeds if it is not there (any more)."""
         raise NotSupported(f"{type(self).__name__} cannot detach volumes")
 
+    def swap_volume(self, server_id: str, old: VolumeDisk, new: VolumeDisk,
+                    bus: str = "virtio") -> None:
+        """Put ``new`` where ``old`` is (same device), the guest's data copied
+        over first where the back end has it (Nova's swap_volume).  On failure
+        ``old`` is plugged back.  Idempotent: ``new`` already there is done."""
+        self.detach_volume(server_id, old)
+        try:
+            self.attach_volume(server_id, new, bus)
+        except Exception:
+            self.attach_volume(server_id, old, bus)
+            raise
+

@@ -15,6 +15,7 @@ from activities.types.volume_attach import (
     VOLUME_ATTACH_FAILED,
     VOLUME_DETACH_FAILED,
     HostVolumeInput,
+    SwapVolumeDeviceInput,
 )
 from novaflow import errors, logs
 
@@ -65,5 +66,12 @@ class HostVolumeActivities:
         self._run("detach_volume", lambda i: self._day2().detach_volume(i.server_id, i.disk),
                   inp, VOLUME_DETACH_FAILED)
 
+    @activity.defn(name="swap_volume_device")
+    def swap_volume_device(self, inp: SwapVolumeDeviceInput) -> None:
+        host_inp = HostVolumeInput(server_id=inp.server_id, disk=inp.new, disk_bus=inp.disk_bus)
+        self._run("swap_volume", lambda i: self._day2().swap_volume(
+            i.server_id, inp.old, i.disk, i.disk_bus), host_inp, VOLUME_ATTACH_FAILED)
+
     def all(self) -> list:
-        return [self.volume_connector, self.attach_volume_device, self.detach_volume_device]
+        return [self.volume_connector, self.attach_volume_device, self.detach_volume_device,
+                self.swap_volume_device]

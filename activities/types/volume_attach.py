@@ -51,3 +51,37 @@ class HostVolumeInput:
     server_id: str
     disk: VolumeDisk
     disk_bus: str = "virtio"
+
+
+@dataclass
+class SwapVolumeDeviceInput:
+    """A host step: ``new`` in place of ``old`` at the same device."""
+
+    server_id: str
+    old: VolumeDisk
+    new: VolumeDisk
+    disk_bus: str = "virtio"
+
+
+@dataclass
+class SwapPlan:
+    """What a swap reads once: the old volume's disk and attachment, the new
+    volume's reserved attachment and the disk it becomes (same device)."""
+
+    host: str
+    old: VolumeDisk
+    new: VolumeDisk
+    old_attachment_id: str | None
+    new_attachment_id: str
+    disk_bus: str = "virtio"
+
+
+@dataclass
+class SwapStepInput:
+    ctx: OpContext
+    old_volume_id: str
+    new_volume_id: str
+    plan: SwapPlan | None = None
+    error: str | None = None
+    events: list[EventRecord] = field(default_factory=list)
+

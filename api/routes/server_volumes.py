@@ -7,7 +7,8 @@ block-device-mapping row and starts AttachVolumeWorkflow through the one
 operation start; it answers 200 with the attachment at once, as Nova does,
 and the volume turns in-use when the host has plugged it.  DELETE starts
 DetachVolumeWorkflow (202); the root volume is refused.  PUT with the same
-volume updates ``delete_on_termination`` (2.85).  Shown per microversion:
+volume updates ``delete_on_termination`` (2.85); with another volume it is
+an admin's swap (SwapVolumeWorkflow, 202).  Shown per microversion:
 ``tag`` from 2.70, ``delete_on_termination`` from 2.79, and from 2.89
 ``attachment_id`` and ``bdm_uuid`` instead of ``id``.
 """
@@ -34,6 +35,8 @@ from schema.models import BlockDeviceMapping, Instance, Volume
 from workflows.volume_attach import (
     AttachVolumeWorkflow,
     DetachVolumeWorkflow,
+    SwapVolumeInput,
+    SwapVolumeWorkflow,
     VolumeAttachInput,
 )
 
@@ -195,6 +198,28 @@ async def detach_volume(server_id: str, volume_id: str, ctx: Ctx, h: Handles) ->
     return Response(status_code=202)
 
 
+async def _swap(h: AppHandles, ctx: RequestContext, server_id: str, old: str,
+                new: str) -> None:
+    def check() -> Instance:
+        with h.db.reader() as s:
+            inst = get_instance(s, ctx, server_id)
+            check_transition("swap_volume", inst, ctx)
+            _row(s, server_id, old)
+            if s.get(Volume, old) is None:
+                raise NotFound(f"Volume {old} could not be found.")
+            _check_volume(s, ctx, inst, new)
+            return inst
+
+    inst = await asyncio.to_thread(check)
+    await start_operation(h, ctx, inst, Operation(
+        key="swap_volume", workflow=SwapVolumeWorkflow.run,
+        workflow_id=lambda row, action_id: f"swap_volume-{row.uuid}-{action_id}",
+        make_input=lambda op_ctx, _started: SwapVolumeInput(
+            ctx=op_ctx, old_volume_id=old, new_volume_id=new, timeouts=op_timeouts(h)),
+        summary=f"swap_volume {old} -> {new} on {inst.display_name} ({inst.host})",
+        details=f"server {inst.uuid}, volume {old} -> {new}"))
+
+
 @router.put("/{volume_id}", status_code=202)
 async def update_volume_attachment(server_id: str, volume_id: str,
                                    payload: VolumeAttachmentUpdateRequest, ctx: Ctx,
@@ -206,7 +231,8 @@ async def update_volume_attachment(server_id: str, volume_id: str,
     new_volume = body.volumeId.lower()
     if new_volume != volume_id.lower() or not ctx.version.at_least("2.85"):
         ctx.require_admin("os_compute_api:os-volumes-attachments:swap")
-        raise BadRequest("Swapping a server's volumes is not supported by this cloud")
+        await _swap(h, ctx, server_id, volume_id, new_volume)
+        return Response(status_code=202)
 
     def update() -> None:
         with h.db.writer() as s:

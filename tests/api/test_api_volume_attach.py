@@ -97,16 +97,28 @@ def test_attach_show_update_detach(stack, demo, admin, other, catalog_ids):
         assert put.status_code == 202, put.text
         assert demo.get(f"/v2.1/servers/{sid}/os-volume_attachments/{vol}", headers=mv("2.79")
                         ).json()["volumeAttachment"]["delete_on_termination"] is True
-        # A swap is an admin's.
+        # A swap is an admin's: the new volume at the old one's device.
+        new = _volume(demo, "va-new")
+        swap = {"volumeAttachment": {"volumeId": new}}
         assert_nova_error(demo.put(f"/v2.1/servers/{sid}/os-volume_attachments/{vol}",
-                                   json={"volumeAttachment": {"volumeId": _volume(demo, "x")}}),
-                          403, "forbidden")
-
-        assert demo.delete(f"/v2.1/servers/{sid}/os-volume_attachments/{vol}"
-                           ).status_code == 202
+                                   json=swap), 403, "forbidden")
+        assert admin.put(f"/v2.1/servers/{sid}/os-volume_attachments/{vol}",
+                         json=swap).status_code == 202
         _wait_status(demo, vol, "available")
-        assert _attachments(demo, vol) == []
-        assert f"volume-{vol}" not in _persistent_xml(stack, admin, sid)
+        _wait_status(demo, new, "in-use")
+        assert _attachments(demo, vol) == [] and len(_attachments(demo, new)) == 1
+        assert [(a["volumeId"], a["device"]) for a in demo.get(
+            f"/v2.1/servers/{sid}/os-volume_attachments").json()["volumeAttachments"]] == [
+            (new, "/dev/vdb")]
+        xml = _persistent_xml(stack, admin, sid)
+        assert f"volume-{new}" in xml and f"volume-{vol}" not in xml
+
+        assert demo.delete(f"/v2.1/servers/{sid}/os-volume_attachments/{new}"
+                           ).status_code == 202
+        _wait_status(demo, new, "available")
+        assert _attachments(demo, new) == []
+        demo.delete(f"{cinder_url(demo)}/volumes/{new}")
+        assert f"volume-{new}" not in _persistent_xml(stack, admin, sid)
         assert demo.get(f"/v2.1/servers/{sid}/os-volume_attachments").json() == {
             "volumeAttachments": []}
         assert_nova_error(demo.delete(f"/v2.1/servers/{sid}/os-volume_attachments/{vol}"),
@@ -173,6 +185,29 @@ def test_delete_releases_attached_volumes(stack, demo, catalog_ids):
     assert _volume_status(demo, keep) == "available" and _attachments(demo, keep) == []
     assert _volume_status(demo, drop) is None
     demo.delete(f"{cinder_url(demo)}/volumes/{keep}")
+
+
+def test_delete_during_the_hotplug(stack, demo, admin, catalog_ids):
+    """The server is deleted while its host is plugging the volume in: the
+    delete cancels the attach and nothing is left attached or reserved."""
+    sid = boot(demo, catalog_ids, "va-cut")
+    vol = _volume(demo, "va-cut")
+    try:
+        wait_status(demo, sid, {"ACTIVE"})
+        shown = admin.get(f"/v2.1/servers/{sid}").json()["server"]
+        driver = stack.stack.running_hosts[shown["OS-EXT-SRV-ATTR:host"]].driver
+        with driver._lock:  # the hot-plug cannot finish while the test holds it
+            assert _attach(demo, sid, vol).status_code == 200
+            wf_id = admin.get(f"/v2.1/servers/{sid}").json()["server"]["novaflow:workflow_id"]
+            handle = stack.stack.client.get_workflow_handle(wf_id)
+            wait_for(lambda: stack.call(handle.query("current_step")).startswith(
+                f"attach {vol} on"), 20, what="the attach to reach the host")
+            assert demo.delete(f"/v2.1/servers/{sid}").status_code == 204
+        delete_all(demo, [sid])
+        assert _volume_status(demo, vol) == "available" and _attachments(demo, vol) == []
+    finally:
+        delete_all(demo, [sid])
+        demo.delete(f"{cinder_url(demo)}/volumes/{vol}")
 
 
 def test_cli_server_add_and_remove_volume(osc, demo, catalog_ids):
