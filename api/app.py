@@ -16,7 +16,7 @@ from api.deps import AppHandles
 from api.guard import RequestGuard
 from api.microversion import requested_version, response_headers
 from api.policy import PolicyEnforcer
-from api.routes import (  # volume attach
+from api.routes import (
     availability_zones,
     catalog,
     cinder_attachments,
@@ -27,8 +27,10 @@ from api.routes import (  # volume attach
     limits,
     metadata,
     migrations,
+    neutron_ports,
     server_actions,
     server_groups,
+    server_interfaces,
     server_migration_actions,
     server_volumes,
     servers,
@@ -114,5 +116,8 @@ def create_app(settings: Settings, temporal: Client | None = None,
         app.include_router(module.router)
     # Volume attach: Cinder's attachments (stand-in) and Nova's os-volume_attachments.
     for module in (cinder_attachments, server_volumes):
+        app.include_router(module.router)
+    # Interface attach: Neutron's port writes (stand-in) and Nova's os-interface.
+    for module in (neutron_ports, server_interfaces):
         app.include_router(module.router)
     return app

@@ -97,6 +97,10 @@ COMPUTE_RULES |= {
     f"{_VA}:index": READER, f"{_VA}:show": READER, f"{_VA}:create": MEMBER,
     f"{_VA}:update": MEMBER, f"{_VA}:swap": ADMIN, f"{_VA}:delete": MEMBER,
 }
+# Interface attach (Nova's defaults).
+_AI = f"{_C}os-attach-interfaces"
+COMPUTE_RULES |= {f"{_AI}:list": READER, f"{_AI}:show": READER, f"{_AI}:create": MEMBER,
+                  f"{_AI}:delete": MEMBER}
 
 # The stand-in image, network and volume services: reader reads, member writes.
 SERVICE_RULES = {f"{svc}:{kind}": (READER if kind == "read" else MEMBER)
@@ -171,6 +175,13 @@ ROUTE_RULES |= {
     ("GET", f"{_S}/{{server_id}}/os-volume_attachments/{{volume_id}}"): f"{_VA}:show",
     ("PUT", f"{_S}/{{server_id}}/os-volume_attachments/{{volume_id}}"): f"{_VA}:update",
     ("DELETE", f"{_S}/{{server_id}}/os-volume_attachments/{{volume_id}}"): f"{_VA}:delete",
+}
+# Interface attach.
+ROUTE_RULES |= {
+    ("GET", f"{_S}/{{server_id}}/os-interface"): f"{_AI}:list",
+    ("POST", f"{_S}/{{server_id}}/os-interface"): f"{_AI}:create",
+    ("GET", f"{_S}/{{server_id}}/os-interface/{{port_id}}"): f"{_AI}:show",
+    ("DELETE", f"{_S}/{{server_id}}/os-interface/{{port_id}}"): f"{_AI}:delete",
 }
 
 ACTION_RULES = {

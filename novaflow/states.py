@@ -50,6 +50,8 @@ class TaskState:
     SOFT_DELETING = "soft-deleting"
     RESTORING = "restoring"
     UPDATING_PASSWORD = "updating_password"
+    INTERFACE_ATTACHING = "interface_attaching"
+    INTERFACE_DETACHING = "interface_detaching"
 
 
 class PowerState:
@@ -196,6 +198,11 @@ TRANSITIONS: dict[str, Transition] = {t.operation if key is None else key: t for
     *[(None, Transition(op, _VOLUME_STATES, None, ())) for op in (
         "attach_volume", "detach_volume")],
     (None, Transition("swap_volume", (_V.ACTIVE, _V.PAUSED, _V.RESIZED), None, ())),
+    # Interface attach/detach (Nova's compute API, with its task states).
+    (None, Transition("attach_interface", (_V.ACTIVE, _V.PAUSED, _V.STOPPED),
+                      _T.INTERFACE_ATTACHING, ())),
+    (None, Transition("detach_interface", (_V.ACTIVE, _V.PAUSED, _V.STOPPED),
+                      _T.INTERFACE_DETACHING, ())),
 ]}
 
 

@@ -425,3 +425,19 @@ class VolumeAttachment(SQLModel, table=True):
     connector: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     attached_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class VirtualInterface(SQLModel, table=True):
+    """An interface attached to a running server (os-interface), Nova's side:
+    the port, its tag, and whether the port was the user's own (kept, only
+    unbound, when the interface or the server goes) or made by novaflow."""
+
+    __tablename__ = "virtual_interfaces"
+    id: int | None = Field(default=None, primary_key=True)
+    port_id: str = Field(index=True)
+    instance_uuid: str = Field(index=True)
+    network_id: str
+    tag: str | None = None
+    preserve_on_delete: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+

@@ -17,6 +17,7 @@ from activities.host_reports import HostStateActivities
 from activities.hosts import HostRegistryActivities
 from activities.identity import IdentityActivities, TokenBackend, keystone_backend
 from activities.instances import InstanceActivities
+from activities.interface_attach import InterfaceAttachActivities
 from activities.migrations import MigrationActivities
 from activities.network import NetworkActivities
 from activities.rebuild import RebuildActivities
@@ -36,6 +37,7 @@ from workflows.delete import DeleteServerWorkflow
 from workflows.guest_action import GuestActionWorkflow
 from workflows.host_group_monitor import HostGroupMonitorWorkflow
 from workflows.host_monitor import HostMonitorWorkflow
+from workflows.interface_attach import AttachInterfaceWorkflow, DetachInterfaceWorkflow
 from workflows.live_migrate import LiveMigrateServerWorkflow
 from workflows.power import PowerActionWorkflow
 from workflows.rebuild import RebuildServerWorkflow
@@ -55,6 +57,7 @@ WORKFLOWS += [ResizeServerWorkflow, LiveMigrateServerWorkflow, ControlMonitorWor
 WORKFLOWS += [AuditWorkflow, ConsoleOutputWorkflow]
 WORKFLOWS += [GuestActionWorkflow, RebuildServerWorkflow, SoftDeleteServerWorkflow]
 WORKFLOWS += [AttachVolumeWorkflow, DetachVolumeWorkflow, SwapVolumeWorkflow]  # volumes
+WORKFLOWS += [AttachInterfaceWorkflow, DetachInterfaceWorkflow]  # interfaces
 
 
 def control_activities(client: Client, db: Database, settings: Settings,
@@ -85,6 +88,7 @@ def control_activities(client: Client, db: Database, settings: Settings,
         *Day2Activities(db, settings).all(),
         *RebuildActivities(db, settings).all(),
         *VolumeAttachActivities(db, settings).all(),
+        *InterfaceAttachActivities(db, settings).all(),
     ]
 
 

@@ -22,6 +22,7 @@ from activities.hypervisor.day2 import HostDay2Activities
 from activities.hypervisor.driver import ComputeDriver
 from activities.hypervisor.fencing import Fence
 from activities.hypervisor.group import HostGroupActivities
+from activities.hypervisor.interface_hotplug import HostInterfaceActivities
 from activities.hypervisor.moves import HostMoveActivities
 from activities.hypervisor.power import HostPowerActivities
 from activities.hypervisor.volume_hotplug import HostVolumeActivities
@@ -122,7 +123,8 @@ def build_host_worker(client: Client, driver: ComputeDriver, hostname: str,
         activities=(acts.all() + HostPowerActivities(driver, hostname).all()
                     + HostMoveActivities(driver, hostname).all()
                     + HostDay2Activities(driver, hostname).all()
-                    + HostVolumeActivities(driver, hostname).all()),
+                    + HostVolumeActivities(driver, hostname).all()
+                    + HostInterfaceActivities(driver, hostname).all()),
         interceptors=[LogContextInterceptor(), HeartbeatInterceptor()],
         activity_executor=executor or ThreadPoolExecutor(
             max_workers=max_threads, thread_name_prefix=f"{hostname}-activity"),

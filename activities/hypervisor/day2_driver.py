@@ -10,7 +10,7 @@ API answers Nova's 400/409/501 for it) rather than pretending.
 from __future__ import annotations
 
 from activities.hypervisor.driver import DomainInfo, DriverError
-from activities.types.catalog import VolumeDisk
+from activities.types.catalog import PortInfo, VolumeDisk
 from activities.types.hypervisor import SpawnInput
 
 
@@ -80,4 +80,16 @@ class Day2Driver:
         except Exception:
             self.attach_volume(server_id, old, bus)
             raise
+
+    # -- interface hot-plug (os-interface) -----------------------------------------
+
+    def attach_interface(self, server_id: str, port: PortInfo) -> None:
+        """Plug an interface with the port's MAC into the server's domain (live
+        if it runs, and persistent).  Idempotent: that MAC already there is no
+        error.  Raises DomainNotFound, or NotSupported."""
+        raise NotSupported(f"{type(self).__name__} cannot attach interfaces")
+
+    def detach_interface(self, server_id: str, port: PortInfo) -> None:
+        """Unplug the interface with the port's MAC; succeeds if it is not there."""
+        raise NotSupported(f"{type(self).__name__} cannot detach interfaces")
 

@@ -16,7 +16,7 @@ import libvirt
 from activities.hypervisor.day2_driver import Day2Driver, GuestNotRunning, NotSupported
 from activities.hypervisor.domain_xml import METADATA_NS, domain_name
 from activities.hypervisor.driver import DomainInfo, DriverError
-from activities.types.catalog import VolumeDisk
+from activities.types.catalog import PortInfo, VolumeDisk
 from activities.types.hypervisor import SpawnInput
 
 ET.register_namespace("nf", METADATA_NS)
@@ -40,6 +40,23 @@ def _disk_at(root: ET.Element, device: str) -> ET.Element | None:
         target = d.find("target")
         if target is not None and target.get("dev") == device:
             return d
+    return None
+
+
+def interface_xml(port: PortInfo) -> str:
+    """A port's <interface>, as the test driver's domain XML of a boot writes it."""
+    return f"""<interface type='bridge'>
+  <mac address={quoteattr(port.mac_address)}/>
+  <source bridge='br-int'/>
+  <model type='virtio'/>
+</interface>"""
+
+
+def _interface_with(root: ET.Element, mac: str) -> ET.Element | None:
+    for i in root.iter("interface"):
+        m = i.find("mac")
+        if m is not None and (m.get("address") or "").lower() == mac.lower():
+            return i
     return None
 
 
@@ -166,4 +183,54 @@ class LibvirtDay2Mixin(Day2Driver):
                 # The guest keeps its data (Nova copies with a block rebase).
                 shutil.copyfile(old.path, new.path)
             super().swap_volume(server_id, old, new, bus)
+
+    # -- interface hot-plug ---------------------------------------------------------
+
+    def attach_interface(self, server_id: str, port: PortInfo) -> None:
+        if self.files is not None:
+            # A real guest's interfaces sit on per-network libvirt networks that
+            # its boot made; hot-plugging onto a new one is not done yet.
+            raise NotSupported(f"{self.uri}: interface hot-plug on real guests is not "
+                               "supported yet")
+        xml = interface_xml(port)
+        with self._lock:
+            dom = self._lookup(server_id)
+            root = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+            if _interface_with(root, port.mac_address) is not None:
+                return  # a retried attach
+            flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+            if dom.isActive():
+                flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
+            try:
+                dom.attachDeviceFlags(xml, flags)
+            except libvirt.libvirtError as exc:
+                if not (self.is_test and exc.get_error_code() in _UNSUPPORTED):
+                    raise DriverError(f"attaching port {port.id} to "
+                                      f"{domain_name(server_id)} failed: {exc}") from exc
+                self._redefine(dom, lambda r: r.find("devices").append(ET.fromstring(xml)))
+            self._persist()
+
+    def detach_interface(self, server_id: str, port: PortInfo) -> None:
+        with self._lock:
+            dom = self._lookup(server_id)
+            root = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+            there = _interface_with(root, port.mac_address)
+            if there is None:
+                return  # gone already
+            flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+            if dom.isActive():
+                flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
+            try:
+                dom.detachDeviceFlags(ET.tostring(there, encoding="unicode"), flags)
+            except libvirt.libvirtError as exc:
+                if not (self.is_test and exc.get_error_code() in _UNSUPPORTED):
+                    raise DriverError(f"detaching port {port.id} from "
+                                      f"{domain_name(server_id)} failed: {exc}") from exc
+
+                def drop(r: ET.Element) -> None:
+                    devices, found = r.find("devices"), _interface_with(r, port.mac_address)
+                    if devices is not None and found is not None:
+                        devices.remove(found)
+                self._redefine(dom, drop)
+            self._persist()
 

@@ -1,4 +1,5 @@
-"""volume attach: the Cinder stand-in's attachments, BDM uuid/tag/attachment_id
+"""volume and interface attach: the Cinder stand-in's attachments, BDM
+uuid/tag/attachment_id, virtual_interfaces
 
 Revision ID: 0008
 Revises: 0006
@@ -33,6 +34,22 @@ def upgrade() -> None:
                               unique=False)
         batch_op.create_index(batch_op.f('ix_volume_attachments_instance_uuid'),
                               ['instance_uuid'], unique=False)
+    op.create_table(
+        'virtual_interfaces',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('port_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column('instance_uuid', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column('network_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column('tag', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column('preserve_on_delete', sa.Boolean(), nullable=False),
+        sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    with op.batch_alter_table('virtual_interfaces', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_virtual_interfaces_port_id'), ['port_id'],
+                              unique=False)
+        batch_op.create_index(batch_op.f('ix_virtual_interfaces_instance_uuid'),
+                              ['instance_uuid'], unique=False)
     with op.batch_alter_table('block_device_mappings', schema=None) as batch_op:
         batch_op.add_column(sa.Column('uuid', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
         batch_op.add_column(sa.Column('tag', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
@@ -49,3 +66,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_volume_attachments_instance_uuid'))
         batch_op.drop_index(batch_op.f('ix_volume_attachments_volume_id'))
     op.drop_table('volume_attachments')
+    with op.batch_alter_table('virtual_interfaces', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_virtual_interfaces_instance_uuid'))
+        batch_op.drop_index(batch_op.f('ix_virtual_interfaces_port_id'))
+    op.drop_table('virtual_interfaces')
