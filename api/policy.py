@@ -97,6 +97,8 @@ COMPUTE_RULES |= {
     f"{_VA}:index": READER, f"{_VA}:show": READER, f"{_VA}:create": MEMBER,
     f"{_VA}:update": MEMBER, f"{_VA}:swap": ADMIN, f"{_VA}:delete": MEMBER,
 }
+# Rescue (Nova's defaults).
+COMPUTE_RULES |= {f"{_C}os-rescue": MEMBER, f"{_C}os-unrescue": MEMBER}
 # Interface attach (Nova's defaults).
 _AI = f"{_C}os-attach-interfaces"
 COMPUTE_RULES |= {f"{_AI}:list": READER, f"{_AI}:show": READER, f"{_AI}:create": MEMBER,
@@ -201,6 +203,7 @@ ACTION_RULES = {
     "forceDelete": f"{_C}os-deferred-delete:force",
     "os-getConsoleOutput": f"{_C}os-console-output",
 }
+ACTION_RULES |= {"rescue": f"{_C}os-rescue", "unrescue": f"{_C}os-unrescue"}
 
 _SERVICE_PREFIXES = {"/image": "image", "/networking": "network", "/volume": "volume"}
 

@@ -21,6 +21,7 @@ class VmState:
     ERROR = "error"
     DELETED = "deleted"
     SOFT_DELETED = "soft-delete"
+    RESCUED = "rescued"
 
 
 class TaskState:
@@ -52,6 +53,8 @@ class TaskState:
     UPDATING_PASSWORD = "updating_password"
     INTERFACE_ATTACHING = "interface_attaching"
     INTERFACE_DETACHING = "interface_detaching"
+    RESCUING = "rescuing"
+    UNRESCUING = "unrescuing"
 
 
 class PowerState:
@@ -76,6 +79,7 @@ _STATUS_BY_VM_STATE = {
     VmState.ERROR: "ERROR",
     VmState.DELETED: "DELETED",
     VmState.SOFT_DELETED: "SOFT_DELETED",
+    VmState.RESCUED: "RESCUE",
 }
 
 # (vm_state, task_state) pairs whose status differs from the vm_state's own.
@@ -203,6 +207,10 @@ TRANSITIONS: dict[str, Transition] = {t.operation if key is None else key: t for
                       _T.INTERFACE_ATTACHING, ())),
     (None, Transition("detach_interface", (_V.ACTIVE, _V.PAUSED, _V.STOPPED),
                       _T.INTERFACE_DETACHING, ())),
+    # Rescue: a rescue domain from the rescue image, the server's disk second.
+    (None, Transition("rescue", (_V.ACTIVE, _V.STOPPED, _V.ERROR), _T.RESCUING,
+                      (_V.RESCUED,))),
+    (None, Transition("unrescue", (_V.RESCUED,), _T.UNRESCUING, (_V.ACTIVE,))),
 ]}
 
 

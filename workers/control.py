@@ -21,6 +21,7 @@ from activities.interface_attach import InterfaceAttachActivities
 from activities.migrations import MigrationActivities
 from activities.network import NetworkActivities
 from activities.rebuild import RebuildActivities
+from activities.rescue import RescueActivities
 from activities.scheduler.activities import SchedulerActivities
 from activities.temporal_ops import TemporalActivities
 from activities.volume_attach import VolumeAttachActivities
@@ -42,6 +43,7 @@ from workflows.live_migrate import LiveMigrateServerWorkflow
 from workflows.power import PowerActionWorkflow
 from workflows.rebuild import RebuildServerWorkflow
 from workflows.register_host import RegisterHostsWorkflow, RegisterHostWorkflow
+from workflows.rescue import RescueServerWorkflow, UnrescueServerWorkflow
 from workflows.resize import ResizeServerWorkflow
 from workflows.soft_delete import SoftDeleteServerWorkflow
 from workflows.volume_attach import (
@@ -58,6 +60,7 @@ WORKFLOWS += [AuditWorkflow, ConsoleOutputWorkflow]
 WORKFLOWS += [GuestActionWorkflow, RebuildServerWorkflow, SoftDeleteServerWorkflow]
 WORKFLOWS += [AttachVolumeWorkflow, DetachVolumeWorkflow, SwapVolumeWorkflow]  # volumes
 WORKFLOWS += [AttachInterfaceWorkflow, DetachInterfaceWorkflow]  # interfaces
+WORKFLOWS += [RescueServerWorkflow, UnrescueServerWorkflow]  # rescue
 
 
 def control_activities(client: Client, db: Database, settings: Settings,
@@ -89,6 +92,7 @@ def control_activities(client: Client, db: Database, settings: Settings,
         *RebuildActivities(db, settings).all(),
         *VolumeAttachActivities(db, settings).all(),
         *InterfaceAttachActivities(db, settings).all(),
+        *RescueActivities(db, settings).all(),
     ]
 
 

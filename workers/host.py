@@ -25,6 +25,7 @@ from activities.hypervisor.group import HostGroupActivities
 from activities.hypervisor.interface_hotplug import HostInterfaceActivities
 from activities.hypervisor.moves import HostMoveActivities
 from activities.hypervisor.power import HostPowerActivities
+from activities.hypervisor.rescue import HostRescueActivities
 from activities.hypervisor.volume_hotplug import HostVolumeActivities
 from activities.types.hosts import RegisterHostInput, RegisterHostResult, RegisterHostsInput
 from novaflow import logs
@@ -124,7 +125,8 @@ def build_host_worker(client: Client, driver: ComputeDriver, hostname: str,
                     + HostMoveActivities(driver, hostname).all()
                     + HostDay2Activities(driver, hostname).all()
                     + HostVolumeActivities(driver, hostname).all()
-                    + HostInterfaceActivities(driver, hostname).all()),
+                    + HostInterfaceActivities(driver, hostname).all()
+                    + HostRescueActivities(driver, hostname).all()),
         interceptors=[LogContextInterceptor(), HeartbeatInterceptor()],
         activity_executor=executor or ThreadPoolExecutor(
             max_workers=max_threads, thread_name_prefix=f"{hostname}-activity"),

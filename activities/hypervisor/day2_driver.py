@@ -10,7 +10,7 @@ API answers Nova's 400/409/501 for it) rather than pretending.
 from __future__ import annotations
 
 from activities.hypervisor.driver import DomainInfo, DriverError
-from activities.types.catalog import PortInfo, VolumeDisk
+from activities.types.catalog import ImageInfo, PortInfo, VolumeDisk
 from activities.types.hypervisor import SpawnInput
 
 
@@ -92,4 +92,16 @@ class Day2Driver:
     def detach_interface(self, server_id: str, port: PortInfo) -> None:
         """Unplug the interface with the port's MAC; succeeds if it is not there."""
         raise NotSupported(f"{type(self).__name__} cannot detach interfaces")
+
+    # -- rescue ---------------------------------------------------------------------
+
+    def rescue(self, inp: SpawnInput, rescue_image: ImageInfo) -> DomainInfo:
+        """Boot the server from ``rescue_image`` with its own disks attached
+        after the rescue disk (Nova's rescue); the original domain is kept to
+        be restored by ``unrescue``.  Idempotent: a rescued domain stays."""
+        raise NotSupported(f"{type(self).__name__} cannot rescue")
+
+    def unrescue(self, server_id: str) -> DomainInfo:
+        """The original domain back, running.  Idempotent."""
+        raise NotSupported(f"{type(self).__name__} cannot unrescue")
 

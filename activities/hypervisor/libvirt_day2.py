@@ -6,6 +6,7 @@ driver's ``_lookup`` and ``_lock``.
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import xml.etree.ElementTree as ET
@@ -16,10 +17,11 @@ import libvirt
 from activities.hypervisor.day2_driver import Day2Driver, GuestNotRunning, NotSupported
 from activities.hypervisor.domain_xml import METADATA_NS, domain_name
 from activities.hypervisor.driver import DomainInfo, DriverError
-from activities.types.catalog import PortInfo, VolumeDisk
+from activities.types.catalog import ImageInfo, PortInfo, VolumeDisk
 from activities.types.hypervisor import SpawnInput
 
 ET.register_namespace("nf", METADATA_NS)
+ET.register_namespace("nfr", f"{METADATA_NS}/rescue")
 
 # libvirt's "this driver does not implement that" codes.
 _UNSUPPORTED = {libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_OPERATION_UNSUPPORTED}
@@ -233,4 +235,74 @@ class LibvirtDay2Mixin(Day2Driver):
                         devices.remove(found)
                 self._redefine(dom, drop)
             self._persist()
+
+    # -- rescue -------------------------------------------------------------------------
+
+    # libvirt keeps one metadata element per namespace: the saved original
+    # gets a namespace of its own.
+    _RESCUE_TAG = f"{{{METADATA_NS}/rescue}}original"
+
+    def _saved_original(self, root: ET.Element) -> str | None:
+        meta = root.find("metadata")
+        found = meta.find(self._RESCUE_TAG) if meta is not None else None
+        return base64.b64decode(found.text or "").decode() if found is not None else None
+
+    def rescue(self, inp: SpawnInput, rescue_image: ImageInfo) -> DomainInfo:
+        if self.files is not None:
+            raise NotSupported(f"{self.uri}: rescue of real guests is not supported yet")
+        with self._lock:
+            dom = self._lookup(inp.server_id)
+            original = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+            root = ET.fromstring(original)
+            if self._saved_original(root) is None:
+                # The original definition rides in the rescue domain's metadata,
+                # so unrescue finds it after any restart.
+                meta = root.find("metadata")
+                if meta is None:
+                    meta = ET.SubElement(root, "metadata")
+                saved = ET.SubElement(meta, self._RESCUE_TAG)
+                saved.text = base64.b64encode(original.encode()).decode()
+                devices = root.find("devices")
+                disks = [d for d in devices.findall("disk") if d.get("device") == "disk"]
+                letters = iter("bcdefghijklmnopqrstuvwxyz")
+                for d in sorted(disks, key=lambda d: d.find("target").get("dev")):
+                    d.find("target").set("dev", f"vd{next(letters)}")
+                rescue_disk = ET.fromstring(
+                    f"<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+                    f"<source file={quoteattr(f'{self._images_dir}/{inp.server_id}/disk.rescue')}/>"
+                    f"<target dev='vda' bus='virtio'/></disk>")
+                devices.insert(0, rescue_disk)
+                image_meta = root.find(f"metadata/{{{METADATA_NS}}}instance/"
+                                       f"{{{METADATA_NS}}}image")
+                if image_meta is not None:
+                    image_meta.set("rescue_id", rescue_image.id)
+                try:
+                    if dom.isActive():
+                        dom.destroy()
+                    dom = self.conn.defineXML(ET.tostring(root, encoding="unicode"))
+                except libvirt.libvirtError as exc:
+                    raise DriverError(f"rescue of {domain_name(inp.server_id)} failed: "
+                                      f"{exc}") from exc
+            if not dom.isActive():
+                dom.create()
+            self._persist()
+            return self._info(dom)
+
+    def unrescue(self, server_id: str) -> DomainInfo:
+        with self._lock:
+            dom = self._lookup(server_id)
+            original = self._saved_original(
+                ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)))
+            try:
+                if original is not None:
+                    if dom.isActive():
+                        dom.destroy()
+                    dom = self.conn.defineXML(original)
+                if not dom.isActive():
+                    dom.create()
+            except libvirt.libvirtError as exc:
+                raise DriverError(f"unrescue of {domain_name(server_id)} failed: "
+                                  f"{exc}") from exc
+            self._persist()
+            return self._info(dom)
 
