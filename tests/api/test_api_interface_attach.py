@@ -1,8 +1,8 @@
 """Interface attach / detach on a running server (os-interface), end to end:
 a new port on a network and the user's own port, the server's addresses and
 the domain following, Nova's refusals, a host that refuses the hot-plug
-(no port left bound or made), the delete keeping the user's port, and the
-CLI's ``server add port`` / ``remove port``."""
+(no port left bound or made) and the delete keeping the user's port (the
+CLI: test_api_attach_cli.py)."""
 
 from __future__ import annotations
 
@@ -156,18 +156,3 @@ def test_delete_keeps_the_users_port(stack, demo, catalog_ids):
     assert _show_port(demo, own["id"])["device_id"] == ""
     assert _show_port(demo, made["port_id"]) is None
     demo.delete(f"{PORTS}/{own['id']}")
-
-
-def test_cli_server_add_and_remove_port(osc, demo, catalog_ids):
-    sid = boot(demo, catalog_ids, "ia-cli")
-    own = _port(demo, catalog_ids)
-    try:
-        wait_status(demo, sid, {"ACTIVE"})
-        osc("server", "add", "port", sid, own["id"])
-        assert own["id"] in _interfaces(demo, sid)
-        osc("server", "remove", "port", sid, own["id"])
-        wait_for(lambda: own["id"] not in _interfaces(demo, sid) and _idle(demo, sid), 30,
-                 what="the port to be detached")
-    finally:
-        delete_all(demo, [sid])
-        demo.delete(f"{PORTS}/{own['id']}")

@@ -1,7 +1,7 @@
 """Volume attach / detach on a running server (os-volume_attachments), end to
 end: the device Nova reports, the Cinder stand-in's attachment, the disk in
 the domain, Nova's refusals, a host that refuses the hot-plug (nothing
-left behind), the delete releasing what is attached, and the CLI."""
+left behind), and the delete releasing what is attached (the CLI: test_api_attach_cli.py)."""
 
 from __future__ import annotations
 
@@ -205,20 +205,6 @@ def test_delete_during_the_hotplug(stack, demo, admin, catalog_ids):
             assert demo.delete(f"/v2.1/servers/{sid}").status_code == 204
         delete_all(demo, [sid])
         assert _volume_status(demo, vol) == "available" and _attachments(demo, vol) == []
-    finally:
-        delete_all(demo, [sid])
-        demo.delete(f"{cinder_url(demo)}/volumes/{vol}")
-
-
-def test_cli_server_add_and_remove_volume(osc, demo, catalog_ids):
-    sid = boot(demo, catalog_ids, "va-cli")
-    vol = _volume(demo, "va-cli")
-    try:
-        wait_status(demo, sid, {"ACTIVE"})
-        osc("server", "add", "volume", sid, vol)
-        _wait_status(demo, vol, "in-use")
-        osc("server", "remove", "volume", sid, vol)
-        _wait_status(demo, vol, "available")
     finally:
         delete_all(demo, [sid])
         demo.delete(f"{cinder_url(demo)}/volumes/{vol}")
