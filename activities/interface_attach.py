@@ -4,8 +4,8 @@ Neutron's tables), and Nova's own records: the ``virtual_interfaces`` row
 (whose ``preserve_on_delete`` says the port was the user's) and the
 server's addresses.
 
-Attach: ``bind_port`` binds the user's port to the server and its host, or
-creates one on the network; after the host plugged it,
+Attach: ``bind_port`` records the interface and binds the user's port to
+the server and its host, or creates one on the network; after the host plugged it,
 ``finish_interface_attach`` records it -- or, after a failure, deletes the
 port novaflow created / unbinds the user's, so nothing is left.  Detach:
 ``prepare_interface_detach`` finds the port, the host unplugs it, and
@@ -65,6 +65,9 @@ class InterfaceAttachActivities(ControlActivities):
                 if device not in (None, ctx.server_id):
                     raise ApplicationError(f"Port {req.port_id} is still in use.",
                                            type=PORT_IN_USE, non_retryable=True)
+                # Recorded before the bind: a delete racing the attach must
+                # unbind the user's port, never delete it.
+                self._record(ctx.server_id, port.id, port.network_id, req.tag, preserve=True)
                 self.neutron.bind(req.port_id, ctx.server_id, host)
                 return BoundPort(host=host, port=port, created=False)
             port_id = self.neutron.create(req.network_id or "", ctx.project_id,
@@ -76,7 +79,19 @@ class InterfaceAttachActivities(ControlActivities):
         except Exception:
             self.neutron.delete(port_id)  # made but unreadable: leave nothing behind
             raise
+        self._record(ctx.server_id, port.id, port.network_id, req.tag, preserve=False)
         return BoundPort(host=host, port=port, created=True)
+
+    def _record(self, server_id: str, port_id: str, network_id: str, tag: str | None,
+                preserve: bool) -> None:
+        """Nova's record of the interface (idempotent: a retry finds it)."""
+        with self.db.writer() as s:
+            if s.exec(select(VirtualInterface).where(
+                    VirtualInterface.port_id == port_id,
+                    VirtualInterface.instance_uuid == server_id)).first() is None:
+                s.add(VirtualInterface(port_id=port_id, instance_uuid=server_id,
+                                       network_id=network_id, tag=tag,
+                                       preserve_on_delete=preserve))
 
     def _release(self, bound: BoundPort | None, port_id: str | None = None) -> None:
         if bound is None:
@@ -103,12 +118,14 @@ class InterfaceAttachActivities(ControlActivities):
             self._release(inp.bound)
         with self.db.writer() as s:
             inst = self._finish(s, inp)
+            if inp.error is not None and inp.bound is not None:
+                for vif in s.exec(select(VirtualInterface).where(
+                        VirtualInterface.port_id == inp.bound.port.id,
+                        VirtualInterface.instance_uuid == inp.ctx.server_id)).all():
+                    s.delete(vif)
             if inp.error is not None or inp.bound is None or inst is None:
                 return
             p = inp.bound.port
-            s.add(VirtualInterface(port_id=p.id, instance_uuid=inst.uuid,
-                                   network_id=p.network_id, tag=inp.tag,
-                                   preserve_on_delete=not inp.bound.created))
             addresses = {k: list(v) for k, v in (inst.addresses or {}).items()}
             addresses.setdefault(p.network_name, []).append(
                 {"addr": p.ip_address, "version": 4, "mac": p.mac_address, "type": "fixed",
