@@ -6,7 +6,8 @@ The API has checked the transitions table and taken task_state ``rescuing``
 host, flavor, ports), then ``rescue_domain`` on its host boots the rescue
 image with the server's disks attached second (the original definition is
 kept), and ``finish_rescue`` records RESCUED.  A failed rescue leaves the
-server in ERROR with the fault, as Nova's compute does.  Unrescue restores
+server in ERROR with the fault, as Nova's compute does (a host that cannot
+rescue at all leaves it as it was).  Unrescue restores
 the original domain (``unrescue_domain``) and the server is ACTIVE; a failed
 unrescue leaves it RESCUED.  A delete cancels either and destroys whichever
 domain is there.
@@ -25,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.rescue import RescueActivities
     from activities.types.catalog import ImageInfo
     from activities.types.context import OpContext
-    from activities.types.day2 import GuestActionInput, RebuildPlan
+    from activities.types.day2 import NOT_SUPPORTED, GuestActionInput, RebuildPlan
     from activities.types.hypervisor import PowerActionResult, SpawnInput
     from activities.types.rescue import RESCUE_FAILED, FinishRescueInput, RescueDomainInput
     from activities.volumes import VolumeActivities
@@ -66,8 +67,10 @@ class RescueServerWorkflow(StepTracking):
                 step.details = f"rescue image {(inp.rescue_image or plan.image).id}"
         except ActivityError as exc:
             why = f"Error trying to Rescue Instance {ctx.server_id}: {failure_message(exc)}"
+            # A host that cannot rescue at all leaves the server as it was.
+            broken = None if failure_type(exc) == NOT_SUPPORTED else VmState.ERROR
             await control(RescueActivities.finish_rescue, FinishRescueInput(
-                ctx=ctx, vm_state=VmState.ERROR, error=why, error_state=VmState.ERROR,
+                ctx=ctx, vm_state=VmState.ERROR, error=why, error_state=broken,
                 events=self.steps.take()), summary="finish_rescue (failed)")
             raise ApplicationError(why, type=failure_type(exc) or RESCUE_FAILED,
                                    non_retryable=True) from exc

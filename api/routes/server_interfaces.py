@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
+from activities.types.day2 import NOT_SUPPORTED
 from activities.types.interface_attach import PORT_IN_USE, InterfaceRequest
 from api.deps import AppHandles, Ctx, Handles, RequestContext
 from api.errors import BadRequest, ComputeFault, Conflict, NotFound
@@ -126,7 +127,7 @@ def _answer(exc: WorkflowFailureError, server_id: str) -> Exception:
         return Conflict(message)
     if kind == errors.NOT_FOUND:
         return NotFound(message)
-    if kind == errors.INVALID_REQUEST:
+    if kind in (errors.INVALID_REQUEST, NOT_SUPPORTED):  # Nova: AttachInterfaceNotSupported
         return BadRequest(message)
     return ComputeFault(f"Failed to attach network adapter device to {server_id}")
 

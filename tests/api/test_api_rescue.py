@@ -1,12 +1,16 @@
 """rescue / unrescue end to end on the test driver: the rescue domain boots
 the rescue disk first with the server's disk second, the server shows
 RESCUE and refuses what Nova refuses there, unrescue brings the original
-domain back (the CLI: test_api_attach_cli.py)."""
+domain back (the CLI: test_api_attach_cli.py); a host that refuses the
+rescue leaves the server in ERROR."""
 
 from __future__ import annotations
 
 import libvirt
 from api_support import assert_nova_error, boot, delete_all, mv, wait_status
+from doubles import restart_host_with
+
+from activities.hypervisor.faults import FaultInjectingDriver
 
 
 def _xml(stack, admin, sid: str) -> str:
@@ -58,4 +62,23 @@ def test_rescue_and_unrescue(stack, demo, admin, catalog_ids):
         xml = _xml(stack, admin, sid)
         assert "disk.rescue" not in xml and _target(xml, f"{sid}/disk'") == "vda"
     finally:
+        delete_all(demo, [sid])
+
+
+def test_a_refused_rescue_leaves_error(stack, demo, admin, catalog_ids):
+    """Nova's compute puts a server whose rescue failed in ERROR, with the fault."""
+    sid = boot(demo, catalog_ids, "rescue-refused")
+    host = None
+    try:
+        wait_status(demo, sid, {"ACTIVE"})
+        host = admin.get(f"/v2.1/servers/{sid}").json()["server"]["OS-EXT-SRV-ATTR:host"]
+        restart_host_with(stack, host, FaultInjectingDriver, faults={"rescue"})
+        assert _action(demo, sid, {"rescue": None}).status_code == 200
+        failed = wait_status(demo, sid, {"ERROR", "RESCUE"})
+        assert failed["status"] == "ERROR"
+        assert "injected fault: rescue refused" in failed["fault"]["message"]
+        assert failed["OS-EXT-STS:task_state"] is None
+    finally:
+        if host is not None:
+            restart_host_with(stack, host)
         delete_all(demo, [sid])
