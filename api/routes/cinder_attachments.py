@@ -79,7 +79,7 @@ def _attachment(s: Session, ctx: RequestContext, attachment_id: str) -> VolumeAt
 def _connector(value: Any) -> dict | None:
     if value is None:
         return None
-    if not isinstance(value, dict):
+    if not isinstance(value, dict) or not isinstance(value.get("mountpoint", ""), str):
         raise BadRequest("Invalid input received: connector must be an object")
     return value
 
@@ -102,9 +102,12 @@ async def create_attachment(project_id: str, body: _AnyBody, ctx: Ctx, h: Handle
     volume_id, instance_uuid = inner.get("volume_uuid"), inner.get("instance_uuid")
     if not isinstance(volume_id, str):
         raise BadRequest("Invalid input received: volume_uuid is required")
+    if instance_uuid is not None and (not isinstance(instance_uuid, str)
+                                      or len(instance_uuid) > 255):
+        raise BadRequest("Invalid input received: instance_uuid must be a string")
     connector = _connector(inner.get("connector"))
     mode = inner.get("mode") or "rw"
-    if mode not in ("rw", "ro"):
+    if not isinstance(mode, str) or mode not in ("rw", "ro"):
         raise BadRequest(f"Invalid input received: Invalid attachment mode '{mode}'")
     with h.db.writer() as s:
         vol = get_volume(s, ctx, volume_id)
@@ -222,6 +225,8 @@ async def volume_action(project_id: str, volume_id: str, body: _AnyBody, ctx: Ct
     with h.db.writer() as s:
         vol = get_volume(s, ctx, volume_id)
         att_id = inner.get("attachment_id")
+        if not isinstance(att_id, str | None):
+            raise BadRequest("Invalid input received: attachment_id must be a string")
         if att_id:
             a = s.get(VolumeAttachment, att_id)
             if a is not None and a.volume_id == vol.id:

@@ -32,10 +32,20 @@ def _mac() -> str:
     return "fa:16:3e:" + ":".join(f"{random.randrange(256):02x}" for _ in range(3))
 
 
+_STRINGS = ("network_id", "project_id", "tenant_id", "device_id", "device_owner",
+            "mac_address", "name", "binding:host_id")
+
+
 def _inner(body: Any) -> dict:
     if not isinstance(body, dict) or not isinstance(body.get("port"), dict):
         raise BadRequest("Resource body required")
-    return body["port"]
+    inner = body["port"]
+    for key in _STRINGS:
+        value = inner.get(key)
+        if value is not None and (not isinstance(value, str) or len(value) > 255):
+            raise BadRequest(f"Invalid input for {key}. Reason: '{value!s:.50}' is not a "
+                             "valid string.")
+    return inner
 
 
 def _port(s, ctx: RequestContext, port_id: str) -> Port:
@@ -54,6 +64,8 @@ def _wanted_address(inner: dict, subnet: Subnet) -> str | None:
         raise BadRequest("Invalid input for fixed_ips: one {subnet_id, ip_address} at most")
     if not fixed:
         return None
+    if not all(isinstance(v, str) for v in fixed[0].values()):
+        raise BadRequest("Invalid input for fixed_ips: subnet_id and ip_address are strings")
     if fixed[0].get("subnet_id") not in (None, subnet.id):
         raise BadRequest(f"Invalid input for operation: subnet {fixed[0]['subnet_id']} is "
                          "not on the port's network.")
