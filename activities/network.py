@@ -12,7 +12,7 @@ import ipaddress
 import random
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import delete, select
+from sqlmodel import delete, select, update
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -25,7 +25,7 @@ from activities.types.catalog import (
 )
 from activities.types.context import OpContext
 from novaflow import errors
-from schema.models import Instance, Port, Subnet
+from schema.models import Instance, Port, Subnet, VirtualInterface
 
 
 def _mac() -> str:
@@ -97,6 +97,16 @@ class NetworkActivities(ControlActivities):
     def deallocate_network(self, ctx: OpContext) -> int:
         """Free every port of the server; returns how many were freed."""
         with self.db.writer() as s:
+            # Ports the user brought to an interface attach are kept, unbound
+            # (Nova's preserve_on_delete); novaflow's own ports go.
+            kept = [v.port_id for v in s.exec(select(VirtualInterface).where(
+                VirtualInterface.instance_uuid == ctx.server_id,
+                VirtualInterface.preserve_on_delete.is_(True))).all()]
+            if kept:
+                s.execute(update(Port).where(Port.id.in_(kept), Port.device_id == ctx.server_id)
+                          .values(device_id=None, device_owner="", status="DOWN"))
+            s.execute(delete(VirtualInterface).where(
+                VirtualInterface.instance_uuid == ctx.server_id))
             result = s.execute(delete(Port).where(Port.device_id == ctx.server_id))
             inst = s.exec(select(Instance).where(Instance.uuid == ctx.server_id)).first()
             if inst is not None and inst.addresses:

@@ -25,7 +25,14 @@ from activities.types.catalog import (
 )
 from activities.types.context import OpContext
 from novaflow import errors
-from schema.models import BlockDeviceMapping, Image, Instance, Volume, utcnow
+from schema.models import (
+    BlockDeviceMapping,
+    Image,
+    Instance,
+    Volume,
+    VolumeAttachment,
+    utcnow,
+)
 
 
 def _device(index: int) -> str:
@@ -133,7 +140,13 @@ class VolumeActivities(ControlActivities):
                 vol = s.get(Volume, row.volume_id)
                 if vol is None or vol.attached_to not in (None, ctx.server_id):
                     continue  # gone already, or someone else's by now
-                if row.delete_on_termination:
+                # Its attachments in the Cinder stand-in (a volume attached
+                # while the server ran) go with it.
+                for att in s.exec(select(VolumeAttachment).where(
+                        VolumeAttachment.volume_id == vol.id,
+                        VolumeAttachment.instance_uuid == ctx.server_id)).all():
+                    s.delete(att)
+                if row.delete_on_termination and vol.attached_to == ctx.server_id:
                     s.delete(vol)
                 elif vol.attached_to is not None:
                     vol.status, vol.attached_to, vol.device = "available", None, None
@@ -142,6 +155,17 @@ class VolumeActivities(ControlActivities):
                 else:
                     continue
                 done += 1
+            # A volume reserved for the server by an operation the delete cut
+            # short (a swap's new volume) has an attachment but no mapping row.
+            for att in s.exec(select(VolumeAttachment).where(
+                    VolumeAttachment.instance_uuid == ctx.server_id)).all():
+                vol = s.get(Volume, att.volume_id)
+                if vol is not None and vol.attached_to == ctx.server_id:
+                    vol.status, vol.attached_to, vol.device = "available", None, None
+                    vol.updated_at = utcnow()
+                    s.add(vol)
+                    done += 1
+                s.delete(att)
             if rows:
                 self.add_event(s, ctx, "release_volumes", details=f"{done} volume(s)")
         return done

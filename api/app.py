@@ -19,6 +19,7 @@ from api.policy import PolicyEnforcer
 from api.routes import (
     availability_zones,
     catalog,
+    cinder_attachments,
     extra_routers,
     flavors,
     hypervisors,
@@ -27,13 +28,16 @@ from api.routes import (
     limits,
     metadata,
     migrations,
+    neutron_ports,
     os_hosts,
     proxy_images,
     proxy_networks,
     proxy_volumes,
     server_actions,
     server_groups,
+    server_interfaces,
     server_migration_actions,
+    server_volumes,
     servers,
     services,
     versions,
@@ -118,5 +122,11 @@ def create_app(settings: Settings, temporal: Client | None = None,
     extra_routers.include(app)  # aggregates, tags, flavor access, usage, ... (issue 15)
     # APIs Nova keeps below the microversion that removed them (issue 18).
     for module in (proxy_images, proxy_volumes, proxy_networks, os_hosts):
+        app.include_router(module.router)
+    # Volume attach: Cinder's attachments (stand-in) and Nova's os-volume_attachments.
+    for module in (cinder_attachments, server_volumes):
+        app.include_router(module.router)
+    # Interface attach: Neutron's port writes (stand-in) and Nova's os-interface.
+    for module in (neutron_ports, server_interfaces):
         app.include_router(module.router)
     return app

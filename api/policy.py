@@ -92,6 +92,18 @@ COMPUTE_RULES = {
     f"{_C}servers:migrations:delete": ADMIN, f"{_C}servers:migrations:force_complete": ADMIN,
     f"{_C}os-console-output": MEMBER,
 }
+# Volume attach (Nova's defaults; a swap is for admins and the volume service).
+_VA = f"{_C}os-volumes-attachments"
+COMPUTE_RULES |= {
+    f"{_VA}:index": READER, f"{_VA}:show": READER, f"{_VA}:create": MEMBER,
+    f"{_VA}:update": MEMBER, f"{_VA}:swap": ADMIN, f"{_VA}:delete": MEMBER,
+}
+# Rescue (Nova's defaults).
+COMPUTE_RULES |= {f"{_C}os-rescue": MEMBER, f"{_C}os-unrescue": MEMBER}
+# Interface attach (Nova's defaults).
+_AI = f"{_C}os-attach-interfaces"
+COMPUTE_RULES |= {f"{_AI}:list": READER, f"{_AI}:show": READER, f"{_AI}:create": MEMBER,
+                  f"{_AI}:delete": MEMBER}
 
 # The stand-in image, network and volume services: reader reads, member writes.
 SERVICE_RULES = {f"{svc}:{kind}": (READER if kind == "read" else MEMBER)
@@ -159,6 +171,21 @@ ROUTE_RULES: dict[tuple[str, str], str | None] = {
     ("GET", "/v2.1/os-hypervisors/statistics"): f"{_C}os-hypervisors:statistics",
     ("GET", "/v2.1/os-hypervisors/{ident}"): f"{_C}os-hypervisors:show",
 }
+# Volume attach.
+ROUTE_RULES |= {
+    ("GET", f"{_S}/{{server_id}}/os-volume_attachments"): f"{_VA}:index",
+    ("POST", f"{_S}/{{server_id}}/os-volume_attachments"): f"{_VA}:create",
+    ("GET", f"{_S}/{{server_id}}/os-volume_attachments/{{volume_id}}"): f"{_VA}:show",
+    ("PUT", f"{_S}/{{server_id}}/os-volume_attachments/{{volume_id}}"): f"{_VA}:update",
+    ("DELETE", f"{_S}/{{server_id}}/os-volume_attachments/{{volume_id}}"): f"{_VA}:delete",
+}
+# Interface attach.
+ROUTE_RULES |= {
+    ("GET", f"{_S}/{{server_id}}/os-interface"): f"{_AI}:list",
+    ("POST", f"{_S}/{{server_id}}/os-interface"): f"{_AI}:create",
+    ("GET", f"{_S}/{{server_id}}/os-interface/{{port_id}}"): f"{_AI}:show",
+    ("DELETE", f"{_S}/{{server_id}}/os-interface/{{port_id}}"): f"{_AI}:delete",
+}
 
 ACTION_RULES = {
     "reboot": f"{_C}servers:reboot", "os-start": f"{_C}servers:start",
@@ -177,6 +204,7 @@ ACTION_RULES = {
     "forceDelete": f"{_C}os-deferred-delete:force",
     "os-getConsoleOutput": f"{_C}os-console-output",
 }
+ACTION_RULES |= {"rescue": f"{_C}os-rescue", "unrescue": f"{_C}os-unrescue"}
 
 # -- Issue 15: aggregates, flavor access, server tags, addresses, usage,
 # server password, extensions (Nova's names and defaults).

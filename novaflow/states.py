@@ -21,6 +21,7 @@ class VmState:
     ERROR = "error"
     DELETED = "deleted"
     SOFT_DELETED = "soft-delete"
+    RESCUED = "rescued"
 
 
 class TaskState:
@@ -50,6 +51,10 @@ class TaskState:
     SOFT_DELETING = "soft-deleting"
     RESTORING = "restoring"
     UPDATING_PASSWORD = "updating_password"
+    INTERFACE_ATTACHING = "interface_attaching"
+    INTERFACE_DETACHING = "interface_detaching"
+    RESCUING = "rescuing"
+    UNRESCUING = "unrescuing"
 
 
 class PowerState:
@@ -74,6 +79,7 @@ _STATUS_BY_VM_STATE = {
     VmState.ERROR: "ERROR",
     VmState.DELETED: "DELETED",
     VmState.SOFT_DELETED: "SOFT_DELETED",
+    VmState.RESCUED: "RESCUE",
 }
 
 # (vm_state, task_state) pairs whose status differs from the vm_state's own.
@@ -143,6 +149,8 @@ class Transition:
 
 
 _V, _T = VmState, TaskState
+# Where Nova attaches and detaches volumes (shelved states are not ours yet).
+_VOLUME_STATES = (_V.ACTIVE, _V.PAUSED, _V.STOPPED, _V.RESIZED, _V.SOFT_DELETED)
 _HARD_REBOOTABLE = (_V.ACTIVE, _V.STOPPED, _V.PAUSED, _V.SUSPENDED, _V.ERROR)
 
 # Keyed by the name routes and workflows use; ``operation`` is Nova's word.
@@ -190,6 +198,19 @@ TRANSITIONS: dict[str, Transition] = {t.operation if key is None else key: t for
     # An admin's way out of a stuck state (Nova checks no state, nor the lock).
     (None, Transition("resetState", ANY, None, (), ANY, needs_host=False,
                       allowed_when_locked=True)),
+    # Volume attach/detach/swap (Nova's compute API: no task_state of their own).
+    *[(None, Transition(op, _VOLUME_STATES, None, ())) for op in (
+        "attach_volume", "detach_volume")],
+    (None, Transition("swap_volume", (_V.ACTIVE, _V.PAUSED, _V.RESIZED), None, ())),
+    # Interface attach/detach (Nova's compute API, with its task states).
+    (None, Transition("attach_interface", (_V.ACTIVE, _V.PAUSED, _V.STOPPED),
+                      _T.INTERFACE_ATTACHING, ())),
+    (None, Transition("detach_interface", (_V.ACTIVE, _V.PAUSED, _V.STOPPED),
+                      _T.INTERFACE_DETACHING, ())),
+    # Rescue: a rescue domain from the rescue image, the server's disk second.
+    (None, Transition("rescue", (_V.ACTIVE, _V.STOPPED, _V.ERROR), _T.RESCUING,
+                      (_V.RESCUED,))),
+    (None, Transition("unrescue", (_V.RESCUED,), _T.UNRESCUING, (_V.ACTIVE,))),
 ]}
 
 

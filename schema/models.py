@@ -368,6 +368,11 @@ class BlockDeviceMapping(SQLModel, table=True):
     volume_size: int | None = None
     delete_on_termination: bool = False
     created_at: datetime = Field(default_factory=utcnow)
+    # Volume attach (os-volume_attachments): Nova's BDM uuid, the tag (2.49)
+    # and the Cinder attachment the volume is attached through.
+    uuid: str | None = None
+    tag: str | None = None
+    attachment_id: str | None = None
 
 
 class PendingHostCleanup(SQLModel, table=True):
@@ -452,3 +457,35 @@ class QuotaClass(SQLModel, table=True):
     class_name: str = Field(index=True)
     resource: str
     hard_limit: int
+
+
+class VolumeAttachment(SQLModel, table=True):
+    """An attachment of the Cinder stand-in (Cinder's 3.27+ attachments API):
+    reserved, then attaching once a host's connector is given, attached when
+    completed; deleting it frees the volume."""
+
+    __tablename__ = "volume_attachments"
+    id: str = Field(default_factory=new_uuid, primary_key=True)
+    volume_id: str = Field(index=True)
+    instance_uuid: str | None = Field(default=None, index=True)
+    status: str = "reserved"  # reserved | attaching | attached
+    attach_mode: str = "rw"
+    connector: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    attached_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class VirtualInterface(SQLModel, table=True):
+    """An interface attached to a running server (os-interface), Nova's side:
+    the port, its tag, and whether the port was the user's own (kept, only
+    unbound, when the interface or the server goes) or made by novaflow."""
+
+    __tablename__ = "virtual_interfaces"
+    id: int | None = Field(default=None, primary_key=True)
+    port_id: str = Field(index=True)
+    instance_uuid: str = Field(index=True)
+    network_id: str
+    tag: str | None = None
+    preserve_on_delete: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+

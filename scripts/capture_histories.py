@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
+import re
 import socket
 import sys
 import tempfile
@@ -54,6 +56,9 @@ HOSTS = [
 ]
 FAULTS = {"flaky-1": {"faults": {"spawn"}}, "bad-1": {"faults": {"spawn"}},
           "bad-2": {"faults": {"spawn"}}, "slow-1": {"delays": {"spawn": 4.0}}}
+# Volume attach: a host whose hypervisor refuses every hot-plug.
+HOSTS.append(SimHost("volfail-1", 16, 32768, 500, "volfail"))
+FAULTS["volfail-1"] = {"faults": {"attach_volume"}}
 
 
 def driver_factory(host: SimHost, uri: str, state_dir: Path):
@@ -75,6 +80,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+_TOKEN = re.compile(rb'"token":"[^"]*"')
+
+
+def redact_tokens(text: str) -> str:
+    """The throw-away stack's Keystone tokens out of the payloads (base64 JSON):
+    a history in the repository holds no credential, even a dead one."""
+    def scrub(m: re.Match) -> str:
+        clean = _TOKEN.sub(b'"token":"redacted"', base64.b64decode(m.group(1)))
+        return '"data": "' + base64.b64encode(clean).decode() + '"'
+    return re.sub(r'"data": "([A-Za-z0-9+/=]+)"', scrub, text)
 
 
 class Capture:
@@ -125,7 +142,7 @@ class Capture:
         for event in history.events:
             decrypt_all(event, codec)
         path = self.out / f"{scenario}.json"
-        path.write_text(json.dumps(history.to_json_dict(), indent=1) + "\n")
+        path.write_text(redact_tokens(json.dumps(history.to_json_dict(), indent=1)) + "\n")
         print(f"captured {scenario}: {workflow_id} ({len(history.events)} events)")
 
     async def no_valid_host(self) -> None:
@@ -181,11 +198,27 @@ class Capture:
         await self.status(sid, {"ACTIVE"})
         await self.save("resize_reverted", wf_id)
 
+    async def volume_attach_failed_on_host(self) -> None:
+        sid = await self.boot("vol-attach", zone="volfail")
+        await self.status(sid, {"ACTIVE"})
+        project = (await self.api.get("/v2.1/servers/" + sid)).json()["server"]["tenant_id"]
+        vol = await self.api.post(f"/volume/v3/{project}/volumes",
+                                  json={"volume": {"size": 1, "name": "vol-attach"}})
+        vol.raise_for_status()
+        resp = await self.api.post(f"/v2.1/servers/{sid}/os-volume_attachments", json={
+            "volumeAttachment": {"volumeId": vol.json()["volume"]["id"]}})
+        resp.raise_for_status()
+        wf_id = (await self.admin.get(f"/v2.1/servers/{sid}")).json()["server"].get(
+            "novaflow:workflow_id")
+        await self.save("volume_attach_failed_on_host", wf_id)
+
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1]
                                              / "tests" / "replay" / "histories"))
+    parser.add_argument("--only", nargs="*", default=None,
+                        help="capture only these scenarios (method names)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -201,8 +234,9 @@ async def main() -> None:
         try:
             for scenario in (cap.no_valid_host, cap.reschedule_then_success, cap.max_retries,
                              cap.host_never_picked_up, cap.delete_during_build,
-                             cap.resize_reverted):
-                await scenario()
+                             cap.resize_reverted, cap.volume_attach_failed_on_host):
+                if args.only is None or scenario.__name__ in args.only:
+                    await scenario()
         finally:
             await cap.api.aclose()
             await cap.admin.aclose()

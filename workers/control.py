@@ -20,11 +20,14 @@ from activities.host_reports import HostStateActivities
 from activities.hosts import HostRegistryActivities
 from activities.identity import IdentityActivities, TokenBackend, keystone_backend
 from activities.instances import InstanceActivities
+from activities.interface_attach import InterfaceAttachActivities
 from activities.migrations import MigrationActivities
 from activities.network import NetworkActivities
 from activities.rebuild import RebuildActivities
+from activities.rescue import RescueActivities
 from activities.scheduler.activities import SchedulerActivities
 from activities.temporal_ops import TemporalActivities
+from activities.volume_attach import VolumeAttachActivities
 from activities.volumes import VolumeActivities
 from novaflow.queues import CONTROL_QUEUE
 from novaflow.settings import Settings
@@ -38,12 +41,19 @@ from workflows.delete import DeleteServerWorkflow
 from workflows.guest_action import GuestActionWorkflow
 from workflows.host_group_monitor import HostGroupMonitorWorkflow
 from workflows.host_monitor import HostMonitorWorkflow
+from workflows.interface_attach import AttachInterfaceWorkflow, DetachInterfaceWorkflow
 from workflows.live_migrate import LiveMigrateServerWorkflow
 from workflows.power import PowerActionWorkflow
 from workflows.rebuild import RebuildServerWorkflow
 from workflows.register_host import RegisterHostsWorkflow, RegisterHostWorkflow
+from workflows.rescue import RescueServerWorkflow, UnrescueServerWorkflow
 from workflows.resize import ResizeServerWorkflow
 from workflows.soft_delete import SoftDeleteServerWorkflow
+from workflows.volume_attach import (
+    AttachVolumeWorkflow,
+    DetachVolumeWorkflow,
+    SwapVolumeWorkflow,
+)
 
 WORKFLOWS = [BootServerWorkflow, DeleteServerWorkflow, RegisterHostWorkflow,
              RegisterHostsWorkflow]
@@ -51,6 +61,9 @@ WORKFLOWS += [PowerActionWorkflow, HostMonitorWorkflow, HostGroupMonitorWorkflow
 WORKFLOWS += [ResizeServerWorkflow, LiveMigrateServerWorkflow, ControlMonitorWorkflow]
 WORKFLOWS += [AuditWorkflow, ConsoleOutputWorkflow]
 WORKFLOWS += [GuestActionWorkflow, RebuildServerWorkflow, SoftDeleteServerWorkflow]
+WORKFLOWS += [AttachVolumeWorkflow, DetachVolumeWorkflow, SwapVolumeWorkflow]  # volumes
+WORKFLOWS += [AttachInterfaceWorkflow, DetachInterfaceWorkflow]  # interfaces
+WORKFLOWS += [RescueServerWorkflow, UnrescueServerWorkflow]  # rescue
 
 
 def control_activities(client: Client, db: Database, settings: Settings,
@@ -80,6 +93,9 @@ def control_activities(client: Client, db: Database, settings: Settings,
         temporal.running_workflows,
         *Day2Activities(db, settings).all(),
         *RebuildActivities(db, settings).all(),
+        *VolumeAttachActivities(db, settings).all(),
+        *InterfaceAttachActivities(db, settings).all(),
+        *RescueActivities(db, settings).all(),
     ]
 
 

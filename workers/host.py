@@ -22,8 +22,11 @@ from activities.hypervisor.day2 import HostDay2Activities
 from activities.hypervisor.driver import ComputeDriver
 from activities.hypervisor.fencing import Fence
 from activities.hypervisor.group import HostGroupActivities
+from activities.hypervisor.interface_hotplug import HostInterfaceActivities
 from activities.hypervisor.moves import HostMoveActivities
 from activities.hypervisor.power import HostPowerActivities
+from activities.hypervisor.rescue import HostRescueActivities
+from activities.hypervisor.volume_hotplug import HostVolumeActivities
 from activities.types.hosts import RegisterHostInput, RegisterHostResult, RegisterHostsInput
 from novaflow import logs
 from novaflow.queues import CONTROL_QUEUE, host_group_queue, host_queue
@@ -120,7 +123,10 @@ def build_host_worker(client: Client, driver: ComputeDriver, hostname: str,
         task_queue=host_queue(hostname),
         activities=(acts.all() + HostPowerActivities(driver, hostname).all()
                     + HostMoveActivities(driver, hostname).all()
-                    + HostDay2Activities(driver, hostname).all()),
+                    + HostDay2Activities(driver, hostname).all()
+                    + HostVolumeActivities(driver, hostname).all()
+                    + HostInterfaceActivities(driver, hostname).all()
+                    + HostRescueActivities(driver, hostname).all()),
         interceptors=[LogContextInterceptor(), HeartbeatInterceptor()],
         activity_executor=executor or ThreadPoolExecutor(
             max_workers=max_threads, thread_name_prefix=f"{hostname}-activity"),

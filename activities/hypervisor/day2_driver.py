@@ -10,6 +10,7 @@ API answers Nova's 400/409/501 for it) rather than pretending.
 from __future__ import annotations
 
 from activities.hypervisor.driver import DomainInfo, DriverError
+from activities.types.catalog import ImageInfo, PortInfo, VolumeDisk
 from activities.types.hypervisor import SpawnInput
 
 
@@ -49,3 +50,58 @@ class Day2Driver:
         force_complete).  Raises NotSupported where this host's migrations
         cannot be forced."""
         raise NotSupported(f"{type(self).__name__} cannot force a live migration to complete")
+
+    # -- volume hot-plug (os-volume_attachments) ---------------------------------
+
+    def volume_connector(self) -> dict:
+        """This host's connector for Cinder (os-brick's ``get_connector_properties``)."""
+        raise NotSupported(f"{type(self).__name__} cannot attach volumes")
+
+    def attach_volume(self, server_id: str, disk: VolumeDisk, bus: str = "virtio") -> None:
+        """Plug ``disk`` into the server's domain at ``disk.device``: live if it
+        runs, and in its persistent definition.  Idempotent: a disk already
+        there from the same source is no error; another disk at that device
+        is (DriverError).  Raises DomainNotFound, or NotSupported."""
+        raise NotSupported(f"{type(self).__name__} cannot attach volumes")
+
+    def detach_volume(self, server_id: str, disk: VolumeDisk) -> None:
+        """Unplug the disk at ``disk.device`` from the server's domain (live and
+        persistent).  Succeeds if it is not there (any more)."""
+        raise NotSupported(f"{type(self).__name__} cannot detach volumes")
+
+    def swap_volume(self, server_id: str, old: VolumeDisk, new: VolumeDisk,
+                    bus: str = "virtio") -> None:
+        """Put ``new`` where ``old`` is (same device), the guest's data copied
+        over first where the back end has it (Nova's swap_volume).  On failure
+        ``old`` is plugged back.  Idempotent: ``new`` already there is done."""
+        self.detach_volume(server_id, old)
+        try:
+            self.attach_volume(server_id, new, bus)
+        except Exception:
+            self.attach_volume(server_id, old, bus)
+            raise
+
+    # -- interface hot-plug (os-interface) -----------------------------------------
+
+    def attach_interface(self, server_id: str, port: PortInfo) -> None:
+        """Plug an interface with the port's MAC into the server's domain (live
+        if it runs, and persistent).  Idempotent: that MAC already there is no
+        error.  Raises DomainNotFound, or NotSupported."""
+        raise NotSupported(f"{type(self).__name__} cannot attach interfaces")
+
+    def detach_interface(self, server_id: str, port: PortInfo) -> None:
+        """Unplug the interface with the port's MAC; succeeds if it is not there."""
+        raise NotSupported(f"{type(self).__name__} cannot detach interfaces")
+
+    # -- rescue ---------------------------------------------------------------------
+
+    def rescue(self, inp: SpawnInput, rescue_image: ImageInfo) -> DomainInfo:
+        """Boot the server from ``rescue_image`` with its own disks attached
+        after the rescue disk (Nova's rescue); the original domain is kept to
+        be restored by ``unrescue``.  Idempotent: a rescued domain stays."""
+        raise NotSupported(f"{type(self).__name__} cannot rescue")
+
+    def unrescue(self, server_id: str) -> DomainInfo:
+        """The original domain back, running.  Idempotent."""
+        raise NotSupported(f"{type(self).__name__} cannot unrescue")
+

@@ -30,6 +30,7 @@ BODIES = {
     "rebuild": {"imageRef": "00000000-0000-0000-0000-000000000000"},
     "restore": None, "forceDelete": None, "changePassword": {"adminPass": "s3cret"},
 }
+BODIES |= {"rescue": None, "unrescue": None}
 
 
 def test_only_start_operation_starts_workflows():
