@@ -92,6 +92,13 @@ COMPUTE_RULES = {
     f"{_C}os-console-output": MEMBER,
 }
 
+# Remote consoles (Nova's defaults): a member opens their server's console;
+# looking a console token up is the console proxies' (admin) business.
+COMPUTE_RULES.update({
+    f"{_C}os-remote-consoles": MEMBER,
+    f"{_C}os-console-auth-tokens": ADMIN,
+})
+
 # The stand-in image, network and volume services: reader reads, member writes.
 SERVICE_RULES = {f"{svc}:{kind}": (READER if kind == "read" else MEMBER)
                  for svc in ("image", "network", "volume") for kind in ("read", "write")}
@@ -176,6 +183,16 @@ ACTION_RULES = {
     "forceDelete": f"{_C}os-deferred-delete:force",
     "os-getConsoleOutput": f"{_C}os-console-output",
 }
+
+# Remote consoles.
+ROUTE_RULES.update({
+    ("POST", f"{_S}/{{server_id}}/remote-consoles"): f"{_C}os-remote-consoles",
+    ("GET", "/v2.1/os-console-auth-tokens/{console_token}"): f"{_C}os-console-auth-tokens",
+})
+ACTION_RULES.update({
+    "os-getVNCConsole": f"{_C}os-remote-consoles",
+    "os-getSerialConsole": f"{_C}os-remote-consoles",
+})
 
 _SERVICE_PREFIXES = {"/image": "image", "/networking": "network", "/volume": "volume"}
 

@@ -32,6 +32,7 @@ from schema.seed import seed
 from workers import real_hosts, sim_hosts
 from workers.children import Children
 from workers.codec_server import codec_app
+from workers.console_proxy import console_proxy_app
 from workers.control import build_control_worker, start_control_monitor
 from workers.host_runner import DriverFactory, HostRunner, RunningHost, libvirt_driver_factory
 from workers.keystone_server import KeystoneServer
@@ -76,6 +77,7 @@ class EmbeddedStack:
     _workers: list[Worker] = field(default_factory=list)
     _api: uvicorn.Server | None = None
     _codec: uvicorn.Server | None = None
+    _console_proxy: uvicorn.Server | None = None
 
     @property
     def state_dir(self) -> Path:
@@ -95,6 +97,8 @@ class EmbeddedStack:
                   "Temporal": ("127.0.0.1", self.temporal_port)}
         if self.own_keystone:
             wanted["Keystone"] = ("127.0.0.1", self.keystone_port)
+        wanted["console proxy"] = (self.settings.console_proxy_host,
+                                   self.settings.console_proxy_port)
         if not self.headless:
             wanted["Temporal UI"] = ("127.0.0.1", self.ui_port)
             wanted["codec server"] = ("127.0.0.1", self.codec_port)
@@ -168,6 +172,9 @@ class EmbeddedStack:
             self._api = await self._serve(create_app(self.settings, temporal=self.client),
                                           self.settings.api_host, self.settings.api_port,
                                           "API")
+            self._console_proxy = await self._serve(
+                console_proxy_app(self.db), self.settings.console_proxy_host,
+                self.settings.console_proxy_port, "console proxy")
         if not self.headless:
             self._codec = await self._serve(
                 codec_app(payload_codec(self.settings), [self.server.ui_url]),
@@ -183,7 +190,11 @@ class EmbeddedStack:
                 ("control", ["worker", "control"]),
                 ("hosts", ["worker", "hosts", "--hosts", str(self.hosts), "--virt", self.virt]),
                 ("api", ["api", "--api-host", self.settings.api_host,
-                         "--api-port", str(self.settings.api_port)])):
+                         "--api-port", str(self.settings.api_port)]),
+                ("console-proxy", ["console-proxy",
+                                   "--console-proxy-host", self.settings.console_proxy_host,
+                                   "--console-proxy-port",
+                                   str(self.settings.console_proxy_port)])):
             ready = run / f"{name}.ready"
             ready.unlink(missing_ok=True)
             await self.children.start(name, *args, "--ready-file", str(ready))
@@ -241,7 +252,7 @@ class EmbeddedStack:
         return server
 
     async def stop(self) -> None:
-        for server in (self._api, self._codec):
+        for server in (self._api, self._codec, self._console_proxy):
             if server is not None:
                 server.should_exit = True
         if self.children is not None:

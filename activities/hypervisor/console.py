@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 
 @dataclass
@@ -38,3 +39,24 @@ def read_tail(log: Path, length: int | None = None) -> str:
         return ""
     lines = text.splitlines(keepends=True)
     return "".join(lines[-length:])
+
+
+def console_endpoint_from_xml(xml: str, protocol: str) -> tuple[str, int] | None:
+    """(listen address, port) of a running domain's ``protocol`` console, as
+    Nova's libvirt driver reads it: the VNC ``<graphics>`` (its live port, -1
+    before the domain runs) or the first ``<serial type='tcp'>`` in bind mode.
+    None when the domain has no such console."""
+    root = ElementTree.fromstring(xml)
+    if protocol == "vnc":
+        graphics = root.find("./devices/graphics[@type='vnc']")
+        if graphics is None:
+            return None
+        port = int(graphics.get("port") or -1)
+        listen = graphics.get("listen") or "127.0.0.1"
+        return (listen, port) if port > 0 else None
+    if protocol == "serial":
+        for serial in root.findall("./devices/serial[@type='tcp']"):
+            source = serial.find("source")
+            if source is not None and source.get("mode") == "bind" and source.get("service"):
+                return source.get("host") or "127.0.0.1", int(source.get("service"))
+    return None
