@@ -5,8 +5,9 @@ The first answers ``{"remote_console": {"protocol", "type", "url"}}`` with a
 URL on the console proxy carrying a new one-time token (api/consoles.py).
 The second is Nova's consoleauth look-up: the console a live token opens
 (``instance_uuid``, ``host``, ``port``, ``internal_access_path``); 404 for an
-unknown, used or expired token.  Before 2.31 Nova shows only RDP consoles'
-tokens (401 for the others), and novaflow serves no RDP console.
+unknown, used or expired token, or one of a deleted server.  Before 2.31
+Nova shows only RDP consoles' tokens (401 for the others), and novaflow
+serves no RDP console.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter
+from sqlmodel import select
 
 from api.consoles import console_url
 from api.deps import Ctx, Handles
@@ -21,6 +23,7 @@ from api.errors import BadRequest, NotFound, Unauthorized
 from api.routes.servers import get_instance
 from api.schemas.remote_consoles import RemoteConsoleRequest
 from schema import console_tokens
+from schema.models import Instance
 
 router = APIRouter(prefix="/v2.1", tags=["remote consoles"])
 
@@ -47,7 +50,12 @@ async def show_console_auth_token(console_token: str, ctx: Ctx, h: Handles) -> d
 
     def lookup():
         with h.db.reader() as s:
-            return console_tokens.find(s, console_token)
+            found = console_tokens.find(s, console_token)
+            if found is None:
+                return None
+            # Nova drops a server's tokens when it is deleted.
+            inst = s.exec(select(Instance).where(Instance.uuid == found.instance_uuid)).first()
+            return found if inst is not None and not inst.deleted else None
 
     found = await asyncio.to_thread(lookup)
     if found is None:

@@ -143,7 +143,7 @@ def test_test_driver_guests_have_no_console(demo, other, reader, catalog_ids):
         delete_all(demo, [sid])
 
 
-def test_console_session_through_the_proxy(stack, demo, admin, catalog_ids, guest_port):
+def test_console_session_through_the_proxy(stack, demo, admin, osc, catalog_ids, guest_port):
     sid = boot(demo, catalog_ids, "console-tcp")
     host = None
     try:
@@ -194,6 +194,13 @@ def test_console_session_through_the_proxy(stack, demo, admin, catalog_ids, gues
         closed = _refused(body["url"])
         assert closed.rcvd.code == 1008 and "invalid or has expired" in closed.rcvd.reason
         assert_nova_error(_token_info(admin, token), 404, "itemNotFound", "Token not found")
+
+        # The openstack CLI's `console url show` (remote-consoles at 2.6).
+        shown = osc.json("--os-compute-api-version", "2.6", "console", "url", "show",
+                         "--serial", sid)
+        assert shown["type"] == "serial" and shown["url"].startswith(f"{proxy}/?token=")
+        with _ws(shown["url"]) as ws:
+            assert PROMPT in _recv_until(ws, PROMPT)
     finally:
         if host is not None:
             restart_host_with(stack, host, LibvirtDriver)
@@ -222,6 +229,7 @@ def test_expired_unknown_and_orphaned_tokens_are_refused(stack, demo, admin, cat
     finally:
         delete_all(demo, [sid])
     # The server is gone: its live token opens nothing.
+    assert_nova_error(_token_info(admin, orphan), 404, "itemNotFound")
     assert _refused(f"{proxy}/?token={orphan}").rcvd.code == 1008
 
 
