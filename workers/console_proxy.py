@@ -10,14 +10,16 @@ only; an expired, used or unknown token, or one whose server has been
 deleted meanwhile, gets the WebSocket closed with code 1008 and Nova's
 message "The token is invalid or has expired" (the token itself is never
 logged or echoed).  noVNC asks for the ``binary`` subprotocol; it is granted
-when offered.  The server's uvicorn writes no access log: the query string
-carries the token.
+when offered.  The query string carries the token: the server's uvicorn
+writes no access log, and its "WebSocket /?token=..." lines are masked.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import re
 from dataclasses import dataclass
 
 from sqlmodel import select
@@ -61,8 +63,28 @@ def redeem(db: Database, token: str) -> Target | None:
         return Target(row.instance_uuid, row.console_type, row.host, row.port)
 
 
+_TOKEN = re.compile(r"(token(?:=|%3D))[^&\s\"']+", re.IGNORECASE)
+
+
+class HideTokens(logging.Filter):
+    """Masks console tokens in log records (uvicorn logs each WebSocket's
+    path and query string as it accepts it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            record.args = tuple(_TOKEN.sub(r"\1***", a) if isinstance(a, str) else a
+                                for a in args)
+        if isinstance(record.msg, str):
+            record.msg = _TOKEN.sub(r"\1***", record.msg)
+        return True
+
+
 def console_proxy_app(db: Database) -> Starlette:
     """The proxy's ASGI app over the app database ``db``."""
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, HideTokens) for f in uvicorn_log.filters):
+        uvicorn_log.addFilter(HideTokens())
 
     async def console(ws: WebSocket) -> None:
         token = ws.query_params.get("token") or ws.cookies.get("token") or ""

@@ -93,14 +93,19 @@ def test_a_server_boots_through_the_child_processes(up):
 
 
 def test_the_console_proxy_child_checks_tokens(up):
-    _, _, ports = up
+    _, state, ports = up
     from websockets.exceptions import ConnectionClosed
     from websockets.sync.client import connect
 
-    with connect(f"ws://127.0.0.1:{ports['consoles']}/?token=unknown", open_timeout=10) as ws:
+    secret = "s3cret-console-token"
+    with connect(f"ws://127.0.0.1:{ports['consoles']}/?token={secret}", open_timeout=10) as ws:
         with pytest.raises(ConnectionClosed) as closed:
             ws.recv(timeout=10)
     assert closed.value.rcvd.code == 1008
+    log = state / "logs" / "console-proxy.log"
+    wait_for(lambda: "console connection refused" in log.read_text(), 10,
+             what="the proxy to log the refusal")
+    assert secret not in log.read_text()  # uvicorn's "WebSocket /?token=..." line is masked
 
 
 def test_a_killed_child_is_restarted(up):

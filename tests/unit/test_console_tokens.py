@@ -101,3 +101,19 @@ def test_consoles_are_read_from_the_live_domain_xml():
     bare = "<domain><devices><serial type='pty'/></devices></domain>"
     assert console_endpoint_from_xml(bare, "vnc") is None
     assert console_endpoint_from_xml(bare, "serial") is None
+
+
+def test_the_proxy_masks_tokens_in_uvicorns_log_lines():
+    import logging
+
+    from workers.console_proxy import HideTokens
+
+    record = logging.LogRecord("uvicorn.error", logging.INFO, __file__, 1,
+                               '%s - "WebSocket %s" [accepted]',
+                               ("127.0.0.1:5", "/?token=s3cret&x=1"), None)
+    HideTokens().filter(record)
+    assert record.getMessage() == '127.0.0.1:5 - "WebSocket /?token=***&x=1" [accepted]'
+    novnc = logging.LogRecord("x", logging.INFO, __file__, 1,
+                              "GET /vnc_auto.html?path=%3Ftoken%3Ds3cret", None, None)
+    HideTokens().filter(novnc)
+    assert "s3cret" not in novnc.getMessage()
