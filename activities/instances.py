@@ -24,6 +24,7 @@ from activities.types.instances import (
 )
 from novaflow import errors
 from novaflow.states import TaskState, VmState
+from schema import zones
 from schema.models import ComputeNode, Instance, utcnow
 
 
@@ -70,7 +71,8 @@ class InstanceActivities(ControlActivities):
             inst.node = inp.host
             node = s.exec(select(ComputeNode).where(ComputeNode.host == inp.host)).first()
             if node is not None:
-                inst.availability_zone = node.availability_zone  # as Nova: the host's zone
+                # As Nova: the host's zone (its zone aggregate's, else its own).
+                inst.availability_zone = zones.host_zone(s, inp.host)
                 placement.record_build_result(s, inp.host, failed=False)
             inst.launched_at = now
             inst.updated_at = now

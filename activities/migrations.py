@@ -42,6 +42,7 @@ from activities.types.scheduling import ClaimResult
 from novaflow import errors
 from novaflow.rules import service_is_up
 from novaflow.states import PowerState, TaskState, VmState
+from schema import zones
 from schema.models import (
     Allocation,
     ComputeNode,
@@ -104,7 +105,7 @@ def _follow_host_zone(session, inst: Instance) -> None:
     """Show the zone of the host the server now runs on (OS-EXT-AZ), as Nova does."""
     node = session.exec(select(ComputeNode).where(ComputeNode.host == inst.host)).first()
     if node is not None:
-        inst.availability_zone = node.availability_zone
+        inst.availability_zone = zones.host_zone(session, inst.host)
 
 class MigrationActivities(ControlActivities):
     """The database side of every move."""

@@ -19,6 +19,7 @@ from api.policy import PolicyEnforcer
 from api.routes import (
     availability_zones,
     catalog,
+    extra_routers,
     flavors,
     hypervisors,
     instance_actions,
@@ -112,6 +113,7 @@ def create_app(settings: Settings, temporal: Client | None = None,
                    instance_actions, metadata, volumes):
         app.include_router(module.router)
     app.include_router(remote_consoles_router)
+    extra_routers.include(app)  # aggregates, tags, flavor access, usage, ... (issue 15)
     return app
 
 

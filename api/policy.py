@@ -23,6 +23,7 @@ from starlette.requests import Request
 
 from activities.types.identity import Identity
 from api.errors import Forbidden
+from api.removed_routes import REMOVED
 
 ADMIN = "rule:context_is_admin"
 READER = "rule:project_reader_or_admin"
@@ -194,6 +195,71 @@ ACTION_RULES.update({
     "os-getSerialConsole": f"{_C}os-remote-consoles",
 })
 
+# -- Issue 15: aggregates, flavor access, server tags, addresses, usage,
+# server password, extensions (Nova's names and defaults).
+_A = f"{_C}os-aggregates:"
+COMPUTE_RULES.update({
+    **{f"{_A}{op}": ADMIN for op in ("index", "create", "show", "update", "delete",
+                                     "add_host", "remove_host", "set_metadata")},
+    "compute:aggregates:images": ADMIN,
+    f"{_C}os-flavor-access": ADMIN, f"{_C}os-flavor-access:add_tenant_access": ADMIN,
+    f"{_C}os-flavor-access:remove_tenant_access": ADMIN,
+    f"{_C}os-server-tags:index": READER, f"{_C}os-server-tags:show": READER,
+    f"{_C}os-server-tags:update": MEMBER, f"{_C}os-server-tags:update_all": MEMBER,
+    f"{_C}os-server-tags:delete": MEMBER, f"{_C}os-server-tags:delete_all": MEMBER,
+    f"{_C}ips:index": READER, f"{_C}ips:show": READER,
+    f"{_C}os-simple-tenant-usage:show": READER, f"{_C}os-simple-tenant-usage:list": ADMIN,
+    f"{_C}os-server-password:show": READER, f"{_C}os-server-password:clear": MEMBER,
+    f"{_C}extensions": ANY,
+    f"{_C}os-instance-usage-audit-log:list": ADMIN,
+    f"{_C}os-instance-usage-audit-log:show": ADMIN,
+    "compute:server:topology:index": READER, "compute:server:topology:host:index": ADMIN,
+    f"{_C}os-quota-class-sets:show": ADMIN, f"{_C}os-quota-class-sets:update": ADMIN,
+})
+_AG = "/v2.1/os-aggregates"
+_T = f"{_S}/{{server_id}}/tags"
+ROUTE_RULES.update({
+    ("GET", _AG): f"{_A}index", ("POST", _AG): f"{_A}create",
+    ("GET", f"{_AG}/{{aggregate_id}}"): f"{_A}show",
+    ("PUT", f"{_AG}/{{aggregate_id}}"): f"{_A}update",
+    ("DELETE", f"{_AG}/{{aggregate_id}}"): f"{_A}delete",
+    ("POST", f"{_AG}/{{aggregate_id}}/action"): None,  # by action: RESOURCE_ACTION_RULES
+    ("POST", f"{_AG}/{{aggregate_id}}/images"): "compute:aggregates:images",
+    ("GET", "/v2.1/flavors/{flavor_id}/os-flavor-access"): f"{_C}os-flavor-access",
+    ("POST", "/v2.1/flavors/{flavor_id}/action"): None,  # by action
+    ("GET", _T): f"{_C}os-server-tags:index", ("PUT", _T): f"{_C}os-server-tags:update_all",
+    ("DELETE", _T): f"{_C}os-server-tags:delete_all",
+    ("GET", f"{_T}/{{tag}}"): f"{_C}os-server-tags:show",
+    ("PUT", f"{_T}/{{tag}}"): f"{_C}os-server-tags:update",
+    ("DELETE", f"{_T}/{{tag}}"): f"{_C}os-server-tags:delete",
+    ("GET", f"{_S}/{{server_id}}/ips"): f"{_C}ips:index",
+    ("GET", f"{_S}/{{server_id}}/ips/{{network_label}}"): f"{_C}ips:show",
+    ("GET", "/v2.1/os-simple-tenant-usage"): f"{_C}os-simple-tenant-usage:list",
+    ("GET", "/v2.1/os-simple-tenant-usage/{tenant_id}"): f"{_C}os-simple-tenant-usage:show",
+    ("GET", f"{_S}/{{server_id}}/os-server-password"): f"{_C}os-server-password:show",
+    ("DELETE", f"{_S}/{{server_id}}/os-server-password"): f"{_C}os-server-password:clear",
+    ("GET", "/v2.1/"): None, ("GET", "/v2.1/versions/{version_id}"): None,  # no token
+    ("GET", "/v2.1/os-instance_usage_audit_log"): f"{_C}os-instance-usage-audit-log:list",
+    ("GET", "/v2.1/os-instance_usage_audit_log/{before_timestamp}"):
+        f"{_C}os-instance-usage-audit-log:show",
+    ("GET", f"{_S}/{{server_id}}/topology"): "compute:server:topology:index",
+    ("GET", "/v2.1/os-quota-class-sets/{class_name}"): f"{_C}os-quota-class-sets:show",
+    ("PUT", "/v2.1/os-quota-class-sets/{class_name}"): f"{_C}os-quota-class-sets:update",
+    ("GET", "/v2.1/extensions"): f"{_C}extensions",
+    ("GET", "/v2.1/extensions/{alias}"): f"{_C}extensions",
+})
+# Routes Nova removed answer 410 to any authenticated caller (no rule).
+ROUTE_RULES.update({(m, path): None for path, methods in REMOVED.items() for m in methods})
+# Actions of resources other than servers, by route: {action: rule}; an
+# unknown action needs an admin (who then gets the handler's 400).
+RESOURCE_ACTION_RULES: dict[str, dict[str, str]] = {
+    f"{_AG}/{{aggregate_id}}/action": {a: f"{_A}{a}" for a in
+                                       ("add_host", "remove_host", "set_metadata")},
+    "/v2.1/flavors/{flavor_id}/action": {
+        "addTenantAccess": f"{_C}os-flavor-access:add_tenant_access",
+        "removeTenantAccess": f"{_C}os-flavor-access:remove_tenant_access"},
+}
+
 _SERVICE_PREFIXES = {"/image": "image", "/networking": "network", "/volume": "volume"}
 
 
@@ -257,6 +323,8 @@ class PolicyEnforcer:
         rule = route_rule(method, path)
         if (method, path) == ("POST", f"{_S}/{{server_id}}/action"):
             rule = ACTION_RULES.get(await _action_name(request))
+        elif method == "POST" and path in RESOURCE_ACTION_RULES:
+            rule = RESOURCE_ACTION_RULES[path].get(await _action_name(request), "admin_api")
         if rule is None:
             return
         params = request.path_params

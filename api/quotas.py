@@ -17,7 +17,7 @@ from sqlmodel import Session, func, select
 
 from api.errors import Forbidden
 from novaflow.settings import Settings, get_settings
-from schema.models import Instance, KeyPair, Quota, ServerGroup
+from schema.models import Instance, KeyPair, Quota, QuotaClass, ServerGroup
 
 # What the Compute API's quota sets show, in Nova's order.
 RESOURCES = ("instances", "cores", "ram", "key_pairs", "metadata_items", "server_groups",
@@ -38,10 +38,21 @@ def default_limits(settings: Settings | None = None) -> dict[str, int]:
     return {r: int(getattr(q, r)) for r in RESOURCES}
 
 
+def class_limits(session: Session, class_name: str = "default",
+                 settings: Settings | None = None) -> dict[str, int]:
+    """A quota class's limits: the configured defaults, then the class's own
+    (os-quota-class-sets); the "default" class is every project's default."""
+    limits = default_limits(settings)
+    for row in session.exec(select(QuotaClass).where(QuotaClass.class_name == class_name)):
+        if row.resource in limits:
+            limits[row.resource] = row.hard_limit
+    return limits
+
+
 def project_limits(session: Session, project_id: str,
                    settings: Settings | None = None) -> dict[str, int]:
-    """The project's hard limits: defaults, then its own overrides."""
-    limits = default_limits(settings)
+    """The project's hard limits: the default class's, then its own overrides."""
+    limits = class_limits(session, "default", settings)
     for row in session.exec(select(Quota).where(Quota.project_id == project_id)):
         if row.resource in limits:
             limits[row.resource] = row.hard_limit

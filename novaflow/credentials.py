@@ -1,6 +1,6 @@
-"""The embedded stack's generated secrets: Keystone users' passwords and the
-payload-codec key, each made on first start and kept in the state dir with
-mode 0600.  Nothing here is ever logged."""
+"""The embedded stack's generated secrets: Keystone users' passwords, the
+payload-codec key and the metadata proxy's shared secret, each made on first
+start and kept in the state dir with mode 0600.  Nothing here is ever logged."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 PASSWORDS_FILE = "passwords.json"
+METADATA_SECRET_FILE = "metadata-secret.json"
 CODEC_KEYS_FILE = "payload-keys.json"
 
 # The Keystone users the embedded stack creates, by the role they stand for.
@@ -39,6 +40,13 @@ def passwords(state_dir: Path) -> dict[str, str]:
     def make(have: dict) -> dict:
         return {**{u: secrets.token_urlsafe(18) for u in USERS if u not in have}, **have}
     return _load_or_make(state_dir / PASSWORDS_FILE, make)
+
+
+def metadata_secret(state_dir: Path) -> str:
+    """The secret Neutron's metadata proxy signs instance ids with (made once)."""
+    def make(have: dict) -> dict:
+        return have if have.get("secret") else {"secret": secrets.token_urlsafe(32)}
+    return _load_or_make(state_dir / METADATA_SECRET_FILE, make)["secret"]
 
 
 class MissingKeys(RuntimeError):

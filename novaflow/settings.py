@@ -194,12 +194,28 @@ class Settings(BaseSettings):
     quota: QuotaSettings = Field(default_factory=QuotaSettings)
     # Nova's [api] max_limit: the most items one page of a list returns.
     api_max_limit: int = 1000
+    # The metadata service (``novaflow metadata``, Nova's nova-api-metadata):
+    # where it listens, the secret Neutron's metadata proxy signs instance ids
+    # with (default: generated into <state_dir>/metadata-secret.json), and how
+    # long what an instance may read is cached.
+    metadata_host: str = "127.0.0.1"
+    metadata_port: int | None = 8775
+    metadata_proxy_shared_secret: SecretStr | None = None
+    metadata_cache_expiration: float = 15.0
 
     def keystone_auth_url(self) -> str:
         """Keystone's v3 URL: the configured one, or the embedded Keystone's."""
         base = self.keystone_url or f"http://127.0.0.1:{self.keystone_port}"
         base = base.rstrip("/")
         return base if base.endswith("/v3") else f"{base}/v3"
+
+    def effective_metadata_secret(self) -> str:
+        """The metadata proxy's shared secret: set, or the state dir's generated one."""
+        if self.metadata_proxy_shared_secret is not None:
+            return self.metadata_proxy_shared_secret.get_secret_value()
+        from novaflow.credentials import metadata_secret
+
+        return metadata_secret(self.state_dir)
 
     def effective_service_password(self) -> str:
         """The service user's password: set, or the embedded stack's generated one."""

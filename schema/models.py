@@ -425,3 +425,47 @@ class ConsoleAuthToken(SQLModel, table=True):
     instance_uuid: str = Field(index=True)
     expires: int = Field(index=True)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# -- Issue 15: server tags, flavor access, server passwords ---------------------
+
+class InstanceTag(SQLModel, table=True):
+    """A server's tag (2.26): at most 50 a server, 60 characters each."""
+
+    __tablename__ = "instance_tags"
+    __table_args__ = (UniqueConstraint("instance_uuid", "tag"),)
+    id: int | None = Field(default=None, primary_key=True)
+    instance_uuid: str = Field(index=True)
+    tag: str = Field(index=True)
+
+
+class FlavorProject(SQLModel, table=True):
+    """A project allowed to see and boot a private flavor (os-flavor-access)."""
+
+    __tablename__ = "flavor_projects"
+    __table_args__ = (UniqueConstraint("flavorid", "project_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    flavorid: str = Field(index=True)
+    project_id: str = Field(index=True)
+
+
+class InstancePassword(SQLModel, table=True):
+    """The encrypted password a guest posted to the metadata service
+    (os-server-password); Nova keeps it in system metadata."""
+
+    __tablename__ = "instance_passwords"
+    instance_uuid: str = Field(primary_key=True)
+    password: str = ""
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class QuotaClass(SQLModel, table=True):
+    """A quota class's limit (os-quota-class-sets); the class "default" gives
+    every project the limits it has not been given itself."""
+
+    __tablename__ = "quota_classes"
+    __table_args__ = (UniqueConstraint("class_name", "resource"),)
+    id: int | None = Field(default=None, primary_key=True)
+    class_name: str = Field(index=True)
+    resource: str
+    hard_limit: int

@@ -72,6 +72,7 @@ class StackThread:
         settings_overrides.setdefault("keystone_password_hash_rounds", 4)
         settings_overrides.setdefault("keystone_token_expiration", TOKEN_EXPIRATION)
         settings_overrides.setdefault("token_cache_time", 2.0)
+        settings_overrides.setdefault("metadata_port", free_port())  # never Nova's 8775
         if keystone_of is not None:
             settings_overrides["keystone_url"] = keystone_of.auth_url
             settings_overrides["service_password"] = keystone_of.passwords["novaflow"]

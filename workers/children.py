@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import json
 import os
 import signal
@@ -26,10 +25,9 @@ from pydantic import BaseModel, SecretStr
 
 from novaflow import logs
 from novaflow.settings import Settings
+from workers.temporal_server import _die_with_parent
 
 log = logs.get_logger("novaflow.children")
-
-_PR_SET_PDEATHSIG = 1
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -48,11 +46,6 @@ def settings_env(settings: Settings) -> dict[str, str]:
             text = str(value)
         env[f"NOVAFLOW_{name.upper()}"] = text
     return env
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
@@ -108,12 +101,14 @@ class Children:
         return {n: c.process.pid for n, c in self.children.items()
                 if c.process is not None and c.process.returncode is None}
 
-    def check_alive(self, name: str) -> None:
-        """Raise, with the end of its log, if child ``name`` has exited."""
+    def check_alive(self, name: str, max_restarts: int = 3) -> None:
+        """Raise, with the end of its log, once child ``name`` has exited more
+        than ``max_restarts`` times (a start-up that fails for good, not a
+        transient refusal its restart gets past)."""
         child = self.children[name]
-        if child.process is not None and child.process.returncode is not None:
+        if child.restarts > max_restarts:
             tail = child.log_file.read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"{name} exited with {child.process.returncode}:\n{tail}")
+            raise RuntimeError(f"{name} exited {child.restarts} times; its log ends:\n{tail}")
 
     async def stop(self, grace_s: float = 15.0) -> None:
         self._stopping = True

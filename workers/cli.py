@@ -60,6 +60,11 @@ async def _until_signalled(ready_file: str | None = None) -> None:
     await stop.wait()
 
 
+def _metadata_url(stack) -> str:
+    port = stack.settings.metadata_port
+    return f"http://{stack.settings.metadata_host}:{port}/" if port else "(not started)"
+
+
 def _banner(stack) -> str:
     from novaflow.clouds import export_lines
     from novaflow.credentials import PASSWORDS_FILE
@@ -74,6 +79,7 @@ novaflow is up.
   consoles      {stack.settings.console_proxy_base()}   (remote consoles' proxy)
   Temporal UI   {stack.server.ui_url}   (payloads decoded by {stack.codec_url})
   Temporal      {stack.server.address}
+  metadata      {_metadata_url(stack)}
   hosts         {_host_names(stack.host_names)}
   state dir     {stack.state_dir.resolve()}
   processes     {_processes(stack)}
@@ -102,6 +108,7 @@ async def _up(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     settings.api_host = args.api_host
+    settings.metadata_port = args.metadata_port or None
     stack = EmbeddedStack(settings=settings, hosts=args.hosts, temporal_port=args.temporal_port,
                           ui_port=args.ui_port, keystone_port=args.keystone_port,
                           codec_port=args.codec_port, virt=args.virt, layout=args.layout)
@@ -178,21 +185,34 @@ async def _worker_hosts(args: argparse.Namespace) -> int:
 
 
 async def _api(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from api.app import create_app
 
     settings = _settings(args)
     settings.api_host = args.api_host
-    config = uvicorn.Config(create_app(settings), host=args.api_host, port=settings.api_port,
-                            log_config=None, access_log=False)
-    server = uvicorn.Server(config)
+    await _serve(create_app(settings), args.api_host, settings.api_port, args.ready_file)
+    return 0
+
+
+async def _serve(app, host: str, port: int, ready_file: str | None) -> None:
+    """Serve an ASGI app until SIGINT/SIGTERM; write ``ready_file`` once it listens."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None,
+                                           access_log=False))
     serving = asyncio.create_task(server.serve())
     while not server.started and not serving.done():
         await asyncio.sleep(0.05)
-    if server.started and args.ready_file:
-        Path(args.ready_file).write_text(str(os.getpid()))
+    if server.started and ready_file:
+        Path(ready_file).write_text(str(os.getpid()))
     await serving
+
+
+async def _metadata(args: argparse.Namespace) -> int:
+    from api.metadata_service import create_metadata_app
+
+    settings = _settings(args)
+    await _serve(create_metadata_app(settings), args.metadata_host, args.metadata_port,
+                 args.ready_file)
     return 0
 
 
@@ -309,6 +329,8 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--policy-file", help="YAML overrides of Nova's policy rules")
     up.add_argument("--console-proxy-port", type=int, default=6080,
                     help="the remote consoles' WebSocket proxy")
+    up.add_argument("--metadata-port", type=int, default=8775,
+                    help="the metadata service guests call (0: do not start it)")
     up.add_argument("--hosts", type=int, default=3)
     up.add_argument("--database-url", help="the app database (SQLAlchemy URL, e.g. "
                     "postgresql+psycopg://user:pw@host/db); default: SQLite in the state dir")
@@ -367,6 +389,15 @@ def parser() -> argparse.ArgumentParser:
     cproxy.add_argument("--state-dir")
     cproxy.add_argument("--ready-file", help="written once the proxy listens")
     cproxy.set_defaults(run=_console_proxy)
+    md = sub.add_parser("metadata", help="the metadata service guests call (behind "
+                                          "Neutron's metadata proxy)")
+    md.add_argument("--metadata-host", default="127.0.0.1")
+    md.add_argument("--metadata-port", type=int, default=8775)
+    md.add_argument("--database-url")
+    md.add_argument("--state-dir", help="where the generated proxy shared secret is "
+                                        "(or set NOVAFLOW_METADATA_PROXY_SHARED_SECRET)")
+    md.add_argument("--ready-file", help="written once the service listens")
+    md.set_defaults(run=_metadata)
 
     temporal = sub.add_parser("temporal", help="Temporal cluster set-up")
     tsub = temporal.add_subparsers(dest="action", required=True)

@@ -143,8 +143,8 @@ class HostRunner:
         running.driver.close()
 
     async def stop(self) -> None:
-        for name in list(self.running):
-            await self.stop_host(name)
+        # All at once: one by one, 1,000 hosts took a minute to stop.
+        await asyncio.gather(*(self.stop_host(name) for name in list(self.running)))
         for worker, task in self._workers:
             with contextlib.suppress(Exception):
                 await worker.shutdown()

@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 
 from activities.hypervisor.driver import ComputeDriver
 from api.app import create_app
+from api.metadata_service import create_metadata_app
 from novaflow import logs
 from novaflow.clouds import write_clouds_yaml
 from novaflow.credentials import codec_keys, passwords
@@ -78,6 +79,7 @@ class EmbeddedStack:
     _api: uvicorn.Server | None = None
     _codec: uvicorn.Server | None = None
     _console_proxy: uvicorn.Server | None = None
+    _metadata: uvicorn.Server | None = None
 
     @property
     def state_dir(self) -> Path:
@@ -99,6 +101,9 @@ class EmbeddedStack:
             wanted["Keystone"] = ("127.0.0.1", self.keystone_port)
         wanted["console proxy"] = (self.settings.console_proxy_host,
                                    self.settings.console_proxy_port)
+        if self.settings.metadata_port:
+            wanted["metadata service"] = (self.settings.metadata_host,
+                                          self.settings.metadata_port)
         if not self.headless:
             wanted["Temporal UI"] = ("127.0.0.1", self.ui_port)
             wanted["codec server"] = ("127.0.0.1", self.codec_port)
@@ -175,6 +180,10 @@ class EmbeddedStack:
             self._console_proxy = await self._serve(
                 console_proxy_app(self.db), self.settings.console_proxy_host,
                 self.settings.console_proxy_port, "console proxy")
+            if self.settings.metadata_port:  # the metadata service guests call
+                self._metadata = await self._serve(
+                    create_metadata_app(self.settings, self.db), self.settings.metadata_host,
+                    self.settings.metadata_port, "metadata service")
         if not self.headless:
             self._codec = await self._serve(
                 codec_app(payload_codec(self.settings), [self.server.ui_url]),
@@ -194,7 +203,10 @@ class EmbeddedStack:
                 ("console-proxy", ["console-proxy",
                                    "--console-proxy-host", self.settings.console_proxy_host,
                                    "--console-proxy-port",
-                                   str(self.settings.console_proxy_port)])):
+                                   str(self.settings.console_proxy_port)]),
+                *([("metadata", ["metadata", "--metadata-host", self.settings.metadata_host,
+                                 "--metadata-port", str(self.settings.metadata_port)])]
+                  if self.settings.metadata_port else [])):
             ready = run / f"{name}.ready"
             ready.unlink(missing_ok=True)
             await self.children.start(name, *args, "--ready-file", str(ready))
@@ -252,7 +264,7 @@ class EmbeddedStack:
         return server
 
     async def stop(self) -> None:
-        for server in (self._api, self._codec, self._console_proxy):
+        for server in (self._api, self._codec, self._metadata, self._console_proxy):
             if server is not None:
                 server.should_exit = True
         if self.children is not None:

@@ -24,6 +24,7 @@ from activities.types.context import OpContext
 from api.actions import action
 from api.deps import AppHandles, RequestContext
 from api.errors import BadRequest, Conflict
+from api.flavor_visibility import may_use
 from api.operations import (
     Operation,
     check_transition,
@@ -127,8 +128,9 @@ async def resize(h: AppHandles, ctx: RequestContext, inst: Instance, body: Any) 
     check_transition("resize", inst, ctx)
     with h.db.reader() as s:
         flavor = s.exec(select(Flavor).where(Flavor.flavorid == str(ref))).first()
+        usable = flavor is not None and may_use(s, ctx, flavor)  # private: granted only
     current = inst.flavor or {}
-    if flavor is None or flavor.disabled:
+    if flavor is None or flavor.disabled or not usable:
         raise BadRequest("Unable to locate requested flavor.")
     if flavor.flavorid == current.get("flavorid"):
         raise BadRequest("Resize requires a flavor change.")

@@ -1,5 +1,6 @@
-"""/v2.1/os-availability-zone (+ /detail for admins): zones from the compute
-nodes' ``availability_zone``, available when one of their services is enabled."""
+"""/v2.1/os-availability-zone (+ /detail for admins): each host's zone (its
+zone aggregate's, else its compute node's own: schema/zones.py), available
+when one of their services is enabled."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlmodel import select
 
 from api.deps import Ctx, Handles
 from schema.models import ComputeNode, Service
+from schema.zones import zones_by_host
 
 router = APIRouter(prefix="/v2.1/os-availability-zone", tags=["availability zones"])
 
@@ -22,13 +24,14 @@ def _aware(ts: datetime | None) -> datetime | None:
 
 def _zones(h) -> dict[str, list[tuple[str, Service | None]]]:
     with h.db.reader() as s:
-        rows = s.exec(select(ComputeNode.availability_zone, ComputeNode.host, Service)
+        by_host = zones_by_host(s)
+        rows = s.exec(select(ComputeNode.host, Service)
                       .join(Service, (Service.host == ComputeNode.host)
                             & (Service.binary == "nova-compute"), isouter=True)
-                      .order_by(ComputeNode.availability_zone, ComputeNode.host)).all()
+                      .order_by(ComputeNode.host)).all()
     zones: dict[str, list[tuple[str, Service | None]]] = {}
-    for zone, host, service in rows:
-        zones.setdefault(zone, []).append((host, service))
+    for host, service in sorted(rows, key=lambda r: (by_host.get(r[0], ""), r[0])):
+        zones.setdefault(by_host.get(host, ""), []).append((host, service))
     return zones
 
 

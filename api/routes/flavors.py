@@ -15,7 +15,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from api import views
+from api import flavor_visibility, views
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, Conflict, NotFound
 from api.schemas.common import check_versions
@@ -63,7 +63,9 @@ def _flavors(request: Request, ctx: RequestContext, h, detail: bool) -> dict:
     q = request.query_params
     stmt = select(Flavor)
     public = _is_public(ctx, q.get("is_public"))
-    if public is not None:
+    if not ctx.is_admin:  # public flavors and the private ones granted to the project
+        stmt = flavor_visibility.visible(stmt, ctx)
+    elif public is not None:
         stmt = stmt.where(Flavor.is_public == public)
     if not ctx.is_admin:
         stmt = stmt.where(Flavor.disabled == False)  # noqa: E712
@@ -92,9 +94,10 @@ def _flavors(request: Request, ctx: RequestContext, h, detail: bool) -> dict:
     return out
 
 
-def get_flavor(s: Session, flavor_id: str) -> Flavor:
+def get_flavor(s: Session, flavor_id: str, ctx: RequestContext | None = None) -> Flavor:
+    """The flavor (for ``ctx``: only if the caller may see it), else 404."""
     flavor = s.exec(select(Flavor).where(Flavor.flavorid == flavor_id)).first()
-    if flavor is None:
+    if flavor is None or (ctx is not None and not flavor_visibility.may_use(s, ctx, flavor)):
         raise NotFound(f"Flavor {flavor_id} could not be found.")
     return flavor
 
@@ -114,7 +117,7 @@ async def list_flavors_detail(request: Request, ctx: Ctx, h: Handles,
 @router.get("/{flavor_id}")
 async def show_flavor(flavor_id: str, ctx: Ctx, h: Handles) -> dict:
     with h.db.reader() as s:
-        return {"flavor": views.flavor_detail(ctx, get_flavor(s, flavor_id))}
+        return {"flavor": views.flavor_detail(ctx, get_flavor(s, flavor_id, ctx))}
 
 
 def _int(d: dict, key: str, minimum: int, default: int | None = None) -> int:
@@ -208,7 +211,9 @@ async def update_flavor(flavor_id: str, payload: FlavorUpdateRequest, ctx: Ctx,
 async def delete_flavor(flavor_id: str, ctx: Ctx, h: Handles) -> Response:
     ctx.require_admin("os_compute_api:os-flavor-manage:delete")
     with h.db.writer() as s:
-        s.delete(get_flavor(s, flavor_id))
+        flavor = get_flavor(s, flavor_id)
+        flavor_visibility.forget_flavor(s, flavor.flavorid)
+        s.delete(flavor)
     return Response(status_code=202)
 
 
@@ -229,7 +234,7 @@ def _spec_value(key: str, value: object) -> str:
 @router.get("/{flavor_id}/os-extra_specs")
 async def list_extra_specs(flavor_id: str, ctx: Ctx, h: Handles) -> dict:
     with h.db.reader() as s:
-        return {"extra_specs": dict(get_flavor(s, flavor_id).extra_specs or {})}
+        return {"extra_specs": dict(get_flavor(s, flavor_id, ctx).extra_specs or {})}
 
 
 @router.post("/{flavor_id}/os-extra_specs")
@@ -248,7 +253,7 @@ async def create_extra_specs(flavor_id: str, payload: ExtraSpecsRequest, ctx: Ct
 @router.get("/{flavor_id}/os-extra_specs/{key}")
 async def show_extra_spec(flavor_id: str, key: str, ctx: Ctx, h: Handles) -> dict:
     with h.db.reader() as s:
-        specs = get_flavor(s, flavor_id).extra_specs or {}
+        specs = get_flavor(s, flavor_id, ctx).extra_specs or {}
     if key not in specs:
         raise NotFound(f"Flavor {flavor_id} has no extra specs with key {key}.")
     return {key: specs[key]}

@@ -47,8 +47,9 @@ async def show_quota_set(project_id: str, ctx: Ctx, h: Handles) -> dict:
 
 @router.get("/{project_id}/defaults")
 async def show_default_quota_set(project_id: str, ctx: Ctx, h: Handles) -> dict:
-    return {"quota_set": {"id": project_id, **_legacy(ctx),
-                          **quotas.default_limits(h.settings)}}
+    with h.db.reader() as s:  # the default quota class's (os-quota-class-sets)
+        limits = quotas.class_limits(s, "default", h.settings)
+    return {"quota_set": {"id": project_id, **_legacy(ctx), **limits}}
 
 
 @router.get("/{project_id}/detail")

@@ -15,6 +15,7 @@ import api.actions
 from api.actions import ACTIONS
 from api.deps import Ctx, Handles
 from api.errors import BadRequest
+from api.removed_routes import REMOVED_SERVER_ACTIONS, Gone
 from api.routes.servers import get_instance
 from api.schemas.server_actions import ServerActionRequest
 
@@ -52,6 +53,8 @@ async def server_action(server_id: str, request: Request, ctx: Ctx, h: Handles) 
     if not isinstance(body, dict) or len(body) != 1:
         raise BadRequest("There is no such action: the body must hold exactly one action")
     (name, value), = body.items()
+    if name in REMOVED_SERVER_ACTIONS:
+        raise Gone()  # removed from Nova (issue 15)
     registered = ACTIONS.get(name)
     if registered is None:
         raise BadRequest(f"There is no such action: {name}")

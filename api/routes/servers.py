@@ -14,13 +14,15 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import Session, select
 
-from api import compute, quotas, views
+from api import compute, quotas, server_sort, views
 from api.actions import soft_delete
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, NotFound
+from api.flavor_visibility import may_use
 from api.routes import volumes
 from api.schemas.common import check_versions
 from api.schemas.servers import ServerCreateRequest, ServerListQuery, ServerUpdateRequest
+from api.tags import check_tags, set_tags, show_tags, tag_filter, tags_of
 from api.user_regex import compile_filter
 from api.validation import (
     integer,
@@ -31,7 +33,6 @@ from api.validation import (
 )
 from novaflow.states import TaskState, VmState, vm_states_for_status
 from schema.models import (
-    ComputeNode,
     Flavor,
     Image,
     Instance,
@@ -39,6 +40,7 @@ from schema.models import (
     Network,
     utcnow,
 )
+from schema.zones import zones_by_host
 
 router = APIRouter(prefix="/v2.1/servers", tags=["servers"])
 
@@ -99,7 +101,7 @@ def _availability_zone(s: Session, ctx: RequestContext, server: dict
     host = rest.split(":")[0] if rest else None
     if host:
         ctx.require_admin("forcing a host with availability_zone")
-    zones = set(s.exec(select(ComputeNode.availability_zone)))
+    zones = set(zones_by_host(s).values())  # aggregates' zones included (issue 15)
     if zone and zone not in zones:
         raise BadRequest("The requested availability zone is not available")
     return zone or None, host or None
@@ -175,8 +177,6 @@ def _version_gated(ctx: RequestContext, server: dict) -> None:
         if key in server and not ctx.version.at_least(since):
             raise BadRequest(f"Invalid input for field/attribute server. Additional "
                              f"properties are not allowed ('{key}' was unexpected)")
-    if server.get("tags"):
-        raise BadRequest("Server tags are not supported by this cloud")
 
 
 @router.post("", status_code=202)
@@ -203,6 +203,7 @@ async def create_server(payload: ServerCreateRequest, response: Response, ctx: C
         raise BadRequest("Invalid input for field/attribute server. 'imageRef' is a "
                          "required property")
     metadata = validate_metadata(server.get("metadata") or {})
+    tags = check_tags(server.get("tags") or [])  # 2.52+
     user_data = _user_data(server)
     key_name = string(server, "key_name")
     security_groups = _security_groups(server)
@@ -215,7 +216,7 @@ async def create_server(payload: ServerCreateRequest, response: Response, ctx: C
 
     with h.db.reader() as s:
         flavor = s.exec(select(Flavor).where(Flavor.flavorid == flavor_ref)).first()
-        if flavor is None or flavor.disabled:
+        if flavor is None or flavor.disabled or not may_use(s, ctx, flavor):
             raise BadRequest(f"Flavor {flavor_ref} could not be found.")
         image = None
         if image_ref:
@@ -263,6 +264,10 @@ async def create_server(payload: ServerCreateRequest, response: Response, ctx: C
             created.append(await compute.create_server(
                 h, ctx, inst, network_ids, hints, force_host, block_devices=specs,
                 bdm_rows=volumes.block_device_rows(inst.uuid, bdms)))
+    if tags:
+        with h.db.writer() as s:
+            for inst in created:
+                set_tags(s, inst.uuid, tags)
     if want_reservation:
         return {"reservation_id": reservation_id}
     first = created[0]
@@ -308,10 +313,6 @@ def _boolean(value: str) -> bool:
         return False
     raise BadRequest(f"Unrecognized value '{value}', acceptable values are: '0', '1', 'f', "
                      "'false', 'n', 'no', 'off', 'on', 't', 'true', 'y', 'yes'")
-
-
-def _aware(ts: datetime) -> datetime:
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 def _query(ctx: RequestContext, q, detail: bool):
@@ -369,6 +370,7 @@ def _ip_matches(inst: Instance, pattern, version: int) -> bool:
 def _list(request: Request, ctx: RequestContext, h, detail: bool) -> dict:
     q = request.query_params
     stmt = _query(ctx, q, detail)
+    order = server_sort.sort_params(ctx, q)  # Nova's sort keys and directions
     name_re, ip_re, ip6_re = _regex(q, "name"), _regex(q, "ip"), _regex(q, "ip6")
     flavor = q.get("flavor", "").rstrip("/").split("/")[-1] or None
     limit = views.limit_param(q, h.settings.api_max_limit)
@@ -382,21 +384,24 @@ def _list(request: Request, ctx: RequestContext, h, detail: bool) -> dict:
                 raise BadRequest(f"marker [{q['marker']}] not found")
         if name_re:
             rows = [r for r in rows if name_re.search(r.display_name)]
+        rows = tag_filter(s, q, rows)
         if ip_re:
             rows = [r for r in rows if _ip_matches(r, ip_re, 4)]
         if ip6_re:
             rows = [r for r in rows if _ip_matches(r, ip6_re, 6)]
         if flavor:
             rows = [r for r in rows if (r.flavor or {}).get("flavorid") == flavor]
+        rows = server_sort.sort_rows(rows, order)
         if marker is not None:
-            key = (_aware(marker.created_at), marker.id)
-            rows = [r for r in rows if (_aware(r.created_at), r.id) < key]
+            rows = server_sort.after(rows, marker, order)
         more = len(rows) > limit
         rows = rows[:limit]
         attached = volumes.attached_volumes(s, [r.uuid for r in rows]) if detail else {}
+        bodies = [views.server_detail(ctx, r, volumes=attached.get(r.uuid))
+                  for r in rows] if detail else []
+        show_tags(s, ctx, bodies)
     if detail:
-        out: dict = {"servers": [views.server_detail(ctx, r, volumes=attached.get(r.uuid))
-                                 for r in rows]}
+        out: dict = {"servers": bodies}
     else:
         out = {"servers": [views.server_summary(ctx, r) for r in rows]}
     if more and rows:
@@ -436,13 +441,17 @@ async def show_server(server_id: str, ctx: Ctx, h: Handles) -> dict:
     def load() -> tuple[Instance, Any]:
         with h.db.reader() as s:
             inst = get_instance(s, ctx, server_id)
-            return inst, volumes.attached_volumes(s, [inst.uuid]).get(inst.uuid)
+            return (inst, volumes.attached_volumes(s, [inst.uuid]).get(inst.uuid),
+                    tags_of(s, [inst.uuid])[inst.uuid])
 
     # In a thread: polled many times per boot, it would stall the event loop.
-    inst, attached = await asyncio.to_thread(load)
+    inst, attached, tags = await asyncio.to_thread(load)
     step = await _current_step(h, inst) if ctx.is_admin else None
-    return {"server": views.server_detail(ctx, inst, h.settings.temporal_ui_url, step,
-                                          volumes=attached, single=True)}
+    body = views.server_detail(ctx, inst, h.settings.temporal_ui_url, step,
+                               volumes=attached, single=True)
+    if ctx.version.at_least("2.26"):
+        body["tags"] = tags
+    return {"server": body}
 
 
 @router.put("/{server_id}")
@@ -467,7 +476,9 @@ async def update_server(server_id: str, payload: ServerUpdateRequest, ctx: Ctx,
         inst.updated_at = utcnow()
         s.add(inst)
         attached = volumes.attached_volumes(s, [inst.uuid]).get(inst.uuid)
-    return {"server": views.server_detail(ctx, inst, volumes=attached, single=True)}
+        body = views.server_detail(ctx, inst, volumes=attached, single=True)
+        show_tags(s, ctx, [body])
+    return {"server": body}
 
 
 @router.delete("/{server_id}", status_code=204)

@@ -1,6 +1,10 @@
-"""Version discovery: ``GET /`` and ``GET /v2.1/``."""
+"""Version discovery as Nova answers it: ``GET /`` lists v2.0 (DEPRECATED, the
+legacy v2 endpoint) and v2.1 (CURRENT, with the microversion range);
+``GET /v2.1/`` and ``GET /v2/`` describe one version each."""
 
 from __future__ import annotations
+
+import copy
 
 from fastapi import APIRouter, Request
 
@@ -8,28 +12,51 @@ from api.microversion import MAX_VERSION, MIN_VERSION
 
 router = APIRouter(tags=["versions"])
 
+_DOCS = {"rel": "describedby", "type": "text/html", "href": "http://docs.openstack.org/"}
+VERSIONS = {
+    "v2.0": {"id": "v2.0", "status": "DEPRECATED", "version": "", "min_version": "",
+             "updated": "2025-07-04T12:00:00Z", "links": [_DOCS],
+             "media-types": [{"base": "application/json",
+                              "type": "application/vnd.openstack.compute+json;version=2"}]},
+    "v2.1": {"id": "v2.1", "status": "CURRENT", "version": str(MAX_VERSION),
+             "min_version": str(MIN_VERSION), "updated": "2013-07-23T11:33:21Z",
+             "links": [_DOCS],
+             "media-types": [{"base": "application/json",
+                              "type": "application/vnd.openstack.compute+json;version=2.1"}]},
+}
 
-def _version(base: str) -> dict:
-    return {
-        "id": "v2.1",
-        "status": "CURRENT",
-        "version": str(MAX_VERSION),
-        "min_version": str(MIN_VERSION),
-        "updated": "2013-07-23T11:33:21Z",
-        "links": [{"rel": "self", "href": f"{base}/v2.1/"},
-                  {"rel": "describedby", "type": "text/html",
-                   "href": "http://docs.openstack.org/"}],
-        "media-types": [{"base": "application/json",
-                         "type": "application/vnd.openstack.compute+json;version=2.1"}],
-    }
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _href(base: str, version_id: str) -> str:
+    return f"{base}/{'v2.1' if version_id == 'v2.1' else 'v2'}/"
+
+
+def _version(base: str, version_id: str) -> dict:
+    doc = copy.deepcopy(VERSIONS[version_id])
+    doc["links"].insert(0, {"rel": "self", "href": _href(base, version_id)})
+    return doc
 
 
 @router.get("/")
 async def versions(request: Request) -> dict:
-    return {"versions": [_version(str(request.base_url).rstrip("/"))]}
+    base = _base(request)
+    return {"versions": [
+        {k: v[k] for k in ("id", "status", "version", "min_version", "updated")}
+        | {"links": [{"rel": "self", "href": _href(base, vid)}]}
+        for vid, v in sorted(VERSIONS.items())]}
 
 
 @router.get("/v2.1")
 @router.get("/v2.1/")
+@router.get("/v2.1/versions/{version_id}")  # Nova answers v2.1's document for any id
 async def version_v21(request: Request) -> dict:
-    return {"version": _version(str(request.base_url).rstrip("/"))}
+    return {"version": _version(_base(request), "v2.1")}
+
+
+@router.get("/v2")
+@router.get("/v2/")
+async def version_v2(request: Request) -> dict:
+    return {"version": _version(_base(request), "v2.0")}

@@ -156,3 +156,9 @@ class ServerListQuery(QueryModel):
     marker: QueryStr | None = None
     sort_key: QueryStr | None = None
     sort_dir: QueryStr | None = None
+    # Issue 15: tag filters (2.26+) and the lock filter (2.73+).
+    tags: QueryStr | None = None
+    tags_any: QueryStr | None = Field(None, alias="tags-any")
+    not_tags: QueryStr | None = Field(None, alias="not-tags")
+    not_tags_any: QueryStr | None = Field(None, alias="not-tags-any")
+    locked: QueryStr | None = None

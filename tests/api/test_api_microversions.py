@@ -17,9 +17,9 @@ from api_support import (
 
 def test_version_documents_need_no_token(anon, stack):
     root = anon.get("/").json()["versions"]
-    assert [v["id"] for v in root] == ["v2.1"]
-    assert (root[0]["min_version"], root[0]["version"]) == ("2.1", "2.96")
-    assert root[0]["links"][0]["href"] == f"{stack.api_url}/v2.1/"
+    assert [v["id"] for v in root] == ["v2.0", "v2.1"]  # as Nova: v2.0 DEPRECATED
+    assert (root[1]["min_version"], root[1]["version"]) == ("2.1", "2.96")
+    assert root[1]["links"][0]["href"] == f"{stack.api_url}/v2.1/"
     doc = anon.get("/v2.1/").json()["version"]
     assert doc["status"] == "CURRENT" and doc["version"] == "2.96"
 

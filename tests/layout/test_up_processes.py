@@ -36,14 +36,15 @@ def _alive(pid: int) -> bool:
 @pytest.fixture(scope="module")
 def up(tmp_path_factory):
     state = tmp_path_factory.mktemp("up") / "state"
-    ports = {name: free_port() for name in ("api", "temporal", "ui", "keystone", "codec",
-                                                 "consoles")}
+    ports = {name: free_port()
+             for name in ("api", "temporal", "ui", "keystone", "codec", "metadata", "consoles")}
     log = (state.parent / "up.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "workers.cli", "up", "--state-dir", str(state),
          "--api-port", str(ports["api"]), "--temporal-port", str(ports["temporal"]),
          "--ui-port", str(ports["ui"]), "--keystone-port", str(ports["keystone"]),
-         "--codec-port", str(ports["codec"]), "--console-proxy-port", str(ports["consoles"]),
+         "--codec-port", str(ports["codec"]), "--metadata-port", str(ports["metadata"]),
+         "--console-proxy-port", str(ports["consoles"]),
          "--hosts", "2"],
         cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     out = state.parent / "up.log"
@@ -69,8 +70,8 @@ def children(state: Path) -> dict[str, int]:
 def test_a_server_boots_through_the_child_processes(up):
     proc, state, ports = up
     pids = children(state)
-    assert set(pids) == {"api", "control", "hosts", "console-proxy"}
-    assert len(set(pids.values()) | {proc.pid}) == 5
+    assert set(pids) == {"api", "control", "hosts", "metadata", "console-proxy"}
+    assert len(set(pids.values()) | {proc.pid}) == len(pids) + 1
     assert all(_alive(p) for p in pids.values())
     password = json.loads((state / "passwords.json").read_text())["demo"]
     token, _ = issue_token(f"http://127.0.0.1:{ports['keystone']}/v3",

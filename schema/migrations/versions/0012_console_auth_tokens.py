@@ -1,7 +1,7 @@
 """console auth tokens: remote consoles' one-time tokens, stored hashed
 
 Revision ID: 0012
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-02 10:00:00.000000
 """
 
@@ -10,7 +10,7 @@ import sqlmodel
 from alembic import op
 
 revision = '0012'
-down_revision = '0006'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
