@@ -44,6 +44,7 @@ from api.routes import (
     volumes,
 )
 from api.routes import quotas as quota_sets
+from api.routes.remote_consoles import router as remote_consoles_router
 from novaflow import logs
 from novaflow.settings import Settings
 from novaflow.temporal_client import connect
@@ -105,7 +106,7 @@ def create_app(settings: Settings, temporal: Client | None = None,
         response.headers["x-compute-request-id"] = request_id
         for k, v in ver_headers.items():
             response.headers[k] = v
-        log.info("request", method=request.method, path=request.url.path,
+        log.info("request", method=request.method, path=_loggable(request.url.path),
                  status=response.status_code,
                  ms=round((time.perf_counter() - started) * 1000, 1))
         return response
@@ -119,6 +120,7 @@ def create_app(settings: Settings, temporal: Client | None = None,
     for module in (keypairs, server_groups, availability_zones, limits, quota_sets,
                    instance_actions, metadata, volumes):
         app.include_router(module.router)
+    app.include_router(remote_consoles_router)
     extra_routers.include(app)  # aggregates, tags, flavor access, usage, ... (issue 15)
     # APIs Nova keeps below the microversion that removed them (issue 18).
     for module in (proxy_images, proxy_volumes, proxy_networks, os_hosts):
@@ -130,3 +132,10 @@ def create_app(settings: Settings, temporal: Client | None = None,
     for module in (neutron_ports, server_interfaces):
         app.include_router(module.router)
     return app
+
+
+def _loggable(path: str) -> str:
+    """The path as logged: a console token in it is a secret (Nova's
+    ``os-console-auth-tokens/{token}``), so it is not written out."""
+    head, sep, _token = path.partition("/os-console-auth-tokens/")
+    return f"{head}{sep}***" if sep else path

@@ -105,6 +105,13 @@ _AI = f"{_C}os-attach-interfaces"
 COMPUTE_RULES |= {f"{_AI}:list": READER, f"{_AI}:show": READER, f"{_AI}:create": MEMBER,
                   f"{_AI}:delete": MEMBER}
 
+# Remote consoles (Nova's defaults): a member opens their server's console;
+# looking a console token up is the console proxies' (admin) business.
+COMPUTE_RULES.update({
+    f"{_C}os-remote-consoles": MEMBER,
+    f"{_C}os-console-auth-tokens": ADMIN,
+})
+
 # The stand-in image, network and volume services: reader reads, member writes.
 SERVICE_RULES = {f"{svc}:{kind}": (READER if kind == "read" else MEMBER)
                  for svc in ("image", "network", "volume") for kind in ("read", "write")}
@@ -205,6 +212,16 @@ ACTION_RULES = {
     "os-getConsoleOutput": f"{_C}os-console-output",
 }
 ACTION_RULES |= {"rescue": f"{_C}os-rescue", "unrescue": f"{_C}os-unrescue"}
+
+# Remote consoles.
+ROUTE_RULES.update({
+    ("POST", f"{_S}/{{server_id}}/remote-consoles"): f"{_C}os-remote-consoles",
+    ("GET", "/v2.1/os-console-auth-tokens/{console_token}"): f"{_C}os-console-auth-tokens",
+})
+ACTION_RULES.update({
+    "os-getVNCConsole": f"{_C}os-remote-consoles",
+    "os-getSerialConsole": f"{_C}os-remote-consoles",
+})
 
 # -- Issue 15: aggregates, flavor access, server tags, addresses, usage,
 # server password, extensions (Nova's names and defaults).

@@ -14,7 +14,8 @@ the Temporal UI names what went wrong.  Pure constants: workflows import this.
     ├── SpawnFailed           the hypervisor refused to create the domain
     ├── HostUnavailable       a host worker did not pick the work up in time
     ├── BuildTimeout          the build ran past instance_build_timeout
-    └── NetworkAllocationFailed  no free address on a requested network
+    ├── NetworkAllocationFailed  no free address on a requested network
+    └── ConsoleUnavailable    the guest has no console of the asked kind (permanent)
 """
 
 INVALID_TOKEN = "InvalidToken"
@@ -28,6 +29,7 @@ SPAWN_SUPERSEDED = "SpawnSuperseded"  # a late spawn whose build attempt moved o
 HOST_UNAVAILABLE = "HostUnavailable"
 BUILD_TIMEOUT = "BuildTimeout"
 NETWORK_ALLOCATION_FAILED = "NetworkAllocationFailed"
+CONSOLE_UNAVAILABLE = "ConsoleUnavailable"
 
 PERMANENT = [INVALID_TOKEN, NOT_FOUND, INVALID_REQUEST, NO_VALID_HOST, CLAIM_CONFLICT,
              SPAWN_FAILED, NETWORK_ALLOCATION_FAILED]

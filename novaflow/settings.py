@@ -180,6 +180,16 @@ class Settings(BaseSettings):
     # Where the Temporal UI asks for decoded payloads (the codec server).
     codec_port: int = 8235
 
+    # Remote consoles (Nova's [consoleauth] and [vnc]/[serial_console]): the
+    # console proxy (``novaflow console-proxy``) listens on console_proxy_port;
+    # the URLs handed to clients start with console_proxy_url (default
+    # http://<api_host>:<console_proxy_port>); a token lives console_token_ttl
+    # seconds and serves one connection.
+    console_proxy_host: str = "127.0.0.1"
+    console_proxy_port: int = 6080
+    console_proxy_url: str | None = None
+    console_token_ttl: int = 600
+
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     quota: QuotaSettings = Field(default_factory=QuotaSettings)
     # Nova's [api] max_limit: the most items one page of a list returns.
@@ -217,6 +227,11 @@ class Settings(BaseSettings):
             raise RuntimeError("no service password: set NOVAFLOW_SERVICE_PASSWORD, or "
                                f"use the state dir of `novaflow up` ({PASSWORDS_FILE})")
         return passwords(self.state_dir)[self.service_user]
+
+    def console_proxy_base(self) -> str:
+        """Where clients reach the console proxy (no trailing slash)."""
+        return (self.console_proxy_url
+                or f"http://{self.console_proxy_host}:{self.console_proxy_port}").rstrip("/")
 
     def effective_database_url(self) -> str:
         """The configured URL, or the SQLite file in the state dir."""

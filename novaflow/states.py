@@ -176,6 +176,11 @@ TRANSITIONS: dict[str, Transition] = {t.operation if key is None else key: t for
                       (_V.ACTIVE, _V.STOPPED))),
     # Reads on the host: they take no task_state and change no state.
     (None, Transition("getConsoleOutput", ANY, None, (), ANY)),
+    # Remote consoles: of an ACTIVE, idle server (Nova's check_instance_host
+    # and reject_instance_state; it checks no lock).
+    (None, Transition("get_vnc_console", (_V.ACTIVE,), None, (), allowed_when_locked=True)),
+    (None, Transition("get_serial_console", (_V.ACTIVE,), None, (),
+                      allowed_when_locked=True)),
     (None, Transition("rebuild", (_V.ACTIVE, _V.STOPPED, _V.ERROR), _T.REBUILDING,
                       (_V.ACTIVE, _V.STOPPED))),
     # Soft delete (reclaim_instance_interval > 0): servers in another state,

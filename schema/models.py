@@ -415,6 +415,27 @@ class HostChange(SQLModel, table=True):
     node_uuid: str | None = None
 
 
+class ConsoleAuthToken(SQLModel, table=True):
+    """A remote console's access token (Nova's ``console_auth_tokens``).
+
+    Only the token's SHA-256 is kept; the token itself is handed to the
+    client once, in the console URL.  ``host``/``port`` are where the console
+    proxy connects (the guest's VNC or serial TCP port on its host);
+    ``expires`` is a Unix time, as Nova stores it.
+    """
+
+    __tablename__ = "console_auth_tokens"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(index=True, unique=True)
+    console_type: str
+    host: str
+    port: int
+    internal_access_path: str | None = None
+    instance_uuid: str = Field(index=True)
+    expires: int = Field(index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 # -- Issue 15: server tags, flavor access, server passwords ---------------------
 
 class InstanceTag(SQLModel, table=True):

@@ -224,6 +224,7 @@ async def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="novaflow-capture-") as tmp:
         settings = Settings(state_dir=Path(tmp), api_port=free_port(), metadata_port=None,
+                            console_proxy_port=free_port(),
                             host_schedule_to_start_timeout=3.0, spawn_timeout=30.0,
                             quota={"instances": -1, "cores": -1, "ram": -1})
         stack = EmbeddedStack(settings=settings, host_specs=HOSTS, temporal_port=free_port(),

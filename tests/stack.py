@@ -78,6 +78,7 @@ class StackThread:
             settings_overrides["service_password"] = keystone_of.passwords["novaflow"]
             passwords_file = state_dir / PASSWORDS_FILE
             passwords_file.write_text(json.dumps(keystone_of.passwords))
+        settings_overrides.setdefault("console_proxy_port", free_port())
         settings = Settings(state_dir=state_dir, api_port=free_port(), **settings_overrides)
         self.stack = EmbeddedStack(settings=settings, hosts=hosts,
                                    temporal_port=free_port(), ui_port=free_port(),

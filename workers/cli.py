@@ -5,6 +5,7 @@
     novaflow worker host ...    one compute host's worker
     novaflow worker hosts       the state dir's simulated hosts, one queue each
     novaflow api                the REST facade alone
+    novaflow console-proxy      the remote consoles' WebSocket proxy
     novaflow db upgrade         bring the app database to the latest migration
     novaflow temporal setup     register the search attributes on a cluster
     novaflow replay WF_ID       replay a workflow's history against this code
@@ -42,6 +43,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         settings.keystone_url = args.keystone_url
     if getattr(args, "policy_file", None):
         settings.policy_file = Path(args.policy_file)
+    if getattr(args, "console_proxy_port", None):
+        settings.console_proxy_port = args.console_proxy_port
     return settings
 
 
@@ -73,6 +76,7 @@ novaflow is up.
   Compute API   {api}/v2.1
   Keystone      {stack.settings.keystone_auth_url()}   (users admin, demo, reader; passwords
                 in {(stack.state_dir / PASSWORDS_FILE).resolve()}, mode 0600)
+  consoles      {stack.settings.console_proxy_base()}   (remote consoles' proxy)
   Temporal UI   {stack.server.ui_url}   (payloads decoded by {stack.codec_url})
   Temporal      {stack.server.address}
   metadata      {_metadata_url(stack)}
@@ -212,6 +216,30 @@ async def _metadata(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _console_proxy(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from schema.db import get_database
+    from workers.console_proxy import console_proxy_app
+
+    settings = _settings(args)
+    settings.console_proxy_host = args.console_proxy_host
+    db = get_database(settings.effective_database_url())
+    # No access log: the query string carries the console token.
+    config = uvicorn.Config(console_proxy_app(db), host=settings.console_proxy_host,
+                            port=settings.console_proxy_port, log_config=None,
+                            access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    while not server.started and not serving.done():
+        await asyncio.sleep(0.05)
+    if server.started and args.ready_file:
+        Path(args.ready_file).write_text(str(os.getpid()))
+    await serving
+    db.dispose()
+    return 0
+
+
 async def _temporal_setup(args: argparse.Namespace) -> int:
     from temporalio.client import Client
 
@@ -299,6 +327,8 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--codec-port", type=int, default=8235,
                     help="the payload codec server the Temporal UI decodes through")
     up.add_argument("--policy-file", help="YAML overrides of Nova's policy rules")
+    up.add_argument("--console-proxy-port", type=int, default=6080,
+                    help="the remote consoles' WebSocket proxy")
     up.add_argument("--metadata-port", type=int, default=8775,
                     help="the metadata service guests call (0: do not start it)")
     up.add_argument("--hosts", type=int, default=3)
@@ -351,6 +381,14 @@ def parser() -> argparse.ArgumentParser:
     api.add_argument("--ready-file", help="written once the API listens")
     api.set_defaults(run=_api)
 
+    cproxy = sub.add_parser("console-proxy", help="the remote consoles' WebSocket proxy "
+                            "(noVNC and serial), checking the API's console tokens")
+    cproxy.add_argument("--console-proxy-host", default="127.0.0.1")
+    cproxy.add_argument("--console-proxy-port", type=int, default=6080)
+    cproxy.add_argument("--database-url")
+    cproxy.add_argument("--state-dir")
+    cproxy.add_argument("--ready-file", help="written once the proxy listens")
+    cproxy.set_defaults(run=_console_proxy)
     md = sub.add_parser("metadata", help="the metadata service guests call (behind "
                                           "Neutron's metadata proxy)")
     md.add_argument("--metadata-host", default="127.0.0.1")

@@ -35,7 +35,7 @@ from schema.db import Database
 from workers.log_context import LogContextInterceptor
 from workflows.audit import AuditWorkflow
 from workflows.boot import BootServerWorkflow
-from workflows.console import ConsoleOutputWorkflow
+from workflows.console import ConsoleOutputWorkflow, RemoteConsoleWorkflow
 from workflows.control_monitor import ControlMonitorInput, ControlMonitorWorkflow
 from workflows.delete import DeleteServerWorkflow
 from workflows.guest_action import GuestActionWorkflow
@@ -59,7 +59,7 @@ WORKFLOWS = [BootServerWorkflow, DeleteServerWorkflow, RegisterHostWorkflow,
              RegisterHostsWorkflow]
 WORKFLOWS += [PowerActionWorkflow, HostMonitorWorkflow, HostGroupMonitorWorkflow]
 WORKFLOWS += [ResizeServerWorkflow, LiveMigrateServerWorkflow, ControlMonitorWorkflow]
-WORKFLOWS += [AuditWorkflow, ConsoleOutputWorkflow]
+WORKFLOWS += [AuditWorkflow, ConsoleOutputWorkflow, RemoteConsoleWorkflow]
 WORKFLOWS += [GuestActionWorkflow, RebuildServerWorkflow, SoftDeleteServerWorkflow]
 WORKFLOWS += [AttachVolumeWorkflow, DetachVolumeWorkflow, SwapVolumeWorkflow]  # volumes
 WORKFLOWS += [AttachInterfaceWorkflow, DetachInterfaceWorkflow]  # interfaces

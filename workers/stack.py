@@ -33,6 +33,7 @@ from schema.seed import seed
 from workers import real_hosts, sim_hosts
 from workers.children import Children
 from workers.codec_server import codec_app
+from workers.console_proxy import console_proxy_app
 from workers.control import build_control_worker, start_control_monitor
 from workers.host_runner import DriverFactory, HostRunner, RunningHost, libvirt_driver_factory
 from workers.keystone_server import KeystoneServer
@@ -77,6 +78,7 @@ class EmbeddedStack:
     _workers: list[Worker] = field(default_factory=list)
     _api: uvicorn.Server | None = None
     _codec: uvicorn.Server | None = None
+    _console_proxy: uvicorn.Server | None = None
     _metadata: uvicorn.Server | None = None
 
     @property
@@ -97,6 +99,8 @@ class EmbeddedStack:
                   "Temporal": ("127.0.0.1", self.temporal_port)}
         if self.own_keystone:
             wanted["Keystone"] = ("127.0.0.1", self.keystone_port)
+        wanted["console proxy"] = (self.settings.console_proxy_host,
+                                   self.settings.console_proxy_port)
         if self.settings.metadata_port:
             wanted["metadata service"] = (self.settings.metadata_host,
                                           self.settings.metadata_port)
@@ -173,6 +177,9 @@ class EmbeddedStack:
             self._api = await self._serve(create_app(self.settings, temporal=self.client),
                                           self.settings.api_host, self.settings.api_port,
                                           "API")
+            self._console_proxy = await self._serve(
+                console_proxy_app(self.db), self.settings.console_proxy_host,
+                self.settings.console_proxy_port, "console proxy")
             if self.settings.metadata_port:  # the metadata service guests call
                 self._metadata = await self._serve(
                     create_metadata_app(self.settings, self.db), self.settings.metadata_host,
@@ -193,6 +200,10 @@ class EmbeddedStack:
                 ("hosts", ["worker", "hosts", "--hosts", str(self.hosts), "--virt", self.virt]),
                 ("api", ["api", "--api-host", self.settings.api_host,
                          "--api-port", str(self.settings.api_port)]),
+                ("console-proxy", ["console-proxy",
+                                   "--console-proxy-host", self.settings.console_proxy_host,
+                                   "--console-proxy-port",
+                                   str(self.settings.console_proxy_port)]),
                 *([("metadata", ["metadata", "--metadata-host", self.settings.metadata_host,
                                  "--metadata-port", str(self.settings.metadata_port)])]
                   if self.settings.metadata_port else [])):
@@ -253,7 +264,7 @@ class EmbeddedStack:
         return server
 
     async def stop(self) -> None:
-        for server in (self._api, self._codec, self._metadata):
+        for server in (self._api, self._codec, self._metadata, self._console_proxy):
             if server is not None:
                 server.should_exit = True
         if self.children is not None:

@@ -15,8 +15,15 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.hypervisor.console import ConsoleOutputInput, ConsoleOutputResult
-from activities.hypervisor.driver import ComputeDriver, DomainNotFound, DriverError, NodeInfo
+from activities.hypervisor.driver import (
+    ComputeDriver,
+    ConsoleUnavailable,
+    DomainNotFound,
+    DriverError,
+    NodeInfo,
+)
 from activities.hypervisor.fencing import Fence
+from activities.types.consoles import ConsoleEndpoint, ConsoleEndpointInput
 from activities.types.hypervisor import DestroyInput, SpawnInput, SpawnResult
 from novaflow import errors, logs
 
@@ -99,10 +106,25 @@ class HostActivities:
             raise ApplicationError(str(exc), type="ConsoleNotAvailable",
                                    non_retryable=True) from exc
 
+    @activity.defn(name="get_console_endpoint")
+    def get_console_endpoint(self, inp: ConsoleEndpointInput) -> ConsoleEndpoint:
+        """Where the guest's VNC or serial console listens on this host."""
+        try:
+            return self.driver.console_endpoint(inp.server_id, inp.protocol)
+        except DomainNotFound as exc:
+            raise ApplicationError(f"server {inp.server_id} has no domain on {self.hostname}",
+                                   type=errors.NOT_FOUND, non_retryable=True) from exc
+        except ConsoleUnavailable as exc:
+            raise ApplicationError(str(exc), type=errors.CONSOLE_UNAVAILABLE,
+                                   non_retryable=True) from exc
+        except DriverError as exc:
+            raise ApplicationError(str(exc), type="ConsoleNotAvailable",
+                                   non_retryable=True) from exc
+
     @activity.defn(name="node_info")
     def node_info(self) -> NodeInfo:
         return self.driver.node_info()
 
     def all(self) -> list:
         return [self.spawn, self.destroy_domain, self.get_power_state, self.node_info,
-                self.get_console_output]
+                self.get_console_output, self.get_console_endpoint]

@@ -100,11 +100,41 @@ def _disk(path: str, dev: str, fmt: str, bus: str = "virtio") -> str:
     </disk>"""
 
 
+def _serial_console(guest: GuestPaths) -> str:
+    """The serial port, logged by virtlogd; with a ``serial_port`` it also
+    listens on that TCP port of 127.0.0.1 (Nova's serial console), else on a pty."""
+    log = f"<log file={quoteattr(guest.console_log)} append='on'/>"
+    port = getattr(guest, "serial_port", None)
+    if not port:
+        return f"""
+    <serial type='pty'>
+      {log}
+      <target port='0'/>
+    </serial>
+    <console type='pty'>
+      <target type='serial' port='0'/>
+    </console>"""
+    source = f"<source mode='bind' host='127.0.0.1' service='{int(port)}'/>"
+    return f"""
+    <serial type='tcp'>
+      {source}
+      <protocol type='raw'/>
+      {log}
+      <target port='0'/>
+    </serial>
+    <console type='tcp'>
+      {source}
+      <protocol type='raw'/>
+      <target type='serial' port='0'/>
+    </console>"""
+
+
 def real_guest_xml(inp: SpawnInput, virt_type: str, guest: GuestPaths, host: str) -> str:
     """A bootable QEMU/KVM domain: ACPI (for clean shutdown), the disks and
     config drive cdrom, one interface per port on its network's libvirt
-    network with the port's MAC, and the serial console logged by virtlogd
-    (which rotates ``console.log``).  The owning host is in the metadata, so
+    network with the port's MAC, the serial console logged by virtlogd
+    (which rotates ``console.log``) and listening on its TCP port, and a VNC
+    screen on 127.0.0.1 (the remote consoles).  The owning host is in the metadata, so
     several simulated hosts can share one libvirtd."""
     props = inp.image.properties or {}
     arch = props.get("hw_architecture") or "x86_64"
@@ -139,14 +169,8 @@ def real_guest_xml(inp: SpawnInput, virt_type: str, guest: GuestPaths, host: str
       <source network={quoteattr(guest.networks[p.id])}/>
       <model type='virtio'/>
     </interface>""")
-    devs.append(f"""
-    <serial type='pty'>
-      <log file={quoteattr(guest.console_log)} append='on'/>
-      <target port='0'/>
-    </serial>
-    <console type='pty'>
-      <target type='serial' port='0'/>
-    </console>
+    devs.append(_serial_console(guest) + """
+    <graphics type='vnc' listen='127.0.0.1' autoport='yes'/>
     <memballoon model='none'/>""")
     ports_meta = "".join(
         f"<nf:port id={quoteattr(p.id)} ip={quoteattr(p.ip_address)}/>" for p in inp.ports)

@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, fields
 
 from activities.types.catalog import FlavorInfo
+from activities.types.consoles import ConsoleEndpoint
 from activities.types.hosts import Inventory
 from activities.types.hypervisor import SpawnInput
 from activities.types.moves import HostCapabilities, LiveMigrateData
@@ -23,6 +24,10 @@ class DriverError(Exception):
 
 class DomainNotFound(DriverError):
     """No domain exists for that server."""
+
+
+class ConsoleUnavailable(DriverError):
+    """The guest has no console of that kind (Nova's ConsoleTypeUnavailable)."""
 
 
 @dataclass(kw_only=True)
@@ -110,6 +115,12 @@ class ComputeDriver(ABC):
         """The last ``length`` lines of the guest's serial console (all when
         None); raises DomainNotFound."""
         raise DriverError(f"{type(self).__name__} does not support console_output")
+
+    def console_endpoint(self, server_id: str, protocol: str) -> ConsoleEndpoint:
+        """Where the guest's ``protocol`` ("vnc", "serial") console listens, read
+        from the running domain; raises DomainNotFound, or ConsoleUnavailable
+        when the guest has no such console."""
+        raise ConsoleUnavailable(f"Unavailable console type {protocol}.")
 
     # Moves (resize, cold and live migration), each idempotent.  Not abstract,
     # for the same reason as the power actions.

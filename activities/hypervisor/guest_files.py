@@ -19,6 +19,7 @@ import libvirt
 
 from activities.hypervisor import config_drive, disks, networks
 from activities.hypervisor.cloud_lookups import CloudLookups
+from activities.hypervisor.console import free_serial_port
 from activities.hypervisor.image_cache import ImageCache
 from activities.types.hypervisor import SpawnInput
 
@@ -40,6 +41,8 @@ class GuestPaths:
     swap: str | None = None
     # port id -> libvirt network name
     networks: dict[str, str] = field(default_factory=dict)
+    # The TCP port the serial console binds on 127.0.0.1 (None: a pty only).
+    serial_port: int | None = None
 
 
 class GuestFiles:
@@ -105,6 +108,7 @@ class GuestFiles:
             paths.config_drive = str(drive)
         for port in inp.ports:
             paths.networks[port.id] = networks.ensure(conn, port.network_id)
+        paths.serial_port = free_serial_port(conn)
         return paths
 
     def save_xml(self, server_id: str, xml: str) -> None:

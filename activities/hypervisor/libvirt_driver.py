@@ -28,7 +28,7 @@ from pathlib import Path
 import libvirt
 
 from activities.hypervisor import networks
-from activities.hypervisor.console import read_tail
+from activities.hypervisor.console import console_endpoint_from_xml, read_tail
 from activities.hypervisor.domain_xml import (
     METADATA_NS,
     build_domain_xml,
@@ -37,6 +37,7 @@ from activities.hypervisor.domain_xml import (
 )
 from activities.hypervisor.driver import (
     ComputeDriver,
+    ConsoleUnavailable,
     DomainInfo,
     DomainNotFound,
     DriverError,
@@ -45,6 +46,7 @@ from activities.hypervisor.driver import (
 from activities.hypervisor.guest_files import GuestFiles
 from activities.hypervisor.libvirt_day2 import LibvirtDay2Mixin
 from activities.types.catalog import FlavorInfo
+from activities.types.consoles import ConsoleEndpoint
 from activities.types.hypervisor import SpawnInput
 from activities.types.moves import HostCapabilities, LiveMigrateData
 from novaflow import logs
@@ -292,6 +294,21 @@ class LibvirtDriver(LibvirtDay2Mixin, ComputeDriver):
         if self.files is None:
             return ""  # the test driver's guests print nothing
         return read_tail(self.files.console_log(server_id), length)
+
+    def console_endpoint(self, server_id: str, protocol: str) -> ConsoleEndpoint:
+        """Read from the running domain's live XML, as Nova's libvirt driver
+        does; the test driver's domains have no console at all, so they answer
+        as Nova does for a guest without one: ConsoleUnavailable."""
+        with self._lock:
+            dom = self._lookup(server_id)
+            try:
+                xml = dom.XMLDesc(0)
+            except libvirt.libvirtError as exc:
+                raise DriverError(str(exc)) from exc
+        where = None if self.is_test else console_endpoint_from_xml(xml, protocol)
+        if where is None:
+            raise ConsoleUnavailable(f"Unavailable console type {protocol}.")
+        return ConsoleEndpoint(host=where[0], port=where[1])
 
     # -- power actions ----------------------------------------------------------
 

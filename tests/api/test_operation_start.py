@@ -29,8 +29,11 @@ BODIES = {
     "os-resetState": {"state": "active"}, "trigger_crash_dump": None,
     "rebuild": {"imageRef": "00000000-0000-0000-0000-000000000000"},
     "restore": None, "forceDelete": None, "changePassword": {"adminPass": "s3cret"},
+    "os-getVNCConsole": {"type": "novnc"}, "os-getSerialConsole": {"type": "serial"},
 }
 BODIES |= {"rescue": None, "unrescue": None}
+# Actions Nova serves only up to a microversion below the one the test uses.
+VERSIONS = {"os-getVNCConsole": "2.5", "os-getSerialConsole": "2.5"}
 
 
 def test_only_start_operation_starts_workflows():
@@ -66,7 +69,7 @@ def busy_server(stack, demo, catalog_ids):
 @pytest.mark.parametrize("name", sorted(BODIES))
 def test_every_action_answers_the_tables_409(stack, busy_server, admin, name):
     resp = admin.post(f"/v2.1/servers/{busy_server}/action", json={name: BODIES[name]},
-                      headers=mv("2.30"))
+                      headers=mv(VERSIONS.get(name, "2.30")))
     expected = {transition(key).refusal(busy_server, "active", TaskState.REBOOTING_HARD)
                 for key in ACTIONS[name].operations}
     if expected == {None} and name == "os-getConsoleOutput":  # a read: no task needed

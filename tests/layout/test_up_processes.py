@@ -37,13 +37,14 @@ def _alive(pid: int) -> bool:
 def up(tmp_path_factory):
     state = tmp_path_factory.mktemp("up") / "state"
     ports = {name: free_port()
-             for name in ("api", "temporal", "ui", "keystone", "codec", "metadata")}
+             for name in ("api", "temporal", "ui", "keystone", "codec", "metadata", "consoles")}
     log = (state.parent / "up.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "workers.cli", "up", "--state-dir", str(state),
          "--api-port", str(ports["api"]), "--temporal-port", str(ports["temporal"]),
          "--ui-port", str(ports["ui"]), "--keystone-port", str(ports["keystone"]),
          "--codec-port", str(ports["codec"]), "--metadata-port", str(ports["metadata"]),
+         "--console-proxy-port", str(ports["consoles"]),
          "--hosts", "2"],
         cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     out = state.parent / "up.log"
@@ -69,7 +70,7 @@ def children(state: Path) -> dict[str, int]:
 def test_a_server_boots_through_the_child_processes(up):
     proc, state, ports = up
     pids = children(state)
-    assert set(pids) == {"api", "control", "hosts", "metadata"}
+    assert set(pids) == {"api", "control", "hosts", "metadata", "console-proxy"}
     assert len(set(pids.values()) | {proc.pid}) == len(pids) + 1
     assert all(_alive(p) for p in pids.values())
     password = json.loads((state / "passwords.json").read_text())["demo"]
@@ -90,6 +91,22 @@ def test_a_server_boots_through_the_child_processes(up):
         assert http.delete(f"/v2.1/servers/{sid}").status_code == 204
         wait_for(lambda: http.get(f"/v2.1/servers/{sid}").status_code == 404, 60,
                  what="the server to go")
+
+
+def test_the_console_proxy_child_checks_tokens(up):
+    _, state, ports = up
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    secret = "s3cret-console-token"
+    with connect(f"ws://127.0.0.1:{ports['consoles']}/?token={secret}", open_timeout=10) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+    assert closed.value.rcvd.code == 1008
+    log = state / "logs" / "console-proxy.log"
+    wait_for(lambda: "console connection refused" in log.read_text(), 10,
+             what="the proxy to log the refusal")
+    assert secret not in log.read_text()  # uvicorn's "WebSocket /?token=..." line is masked
 
 
 def test_a_killed_child_is_restarted(up):

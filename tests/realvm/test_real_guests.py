@@ -12,6 +12,7 @@ elsewhere it is skipped only when QEMU is not installed.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -190,6 +191,49 @@ def booted(real_stack, api, ids, flavors):
         return not pending
     wait_for(seen, BOOT_TIMEOUT, interval=0.5, what="both guests' identity lines")
     return out
+
+
+def _remote_console(api: httpx.Client, sid: str, protocol: str, kind: str) -> str:
+    r = api.post(f"/v2.1/servers/{sid}/remote-consoles",
+                 json={"remote_console": {"protocol": protocol, "type": kind}},
+                 headers={"OpenStack-API-Version": "compute 2.6"})
+    assert r.status_code == 200, r.text
+    return r.json()["remote_console"]["url"]
+
+
+def test_serial_and_vnc_consoles_through_the_proxy(real_stack, api, booted):
+    """The guest's shell answers on its serial console, and its VNC server
+    greets with RFB, both through the console proxy with one-time tokens."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from websockets.sync.client import connect
+
+    sid = booted["vm-a"][0]
+    wait_console(api, sid, "novaflow-guest: ready")
+    t0 = time.monotonic()
+    url = _remote_console(api, sid, "serial", "serial")
+    with connect(url, open_timeout=10) as ws:
+        got = b""
+
+        def answered() -> bool:
+            nonlocal got
+            ws.send(b"\necho console-$((6*7))\n")
+            deadline = time.monotonic() + 2
+            with contextlib.suppress(TimeoutError):
+                while b"console-42" not in got and time.monotonic() < deadline:
+                    got += ws.recv(timeout=max(0.1, deadline - time.monotonic()))
+            return b"console-42" in got
+        wait_for(answered, 30, interval=0.1, what="the guest's shell on the serial console")
+    TIMINGS["serial console through the proxy (token to shell answer)"] = time.monotonic() - t0
+    vnc = _remote_console(api, sid, "vnc", "novnc")
+    token = parse_qs(parse_qs(urlsplit(vnc).query)["path"][0].lstrip("?"))["token"][0]
+    info = api.get(f"/v2.1/os-console-auth-tokens/{token}",
+                   headers={"OpenStack-API-Version": "compute 2.31"}).json()["console"]
+    assert info["instance_uuid"] == sid and info["port"] >= 5900
+    proxy = real_stack.stack.settings.console_proxy_base().replace("http://", "ws://")
+    with connect(f"{proxy}/?token={token}", open_timeout=10,
+                 subprotocols=["binary"]) as ws:
+        assert ws.recv(timeout=10).startswith(b"RFB 003.")
 
 
 def test_two_servers_show_their_identity_on_the_console(api, booted):
