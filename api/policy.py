@@ -91,6 +91,15 @@ COMPUTE_RULES = {
     f"{_C}servers:migrations:delete": ADMIN, f"{_C}servers:migrations:force_complete": ADMIN,
     f"{_C}os-console-output": MEMBER,
 }
+# Snapshot, shelve and evacuate (issue 14; Nova's defaults).
+COMPUTE_RULES.update({
+    f"{_C}servers:create_image": MEMBER,
+    f"{_C}servers:create_image:allow_volume_backed": MEMBER,
+    f"{_C}os-create-backup": MEMBER,
+    f"{_C}os-shelve:shelve": MEMBER, f"{_C}os-shelve:shelve_offload": ADMIN,
+    f"{_C}os-shelve:unshelve": MEMBER, f"{_C}os-shelve:unshelve_to_host": ADMIN,
+    f"{_C}os-evacuate": ADMIN,
+})
 
 # The stand-in image, network and volume services: reader reads, member writes.
 SERVICE_RULES = {f"{svc}:{kind}": (READER if kind == "read" else MEMBER)
@@ -176,6 +185,11 @@ ACTION_RULES = {
     "forceDelete": f"{_C}os-deferred-delete:force",
     "os-getConsoleOutput": f"{_C}os-console-output",
 }
+ACTION_RULES.update({
+    "createImage": f"{_C}servers:create_image", "createBackup": f"{_C}os-create-backup",
+    "shelve": f"{_C}os-shelve:shelve", "shelveOffload": f"{_C}os-shelve:shelve_offload",
+    "unshelve": f"{_C}os-shelve:unshelve", "evacuate": f"{_C}os-evacuate",
+})
 
 _SERVICE_PREFIXES = {"/image": "image", "/networking": "network", "/volume": "volume"}
 

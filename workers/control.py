@@ -21,6 +21,7 @@ from activities.migrations import MigrationActivities
 from activities.network import NetworkActivities
 from activities.rebuild import RebuildActivities
 from activities.scheduler.activities import SchedulerActivities
+from activities.snapshot import SnapshotActivities
 from activities.temporal_ops import TemporalActivities
 from activities.volumes import VolumeActivities
 from novaflow.queues import CONTROL_QUEUE
@@ -40,6 +41,7 @@ from workflows.power import PowerActionWorkflow
 from workflows.rebuild import RebuildServerWorkflow
 from workflows.register_host import RegisterHostsWorkflow, RegisterHostWorkflow
 from workflows.resize import ResizeServerWorkflow
+from workflows.snapshot import SnapshotServerWorkflow
 from workflows.soft_delete import SoftDeleteServerWorkflow
 
 WORKFLOWS = [BootServerWorkflow, DeleteServerWorkflow, RegisterHostWorkflow,
@@ -48,6 +50,7 @@ WORKFLOWS += [PowerActionWorkflow, HostMonitorWorkflow, HostGroupMonitorWorkflow
 WORKFLOWS += [ResizeServerWorkflow, LiveMigrateServerWorkflow, ControlMonitorWorkflow]
 WORKFLOWS += [AuditWorkflow, ConsoleOutputWorkflow]
 WORKFLOWS += [GuestActionWorkflow, RebuildServerWorkflow, SoftDeleteServerWorkflow]
+WORKFLOWS += [SnapshotServerWorkflow]
 
 
 def control_activities(client: Client, db: Database, settings: Settings,
@@ -77,6 +80,7 @@ def control_activities(client: Client, db: Database, settings: Settings,
         temporal.running_workflows,
         *Day2Activities(db, settings).all(),
         *RebuildActivities(db, settings).all(),
+        *SnapshotActivities(db, settings).all(),
     ]
 
 

@@ -24,6 +24,7 @@ from activities.hypervisor.fencing import Fence
 from activities.hypervisor.group import HostGroupActivities
 from activities.hypervisor.moves import HostMoveActivities
 from activities.hypervisor.power import HostPowerActivities
+from activities.hypervisor.snapshot import HostSnapshotActivities
 from activities.types.hosts import RegisterHostInput, RegisterHostResult, RegisterHostsInput
 from novaflow import logs
 from novaflow.queues import CONTROL_QUEUE, host_group_queue, host_queue
@@ -120,7 +121,8 @@ def build_host_worker(client: Client, driver: ComputeDriver, hostname: str,
         task_queue=host_queue(hostname),
         activities=(acts.all() + HostPowerActivities(driver, hostname).all()
                     + HostMoveActivities(driver, hostname).all()
-                    + HostDay2Activities(driver, hostname).all()),
+                    + HostDay2Activities(driver, hostname).all()
+                    + HostSnapshotActivities(driver, hostname).all()),
         interceptors=[LogContextInterceptor(), HeartbeatInterceptor()],
         activity_executor=executor or ThreadPoolExecutor(
             max_workers=max_threads, thread_name_prefix=f"{hostname}-activity"),

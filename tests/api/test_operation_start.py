@@ -30,6 +30,10 @@ BODIES = {
     "rebuild": {"imageRef": "00000000-0000-0000-0000-000000000000"},
     "restore": None, "forceDelete": None, "changePassword": {"adminPass": "s3cret"},
 }
+BODIES.update({
+    "createImage": {"name": "snap"},
+    "createBackup": {"name": "bak", "backup_type": "daily", "rotation": 1},
+})
 
 
 def test_only_start_operation_starts_workflows():
