@@ -153,6 +153,10 @@ class Instance(SQLModel, table=True):
     locked: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     locked_by: str | None = None
     locked_reason: str | None = None
+    # Shelve (Nova's system_metadata shelved_image_id / shelved_at): the
+    # snapshot an unshelve spawns from (None for a volume-backed server).
+    shelved_image_id: str | None = None
+    shelved_at: datetime | None = None
 
 
 class InstanceAction(SQLModel, table=True):

@@ -21,6 +21,7 @@ from activities.migrations import MigrationActivities
 from activities.network import NetworkActivities
 from activities.rebuild import RebuildActivities
 from activities.scheduler.activities import SchedulerActivities
+from activities.shelve import ShelveActivities
 from activities.snapshot import SnapshotActivities
 from activities.temporal_ops import TemporalActivities
 from activities.volumes import VolumeActivities
@@ -41,6 +42,7 @@ from workflows.power import PowerActionWorkflow
 from workflows.rebuild import RebuildServerWorkflow
 from workflows.register_host import RegisterHostsWorkflow, RegisterHostWorkflow
 from workflows.resize import ResizeServerWorkflow
+from workflows.shelve import ShelveOffloadWorkflow, ShelveServerWorkflow, UnshelveServerWorkflow
 from workflows.snapshot import SnapshotServerWorkflow
 from workflows.soft_delete import SoftDeleteServerWorkflow
 
@@ -50,7 +52,8 @@ WORKFLOWS += [PowerActionWorkflow, HostMonitorWorkflow, HostGroupMonitorWorkflow
 WORKFLOWS += [ResizeServerWorkflow, LiveMigrateServerWorkflow, ControlMonitorWorkflow]
 WORKFLOWS += [AuditWorkflow, ConsoleOutputWorkflow]
 WORKFLOWS += [GuestActionWorkflow, RebuildServerWorkflow, SoftDeleteServerWorkflow]
-WORKFLOWS += [SnapshotServerWorkflow]
+WORKFLOWS += [SnapshotServerWorkflow, ShelveServerWorkflow, ShelveOffloadWorkflow,
+              UnshelveServerWorkflow]
 
 
 def control_activities(client: Client, db: Database, settings: Settings,
@@ -81,6 +84,7 @@ def control_activities(client: Client, db: Database, settings: Settings,
         *Day2Activities(db, settings).all(),
         *RebuildActivities(db, settings).all(),
         *SnapshotActivities(db, settings).all(),
+        *ShelveActivities(db, settings).all(),
     ]
 
 

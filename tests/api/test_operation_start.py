@@ -33,6 +33,7 @@ BODIES = {
 BODIES.update({
     "createImage": {"name": "snap"},
     "createBackup": {"name": "bak", "backup_type": "daily", "rotation": 1},
+    "shelve": None, "shelveOffload": None, "unshelve": None,
 })
 
 
