@@ -204,6 +204,31 @@ class Capture:
         shown = (await self.api.get(f"/v2.1/servers/{sid}")).json()["server"]
         assert shown["status"] == "SHELVED_OFFLOADED", shown
 
+    async def evacuate_target_host_fails(self) -> None:
+        """The source host forced down, the server evacuated to a host whose
+        hypervisor refuses spawns: ERROR on its source, migration in error."""
+        sid = await self.boot("to-evacuate", zone="nova")
+        await self.status(sid, {"ACTIVE"})
+        source = (await self.admin.get(f"/v2.1/servers/{sid}")).json()["server"][
+            "OS-EXT-SRV-ATTR:host"]
+        v253 = {"OpenStack-API-Version": "compute 2.53"}
+        services = (await self.admin.get("/v2.1/os-services", params={"host": source},
+                                         headers=v253)).json()["services"]
+        (await self.admin.put(f"/v2.1/os-services/{services[0]['id']}",
+                              json={"forced_down": True}, headers=v253)).raise_for_status()
+        try:
+            resp = await self.admin.post(f"/v2.1/servers/{sid}/action",
+                                         json={"evacuate": {"host": "bad-1"}},
+                                         headers={"OpenStack-API-Version": "compute 2.29"})
+            resp.raise_for_status()
+            wf_id = (await self.admin.get(f"/v2.1/servers/{sid}")).json()["server"].get(
+                "novaflow:workflow_id")
+            await self.save("evacuate_target_host_fails", wf_id)
+            await self.status(sid, {"ERROR"})
+        finally:
+            await self.admin.put(f"/v2.1/os-services/{services[0]['id']}",
+                                 json={"forced_down": False}, headers=v253)
+
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -226,7 +251,8 @@ async def main() -> None:
         try:
             scenarios = (cap.no_valid_host, cap.reschedule_then_success, cap.max_retries,
                          cap.host_never_picked_up, cap.delete_during_build,
-                         cap.resize_reverted, cap.unshelve_no_valid_host)
+                         cap.resize_reverted, cap.unshelve_no_valid_host,
+                         cap.evacuate_target_host_fails)
             for scenario in scenarios:
                 if args.only is None or scenario.__name__ in args.only:
                     await scenario()

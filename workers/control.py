@@ -13,6 +13,7 @@ from activities.audit import AuditActivities
 from activities.catalog import CatalogActivities
 from activities.control_clock import ControlClockActivities
 from activities.day2 import Day2Activities
+from activities.evacuate import EvacuateActivities
 from activities.host_reports import HostStateActivities
 from activities.hosts import HostRegistryActivities
 from activities.identity import IdentityActivities, TokenBackend, keystone_backend
@@ -34,6 +35,7 @@ from workflows.boot import BootServerWorkflow
 from workflows.console import ConsoleOutputWorkflow
 from workflows.control_monitor import ControlMonitorInput, ControlMonitorWorkflow
 from workflows.delete import DeleteServerWorkflow
+from workflows.evacuate import EvacuateServerWorkflow
 from workflows.guest_action import GuestActionWorkflow
 from workflows.host_group_monitor import HostGroupMonitorWorkflow
 from workflows.host_monitor import HostMonitorWorkflow
@@ -53,7 +55,7 @@ WORKFLOWS += [ResizeServerWorkflow, LiveMigrateServerWorkflow, ControlMonitorWor
 WORKFLOWS += [AuditWorkflow, ConsoleOutputWorkflow]
 WORKFLOWS += [GuestActionWorkflow, RebuildServerWorkflow, SoftDeleteServerWorkflow]
 WORKFLOWS += [SnapshotServerWorkflow, ShelveServerWorkflow, ShelveOffloadWorkflow,
-              UnshelveServerWorkflow]
+              UnshelveServerWorkflow, EvacuateServerWorkflow]
 
 
 def control_activities(client: Client, db: Database, settings: Settings,
@@ -85,6 +87,7 @@ def control_activities(client: Client, db: Database, settings: Settings,
         *RebuildActivities(db, settings).all(),
         *SnapshotActivities(db, settings).all(),
         *ShelveActivities(db, settings).all(),
+        *EvacuateActivities(db, settings).all(),
     ]
 
 

@@ -65,9 +65,10 @@ def _target_host(h: AppHandles, ctx: RequestContext, inst: Instance, host: Any,
     return host
 
 
-_WORKFLOW_PREFIX = {"resize": "resize", "migrate": "migrate", "live-migration": "live-migrate"}
+_WORKFLOW_PREFIX = {"resize": "resize", "migrate": "migrate", "live-migration": "live-migrate",
+                    "evacuate": "evacuate"}
 _MIGRATION_TYPE = {"resize": "resize", "migrate": "migration",
-                   "live-migration": "live-migration"}
+                   "live-migration": "live-migration", "evacuate": "evacuation"}
 
 
 async def _start_move(h: AppHandles, ctx: RequestContext, inst: Instance, key: str, *,

@@ -34,6 +34,7 @@ BODIES.update({
     "createImage": {"name": "snap"},
     "createBackup": {"name": "bak", "backup_type": "daily", "rotation": 1},
     "shelve": None, "shelveOffload": None, "unshelve": None,
+    "evacuate": {},
 })
 
 
