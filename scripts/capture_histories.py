@@ -207,7 +207,7 @@ class Capture:
     async def evacuate_target_host_fails(self) -> None:
         """The source host forced down, the server evacuated to a host whose
         hypervisor refuses spawns: ERROR on its source, migration in error."""
-        sid = await self.boot("to-evacuate", zone="nova")
+        sid = await self.boot("to-evacuate", zone="retry")  # lands on steady-1
         await self.status(sid, {"ACTIVE"})
         source = (await self.admin.get(f"/v2.1/servers/{sid}")).json()["server"][
             "OS-EXT-SRV-ATTR:host"]
@@ -218,7 +218,7 @@ class Capture:
                               json={"forced_down": True}, headers=v253)).raise_for_status()
         try:
             resp = await self.admin.post(f"/v2.1/servers/{sid}/action",
-                                         json={"evacuate": {"host": "bad-1"}},
+                                         json={"evacuate": {"host": "flaky-1"}},
                                          headers={"OpenStack-API-Version": "compute 2.29"})
             resp.raise_for_status()
             wf_id = (await self.admin.get(f"/v2.1/servers/{sid}")).json()["server"].get(
