@@ -7,8 +7,17 @@ fails leaves the server in ERROR on its source with nothing leaked."""
 from __future__ import annotations
 
 import contextlib
+import threading
 
-from api_support import assert_nova_error, boot, delete_all, mv, server, wait_status
+from api_support import (
+    assert_nova_error,
+    boot,
+    delete_all,
+    mv,
+    server,
+    wait_gone,
+    wait_status,
+)
 from sqlmodel import select
 from stack import wait_for
 
@@ -125,3 +134,36 @@ def test_evacuate_to_a_failing_host_leaves_the_server_in_error_on_its_source(
             assert _allocation_hosts(stack, migs[0]["uuid"]) == []
     finally:
         delete_all(demo, [sid])
+
+
+def test_delete_during_an_evacuation_leaves_nothing(stack, demo, admin, catalog_ids,
+                                                    monkeypatch):
+    sid = boot(demo, catalog_ids, "evacuee-deleted")
+    wait_status(demo, sid, {"ACTIVE"})
+    source = server(admin, sid)["OS-EXT-SRV-ATTR:host"]
+    started, release = threading.Event(), threading.Event()
+    for name, running in stack.stack.running_hosts.items():
+        if name == source:
+            continue
+        real = running.driver.spawn
+
+        def slow(inp, real=real):
+            started.set()
+            release.wait(20)
+            return real(inp)
+        monkeypatch.setattr(running.driver, "spawn", slow)
+    with forced_down(admin, source):
+        try:
+            resp = admin.post(f"/v2.1/servers/{sid}/action", json={"evacuate": {}},
+                              headers=mv("2.68"))
+            assert resp.status_code == 200, resp.text
+            wait_for(started.is_set, 20, what="the evacuation's spawn to begin")
+            migration = admin.get("/v2.1/os-migrations", params={"instance_uuid": sid},
+                                  headers=mv("2.59")).json()["migrations"][0]["uuid"]
+            assert demo.delete(f"/v2.1/servers/{sid}").status_code == 204
+        finally:
+            release.set()
+        wait_gone(demo, sid)
+    assert _allocation_hosts(stack, sid) == [] and _allocation_hosts(stack, migration) == []
+    wait_for(lambda: all(sid not in _domains(stack, h) for h in stack.stack.running_hosts),
+             30, what="no domain of the deleted server on any host")
