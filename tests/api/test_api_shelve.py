@@ -191,3 +191,32 @@ def test_delete_during_the_shelve_leaves_nothing(stack, demo, admin, catalog_ids
     assert not [i for i in admin.get("/image/v2/images").json()["images"]
                 if i.get("instance_uuid") == sid]
     assert _allocations(stack, sid) == [] and sid not in _domains(stack, host)
+
+
+def test_unshelve_whose_hosts_all_fail_stays_offloaded(stack, demo, admin, catalog_ids,
+                                                       monkeypatch, offload_time):
+    offload_time(0)
+    sid = boot(demo, catalog_ids, "unshelve-fails")
+    try:
+        wait_status(demo, sid, {"ACTIVE"})
+        assert _action(demo, sid, "shelve").status_code == 202
+        wait_status(demo, sid, {"SHELVED_OFFLOADED"})
+
+        def refuse(inp):
+            raise DriverError("injected fault: spawn refused")
+        for running in stack.stack.running_hosts.values():
+            monkeypatch.setattr(running.driver, "spawn", refuse)
+        assert _action(demo, sid, "unshelve").status_code == 202
+        wait_for(lambda: server(demo, sid)["OS-EXT-STS:task_state"] is None
+                 and _events(demo, sid)[0] == "unshelve", 30, what="the unshelve to end")
+        shown = server(admin, sid)
+        assert shown["status"] == "SHELVED_OFFLOADED" and shown["OS-EXT-SRV-ATTR:host"] is None
+        assert _allocations(stack, sid) == []
+        assert all(sid not in _domains(stack, h) for h in stack.stack.running_hosts)
+        _, events, detail = _events(demo, sid)
+        assert ("compute_unshelve_instance", "Error") in events
+        # The snapshot stays for the next unshelve.
+        assert [i["status"] for i in demo.get("/image/v2/images").json()["images"]
+                if i.get("instance_uuid") == sid] == ["active"]
+    finally:
+        delete_all(demo, [sid])
