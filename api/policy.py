@@ -111,6 +111,15 @@ COMPUTE_RULES.update({
     f"{_C}os-remote-consoles": MEMBER,
     f"{_C}os-console-auth-tokens": ADMIN,
 })
+# Snapshot, shelve and evacuate (issue 14; Nova's defaults).
+COMPUTE_RULES.update({
+    f"{_C}servers:create_image": MEMBER,
+    f"{_C}servers:create_image:allow_volume_backed": MEMBER,
+    f"{_C}os-create-backup": MEMBER,
+    f"{_C}os-shelve:shelve": MEMBER, f"{_C}os-shelve:shelve_offload": ADMIN,
+    f"{_C}os-shelve:unshelve": MEMBER, f"{_C}os-shelve:unshelve_to_host": ADMIN,
+    f"{_C}os-evacuate": ADMIN,
+})
 
 # The stand-in image, network and volume services: reader reads, member writes.
 SERVICE_RULES = {f"{svc}:{kind}": (READER if kind == "read" else MEMBER)
@@ -340,6 +349,11 @@ _LEGACY_ROUTES = {
 }
 COMPUTE_RULES.update(_LEGACY_RULES)
 ROUTE_RULES.update(_LEGACY_ROUTES)
+ACTION_RULES.update({
+    "createImage": f"{_C}servers:create_image", "createBackup": f"{_C}os-create-backup",
+    "shelve": f"{_C}os-shelve:shelve", "shelveOffload": f"{_C}os-shelve:shelve_offload",
+    "unshelve": f"{_C}os-shelve:unshelve", "evacuate": f"{_C}os-evacuate",
+})
 
 _SERVICE_PREFIXES = {"/image": "image", "/networking": "network", "/volume": "volume"}
 

@@ -144,6 +144,9 @@ class Settings(BaseSettings):
     # reclaimed, by a durable timer (Nova's reclaim_instance_interval; 0: delete
     # at once).
     reclaim_instance_interval: int = 0
+    # Seconds a shelved server keeps its host before it is offloaded by a
+    # durable timer (Nova's shelved_offload_time; 0: offload at once, -1: never).
+    shelved_offload_time: int = 0
 
     # Real guests (``novaflow up --virt qemu``, ``novaflow worker host`` on
     # qemu:///system): where a host keeps instance files and how it reaches

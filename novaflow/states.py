@@ -22,6 +22,8 @@ class VmState:
     DELETED = "deleted"
     SOFT_DELETED = "soft-delete"
     RESCUED = "rescued"
+    SHELVED = "shelved"
+    SHELVED_OFFLOADED = "shelved_offloaded"
 
 
 class TaskState:
@@ -55,6 +57,14 @@ class TaskState:
     INTERFACE_DETACHING = "interface_detaching"
     RESCUING = "rescuing"
     UNRESCUING = "unrescuing"
+    # snapshot (createImage / createBackup), shelve, evacuate
+    IMAGE_SNAPSHOT = "image_snapshot"
+    IMAGE_BACKUP = "image_backup"
+    IMAGE_UPLOADING = "image_uploading"
+    SHELVING = "shelving"
+    SHELVING_IMAGE_UPLOADING = "shelving_image_uploading"
+    SHELVING_OFFLOADING = "shelving_offloading"
+    UNSHELVING = "unshelving"
 
 
 class PowerState:
@@ -80,6 +90,8 @@ _STATUS_BY_VM_STATE = {
     VmState.DELETED: "DELETED",
     VmState.SOFT_DELETED: "SOFT_DELETED",
     VmState.RESCUED: "RESCUE",
+    VmState.SHELVED: "SHELVED",
+    VmState.SHELVED_OFFLOADED: "SHELVED_OFFLOADED",
 }
 
 # (vm_state, task_state) pairs whose status differs from the vm_state's own.
@@ -217,6 +229,23 @@ TRANSITIONS: dict[str, Transition] = {t.operation if key is None else key: t for
                       (_V.RESCUED,))),
     (None, Transition("unrescue", (_V.RESCUED,), _T.UNRESCUING, (_V.ACTIVE,))),
 ]}
+
+
+# -- snapshot, shelve and evacuate (Nova's check_instance_state of each) -------
+_SNAPSHOTTABLE = (_V.ACTIVE, _V.STOPPED, _V.PAUSED, _V.SUSPENDED)
+TRANSITIONS.update({
+    "createImage": Transition("createImage", _SNAPSHOTTABLE, _T.IMAGE_SNAPSHOT, _SNAPSHOTTABLE),
+    "createBackup": Transition("createBackup", (_V.ACTIVE, _V.STOPPED), _T.IMAGE_BACKUP,
+                               (_V.ACTIVE, _V.STOPPED)),
+    "shelve": Transition("shelve", _SNAPSHOTTABLE, _T.SHELVING,
+                         (_V.SHELVED, _V.SHELVED_OFFLOADED)),
+    "shelveOffload": Transition("shelveOffload", (_V.SHELVED,), _T.SHELVING_OFFLOADING,
+                                (_V.SHELVED_OFFLOADED,)),
+    "unshelve": Transition("unshelve", (_V.SHELVED, _V.SHELVED_OFFLOADED), _T.UNSHELVING,
+                           (_V.ACTIVE,), needs_host=False),
+    "evacuate": Transition("evacuate", (_V.ACTIVE, _V.STOPPED, _V.ERROR), _T.REBUILDING,
+                           (_V.ACTIVE, _V.STOPPED), allowed_when_locked=True),
+})
 
 
 def transition(name: str) -> Transition:

@@ -156,6 +156,10 @@ class Instance(SQLModel, table=True):
     # Nova's accessIPv4/accessIPv6: addresses the user records (create, update, rebuild).
     access_ip_v4: str | None = None
     access_ip_v6: str | None = None
+    # Shelve (Nova's system_metadata shelved_image_id / shelved_at): the
+    # snapshot an unshelve spawns from (None for a volume-backed server).
+    shelved_image_id: str | None = None
+    shelved_at: datetime | None = None
 
 
 class InstanceAction(SQLModel, table=True):

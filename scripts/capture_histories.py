@@ -53,6 +53,7 @@ HOSTS = [
     SimHost("ghost-1", 16, 65536, 500, "ghost"),
     SimHost("steady-2", 16, 16384, 500, "ghost"),
     SimHost("slow-1", 16, 32768, 500, "slow"),
+    SimHost("lonely-1", 16, 32768, 500, "lonely"),
 ]
 FAULTS = {"flaky-1": {"faults": {"spawn"}}, "bad-1": {"faults": {"spawn"}},
           "bad-2": {"faults": {"spawn"}}, "slow-1": {"delays": {"spawn": 4.0}}}
@@ -208,9 +209,56 @@ class Capture:
         resp = await self.api.post(f"/v2.1/servers/{sid}/os-volume_attachments", json={
             "volumeAttachment": {"volumeId": vol.json()["volume"]["id"]}})
         resp.raise_for_status()
-        wf_id = (await self.admin.get(f"/v2.1/servers/{sid}")).json()["server"].get(
-            "novaflow:workflow_id")
+        wf_id = (await self.admin.get(f"/v2.1/servers/{sid}")).headers.get(
+            "Novaflow-Workflow")
         await self.save("volume_attach_failed_on_host", wf_id)
+    async def unshelve_no_valid_host(self) -> None:
+        """Shelved and offloaded, then unshelved into a zone whose only host is
+        disabled: NoValidHost, the server stays SHELVED_OFFLOADED."""
+        sid = await self.boot("to-shelve", zone="nova")
+        await self.status(sid, {"ACTIVE"})
+        (await self.api.post(f"/v2.1/servers/{sid}/action",
+                             json={"shelve": None})).raise_for_status()
+        await self.status(sid, {"SHELVED_OFFLOADED"})
+        v253 = {"OpenStack-API-Version": "compute 2.53"}
+        services = (await self.admin.get("/v2.1/os-services", params={"host": "lonely-1"},
+                                         headers=v253)).json()["services"]
+        (await self.admin.put(f"/v2.1/os-services/{services[0]['id']}",
+                              json={"status": "disabled"}, headers=v253)).raise_for_status()
+        resp = await self.api.post(f"/v2.1/servers/{sid}/action",
+                                   json={"unshelve": {"availability_zone": "lonely"}},
+                                   headers={"OpenStack-API-Version": "compute 2.77"})
+        resp.raise_for_status()
+        wf_id = (await self.admin.get(f"/v2.1/servers/{sid}")).headers.get(
+            "Novaflow-Workflow")
+        await self.save("unshelve_no_valid_host", wf_id)
+        shown = (await self.api.get(f"/v2.1/servers/{sid}")).json()["server"]
+        assert shown["status"] == "SHELVED_OFFLOADED", shown
+
+    async def evacuate_target_host_fails(self) -> None:
+        """The source host forced down, the server evacuated to a host whose
+        hypervisor refuses spawns: ERROR on its source, migration in error."""
+        sid = await self.boot("to-evacuate", zone="retry")  # lands on steady-1
+        await self.status(sid, {"ACTIVE"})
+        source = (await self.admin.get(f"/v2.1/servers/{sid}")).json()["server"][
+            "OS-EXT-SRV-ATTR:host"]
+        v253 = {"OpenStack-API-Version": "compute 2.53"}
+        services = (await self.admin.get("/v2.1/os-services", params={"host": source},
+                                         headers=v253)).json()["services"]
+        (await self.admin.put(f"/v2.1/os-services/{services[0]['id']}",
+                              json={"forced_down": True}, headers=v253)).raise_for_status()
+        try:
+            resp = await self.admin.post(f"/v2.1/servers/{sid}/action",
+                                         json={"evacuate": {"host": "flaky-1"}},
+                                         headers={"OpenStack-API-Version": "compute 2.29"})
+            resp.raise_for_status()
+            wf_id = (await self.admin.get(f"/v2.1/servers/{sid}")).headers.get(
+                "Novaflow-Workflow")
+            await self.save("evacuate_target_host_fails", wf_id)
+            await self.status(sid, {"ERROR"})
+        finally:
+            await self.admin.put(f"/v2.1/os-services/{services[0]['id']}",
+                                 json={"forced_down": False}, headers=v253)
 
 
 async def main() -> None:
@@ -218,7 +266,7 @@ async def main() -> None:
     parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1]
                                              / "tests" / "replay" / "histories"))
     parser.add_argument("--only", nargs="*", default=None,
-                        help="capture only these scenarios (method names)")
+                        help="capture only these scenarios (method names of Capture)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -233,9 +281,11 @@ async def main() -> None:
         await stack.start()
         cap = Capture(stack, out)
         try:
-            for scenario in (cap.no_valid_host, cap.reschedule_then_success, cap.max_retries,
-                             cap.host_never_picked_up, cap.delete_during_build,
-                             cap.resize_reverted, cap.volume_attach_failed_on_host):
+            scenarios = (cap.no_valid_host, cap.reschedule_then_success, cap.max_retries,
+                         cap.host_never_picked_up, cap.delete_during_build,
+                         cap.resize_reverted, cap.volume_attach_failed_on_host,
+                         cap.unshelve_no_valid_host, cap.evacuate_target_host_fails)
+            for scenario in scenarios:
                 if args.only is None or scenario.__name__ in args.only:
                     await scenario()
         finally:

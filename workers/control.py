@@ -16,6 +16,7 @@ from activities.audit import AuditActivities
 from activities.catalog import CatalogActivities
 from activities.control_clock import ControlClockActivities
 from activities.day2 import Day2Activities
+from activities.evacuate import EvacuateActivities
 from activities.host_reports import HostStateActivities
 from activities.hosts import HostRegistryActivities
 from activities.identity import IdentityActivities, TokenBackend, keystone_backend
@@ -26,6 +27,8 @@ from activities.network import NetworkActivities
 from activities.rebuild import RebuildActivities
 from activities.rescue import RescueActivities
 from activities.scheduler.activities import SchedulerActivities
+from activities.shelve import ShelveActivities
+from activities.snapshot import SnapshotActivities
 from activities.temporal_ops import TemporalActivities
 from activities.volume_attach import VolumeAttachActivities
 from activities.volumes import VolumeActivities
@@ -38,6 +41,7 @@ from workflows.boot import BootServerWorkflow
 from workflows.console import ConsoleOutputWorkflow, RemoteConsoleWorkflow
 from workflows.control_monitor import ControlMonitorInput, ControlMonitorWorkflow
 from workflows.delete import DeleteServerWorkflow
+from workflows.evacuate import EvacuateServerWorkflow
 from workflows.guest_action import GuestActionWorkflow
 from workflows.host_group_monitor import HostGroupMonitorWorkflow
 from workflows.host_monitor import HostMonitorWorkflow
@@ -48,6 +52,8 @@ from workflows.rebuild import RebuildServerWorkflow
 from workflows.register_host import RegisterHostsWorkflow, RegisterHostWorkflow
 from workflows.rescue import RescueServerWorkflow, UnrescueServerWorkflow
 from workflows.resize import ResizeServerWorkflow
+from workflows.shelve import ShelveOffloadWorkflow, ShelveServerWorkflow, UnshelveServerWorkflow
+from workflows.snapshot import SnapshotServerWorkflow
 from workflows.soft_delete import SoftDeleteServerWorkflow
 from workflows.volume_attach import (
     AttachVolumeWorkflow,
@@ -64,6 +70,8 @@ WORKFLOWS += [GuestActionWorkflow, RebuildServerWorkflow, SoftDeleteServerWorkfl
 WORKFLOWS += [AttachVolumeWorkflow, DetachVolumeWorkflow, SwapVolumeWorkflow]  # volumes
 WORKFLOWS += [AttachInterfaceWorkflow, DetachInterfaceWorkflow]  # interfaces
 WORKFLOWS += [RescueServerWorkflow, UnrescueServerWorkflow]  # rescue
+WORKFLOWS += [SnapshotServerWorkflow, ShelveServerWorkflow, ShelveOffloadWorkflow,
+              UnshelveServerWorkflow, EvacuateServerWorkflow]
 
 
 def control_activities(client: Client, db: Database, settings: Settings,
@@ -96,6 +104,9 @@ def control_activities(client: Client, db: Database, settings: Settings,
         *VolumeAttachActivities(db, settings).all(),
         *InterfaceAttachActivities(db, settings).all(),
         *RescueActivities(db, settings).all(),
+        *SnapshotActivities(db, settings).all(),
+        *ShelveActivities(db, settings).all(),
+        *EvacuateActivities(db, settings).all(),
     ]
 
 

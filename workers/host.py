@@ -26,6 +26,7 @@ from activities.hypervisor.interface_hotplug import HostInterfaceActivities
 from activities.hypervisor.moves import HostMoveActivities
 from activities.hypervisor.power import HostPowerActivities
 from activities.hypervisor.rescue import HostRescueActivities
+from activities.hypervisor.snapshot import HostSnapshotActivities
 from activities.hypervisor.volume_hotplug import HostVolumeActivities
 from activities.types.hosts import RegisterHostInput, RegisterHostResult, RegisterHostsInput
 from novaflow import logs
@@ -126,7 +127,8 @@ def build_host_worker(client: Client, driver: ComputeDriver, hostname: str,
                     + HostDay2Activities(driver, hostname).all()
                     + HostVolumeActivities(driver, hostname).all()
                     + HostInterfaceActivities(driver, hostname).all()
-                    + HostRescueActivities(driver, hostname).all()),
+                    + HostRescueActivities(driver, hostname).all()
+                    + HostSnapshotActivities(driver, hostname).all()),
         interceptors=[LogContextInterceptor(), HeartbeatInterceptor()],
         activity_executor=executor or ThreadPoolExecutor(
             max_workers=max_threads, thread_name_prefix=f"{hostname}-activity"),

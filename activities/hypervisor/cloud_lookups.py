@@ -57,6 +57,16 @@ class CloudLookups:
         finally:
             resp.close()
 
+    def upload(self, image_id: str, path) -> None:
+        """Store ``path`` as the queued image's data (``PUT /v2/images/{id}/file``)."""
+        try:
+            img = self.conn.image.get_image(image_id)
+            with open(path, "rb") as data:
+                img.data = data
+                img.upload(self.conn.image)
+        except openstack.exceptions.SDKException as exc:
+            raise DriverError(f"uploading image {image_id} failed: {exc}") from exc
+
     def _get(self, url: str) -> dict:
         resp = self.conn.compute.get(url, microversion=_MICROVERSION)
         if resp.status_code != 200:

@@ -45,6 +45,14 @@ class Day2Driver:
             dom = self.power_off(inp.server_id, timeout=0)
         return dom
 
+    def snapshot(self, server_id: str, image_id: str) -> int | None:
+        """Copy the guest's root disk into the queued image ``image_id`` of
+        the image service (Nova's ``snapshot``), running or not.  Returns
+        the bytes written, or None where the hypervisor has no disk to copy
+        (libvirt's test driver: the image is then made active empty).
+        Raises DomainNotFound, or DriverError leaving nothing behind here."""
+        raise NotSupported(f"{type(self).__name__} cannot snapshot a guest")
+
     def live_migration_force_complete(self, server_id: str) -> None:
         """Make the running live migration of the guest converge now (Nova's
         force_complete).  Raises NotSupported where this host's migrations

@@ -60,3 +60,11 @@ def grow(path: Path, size_gb: int) -> None:
 
 def backing_file(path: Path) -> str | None:
     return info(path).get("full-backing-filename") or info(path).get("backing-filename")
+
+
+def flatten(path: Path, out: Path) -> None:
+    """A standalone qcow2 copy of ``path`` and its backing chain (a snapshot's
+    data), readable while the guest runs (``-U``)."""
+    tmp = out.with_suffix(".tmp")
+    _qemu_img("convert", "-U", "-O", "qcow2", str(path), str(tmp))
+    os.replace(tmp, out)

@@ -17,7 +17,7 @@ from typing import Any
 
 from fastapi import Response
 from sqlmodel import Session, select
-from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateStage
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateHandle, WorkflowUpdateStage
 from temporalio.service import RPCError
 
 from activities.types.context import OpContext
@@ -67,9 +67,10 @@ def _target_host(h: AppHandles, ctx: RequestContext, inst: Instance, host: Any,
     return host
 
 
-_WORKFLOW_PREFIX = {"resize": "resize", "migrate": "migrate", "live-migration": "live-migrate"}
+_WORKFLOW_PREFIX = {"resize": "resize", "migrate": "migrate", "live-migration": "live-migrate",
+                    "evacuate": "evacuate"}
 _MIGRATION_TYPE = {"resize": "resize", "migrate": "migration",
-                   "live-migration": "live-migration"}
+                   "live-migration": "live-migration", "evacuate": "evacuation"}
 
 
 async def _start_move(h: AppHandles, ctx: RequestContext, inst: Instance, key: str, *,
@@ -224,6 +225,19 @@ async def live_migrate(h: AppHandles, ctx: RequestContext, inst: Instance, body:
                       make_input=make_input, workflow=LiveMigrateServerWorkflow.run)
 
 
+async def _raise_if_rejected(update: WorkflowUpdateHandle) -> None:
+    """Raise WorkflowUpdateFailedError if the workflow's validator refused
+    the update.  ``start_update(..., wait_for_stage=ACCEPTED)`` does not
+    raise for a rejection: the server answers with the update already
+    completed by its failure, which only ``result()`` raises.  The SDK keeps
+    that answer on the handle (``_known_outcome``), so ``result()`` then
+    returns at once without another call; an accepted update has no outcome
+    yet and is not waited for."""
+    outcome = getattr(update, "_known_outcome", None)
+    if outcome is not None and outcome.HasField("failure"):
+        await update.result()
+
+
 async def _decide(h: AppHandles, ctx: RequestContext, inst: Instance, name: str) -> None:
     """Send confirmResize/revertResize to the resize waiting in VERIFY_RESIZE."""
     check_transition(name, inst, ctx)
@@ -236,8 +250,10 @@ async def _decide(h: AppHandles, ctx: RequestContext, inst: Instance, name: str)
         raise BadRequest("Instance has not been resized.")
     handle = h.temporal.get_workflow_handle(mig.workflow_id)
     try:
-        await handle.start_update(name, ResizeDecision(ctx=op_context(ctx, inst, None)),
-                                  wait_for_stage=WorkflowUpdateStage.ACCEPTED)
+        update = await handle.start_update(
+            name, ResizeDecision(ctx=op_context(ctx, inst, None)),
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED)
+        await _raise_if_rejected(update)
     except WorkflowUpdateFailedError as exc:
         # The validator refused: the resize is no longer waiting for a decision.
         cause = exc.cause

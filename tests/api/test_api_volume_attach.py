@@ -198,7 +198,7 @@ def test_delete_during_the_hotplug(stack, demo, admin, catalog_ids):
         driver = stack.stack.running_hosts[shown["OS-EXT-SRV-ATTR:host"]].driver
         with driver._lock:  # the hot-plug cannot finish while the test holds it
             assert _attach(demo, sid, vol).status_code == 200
-            wf_id = admin.get(f"/v2.1/servers/{sid}").json()["server"]["novaflow:workflow_id"]
+            wf_id = admin.get(f"/v2.1/servers/{sid}").headers["Novaflow-Workflow"]
             handle = stack.stack.client.get_workflow_handle(wf_id)
             wait_for(lambda: stack.call(handle.query("current_step")).startswith(
                 f"attach {vol} on"), 20, what="the attach to reach the host")

@@ -34,6 +34,12 @@ BODIES = {
 BODIES |= {"rescue": None, "unrescue": None}
 # Actions Nova serves only up to a microversion below the one the test uses.
 VERSIONS = {"os-getVNCConsole": "2.5", "os-getSerialConsole": "2.5"}
+BODIES.update({
+    "createImage": {"name": "snap"},
+    "createBackup": {"name": "bak", "backup_type": "daily", "rotation": 1},
+    "shelve": None, "shelveOffload": None, "unshelve": None,
+    "evacuate": {},
+})
 
 
 def test_only_start_operation_starts_workflows():

@@ -27,6 +27,8 @@ REQUIRED = {
     "delete_during_build",
     "resize_reverted",
     "volume_attach_failed_on_host",
+    "unshelve_no_valid_host",
+    "evacuate_target_host_fails",
 }
 
 
@@ -65,6 +67,8 @@ def test_histories_record_the_failure_they_are_named_for():
     assert failure_type(by_name["boot_max_retries_exceeded"]) == "MaxRetriesExceeded"
     assert failure_type(by_name["boot_rescheduled_after_spawn_failure"]) is None
     assert failure_type(by_name["volume_attach_failed_on_host"]) == "VolumeAttachFailed"
+    assert failure_type(by_name["unshelve_no_valid_host"]) == "NoValidHost"
+    assert failure_type(by_name["evacuate_target_host_fails"]) == "MaxRetriesExceeded"
     assert by_name["boot_cancelled_by_delete"]["events"][-1]["eventType"] in (
         "EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED", "WorkflowExecutionCanceled")
 

@@ -1,0 +1,156 @@
+"""createImage and createBackup: the server's root disk as a new image.
+
+As in Nova's API, the image is created (queued, private to the server's
+project) when the operation starts, with the properties Nova gives a
+snapshot: the base image's inheritable properties, ``base_image_ref``,
+``instance_uuid``, ``user_id``, ``image_type`` (``snapshot`` or ``backup``,
+with ``backup_type``) and the body's ``metadata``.  SnapshotServerWorkflow
+(workflows/snapshot.py) copies the disk on the host, makes the image active
+and, for a backup, deletes the oldest backups beyond ``rotation``.
+
+Answers 202: from 2.45 with ``{"image_id": ...}``, before with a Location
+header naming the image (a backup with rotation 0 has none, as Nova).
+Volume-backed servers: Nova snapshots their volumes through Cinder; the
+block storage stand-in here has no volume snapshots, so createImage of a
+volume-backed server is refused with 400 (and createBackup too, as Nova
+refuses it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import delete
+from sqlmodel import Session
+
+from api.actions import action
+from api.deps import AppHandles, RequestContext
+from api.errors import BadRequest
+from api.operations import Operation, check_transition, op_timeouts, start_operation
+from api.validation import no_extra_keys, string, validate_metadata
+from schema.models import Image, Instance, new_uuid
+from workflows.snapshot import SnapshotServerInput, SnapshotServerWorkflow
+
+# Never copied from the base image (Nova's non_inheritable_image_properties
+# and the ones it always drops), nor the catalog's own bookkeeping.
+_NOT_INHERITED = {"cache_in_nova", "bittorrent", "img_signature", "img_signature_hash_method",
+                  "img_signature_key_type", "img_signature_certificate_uuid",
+                  "checksum", "os_hash_algo", "os_hash_value", "protected", "tags",
+                  "instance_uuid", "image_type", "backup_type", "user_id", "base_image_ref"}
+
+
+def snapshot_image(h: AppHandles, ctx: RequestContext, inst: Instance, name: str,
+                   image_type: str, extra: dict | None = None) -> Image:
+    """The queued image a snapshot of ``inst`` fills, as Nova's
+    ``compute_utils.create_image`` describes it (not yet added to a session)."""
+    base = dict((inst.image or {}).get("properties") or {})
+    with h.db.reader() as s:
+        base_row = s.get(Image, inst.image_ref) if inst.image_ref else None
+    props = {k: v for k, v in base.items() if k not in _NOT_INHERITED}
+    if inst.image_ref:
+        props["base_image_ref"] = inst.image_ref
+    props.update({"instance_uuid": inst.uuid, "user_id": ctx.user_id,
+                  "image_type": image_type})
+    props.update(extra or {})
+    root_gb = int((inst.flavor or {}).get("root_gb") or 0)
+    return Image(
+        id=new_uuid(), name=name, status="queued",
+        # Another project's admin snapshotting shares it; the owner's is private.
+        visibility="private" if ctx.project_id == inst.project_id else "shared",
+        owner=inst.project_id,
+        disk_format=base_row.disk_format if base_row else "qcow2",
+        container_format=base_row.container_format if base_row else "bare",
+        min_ram=base_row.min_ram if base_row else 0,
+        min_disk=max(root_gb, base_row.min_disk if base_row else 0), properties=props)
+
+
+def _body(body: Any, name: str, allowed: set[str]) -> dict:
+    if not isinstance(body, dict):
+        raise BadRequest(f"Invalid input for field/attribute {name}. Value: {body!r:.100}. "
+                         f"{body!r:.100} is not of type 'object'")
+    no_extra_keys(body, allowed, name)
+    if "name" not in body:
+        raise BadRequest(f"Invalid input for field/attribute {name}. 'name' is a required "
+                         "property")
+    return body
+
+
+def _name(body: dict) -> str:
+    value = string(body, "name", required=True, min_len=1, max_len=255)
+    if value != value.strip():
+        raise BadRequest(f"Invalid input for field/attribute name. Value: {value!r:.100}. "
+                         f"{value!r:.100} does not match '^(?! )[\\x20-\\x7e]*(?<! )$'")
+    return value
+
+
+def _refuse_volume_backed(inst: Instance, what: str) -> None:
+    if not inst.image_ref:
+        raise BadRequest(what)
+
+
+async def _start(h: AppHandles, ctx: RequestContext, inst: Instance, key: str,
+                 image: Image, backup_type: str | None = None,
+                 rotation: int | None = None) -> None:
+    def prepare(s: Session, _row: Instance, _workflow_id: str) -> None:
+        s.add(image)
+
+    def undo(s: Session, _row: Instance, _workflow_id: str) -> None:
+        s.execute(delete(Image).where(Image.id == image.id))
+
+    kind = "backup" if backup_type is not None else "snapshot"
+    await start_operation(h, ctx, inst, Operation(
+        key=key, workflow=SnapshotServerWorkflow.run,
+        workflow_id=lambda row, action_id: f"snapshot-{row.uuid}-{action_id}",
+        make_input=lambda op_ctx, _started: SnapshotServerInput(
+            ctx=op_ctx, host=inst.host or "", image_id=image.id, backup_type=backup_type,
+            rotation=rotation, timeouts=op_timeouts(h)),
+        prepare=prepare, undo=undo,
+        summary=f"{kind} {inst.display_name} on {inst.host} to image {image.name}",
+        details=f"server {inst.uuid}, image {image.id}"))
+
+
+def _answer(ctx: RequestContext, image_id: str, location: bool) -> Response:
+    if ctx.version.at_least("2.45"):
+        return JSONResponse({"image_id": image_id}, status_code=202)
+    headers = {"Location": f"{ctx.base_url}/image/v2/images/{image_id}"} if location else None
+    return Response(status_code=202, headers=headers)
+
+
+@action("createImage", operations=("createImage",))
+async def create_image(h: AppHandles, ctx: RequestContext, inst: Instance, body: Any):
+    body = _body(body, "createImage", {"name", "metadata"})
+    name = _name(body)
+    metadata = validate_metadata(body.get("metadata", {}))
+    check_transition("createImage", inst, ctx)
+    _refuse_volume_backed(inst, f"Snapshot of volume-backed server {inst.uuid} is not "
+                                "supported: the block storage service has no volume "
+                                "snapshots here.")
+    image = snapshot_image(h, ctx, inst, name, "snapshot", metadata)
+    await _start(h, ctx, inst, "createImage", image)
+    return _answer(ctx, image.id, location=True)
+
+
+@action("createBackup", operations=("createBackup",))
+async def create_backup(h: AppHandles, ctx: RequestContext, inst: Instance, body: Any):
+    body = _body(body, "createBackup", {"name", "backup_type", "rotation", "metadata"})
+    name = _name(body)
+    for key in ("backup_type", "rotation"):
+        if key not in body:
+            raise BadRequest(f"Invalid input for field/attribute createBackup. '{key}' is "
+                             "a required property")
+    backup_type = string(body, "backup_type", required=True)
+    rotation = body["rotation"]
+    if isinstance(rotation, str) and rotation.strip().isdigit():
+        rotation = int(rotation)
+    if isinstance(rotation, bool) or not isinstance(rotation, int) or rotation < 0:
+        raise BadRequest(f"Invalid input for field/attribute rotation. Value: "
+                         f"{body['rotation']!r:.50}. {body['rotation']!r:.50} is not a "
+                         "non-negative integer")
+    metadata = validate_metadata(body.get("metadata", {}))
+    check_transition("createBackup", inst, ctx)
+    _refuse_volume_backed(inst, "It's not supported to backup volume backed instance.")
+    image = snapshot_image(h, ctx, inst, name, "backup",
+                           {**metadata, "backup_type": backup_type})
+    await _start(h, ctx, inst, "createBackup", image, backup_type, rotation)
+    return _answer(ctx, image.id, location=rotation > 0)
