@@ -55,7 +55,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, app_database_url):
                      # Host reports every second, so liveness and power sync
                      # show within seconds (tests/e2e/test_hosts.py).
                      report_interval=1)
-    st.start()
+    st.start(timeout=300)  # the stack starts in ~20 s; a loaded machine took 137 s
     yield st
     st.stop()
 
