@@ -12,7 +12,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.hypervisor.day2_driver import Day2Driver, GuestNotRunning, NotSupported
-from activities.hypervisor.driver import ComputeDriver, DomainNotFound, DriverError
+from activities.hypervisor.day2_host import Day2HostActivities
+from activities.hypervisor.driver import DomainNotFound, DriverError
 from activities.types.day2 import (
     GUEST_ACTION_FAILED,
     GUEST_NOT_RUNNING,
@@ -21,16 +22,11 @@ from activities.types.day2 import (
     RebuildDomainInput,
 )
 from activities.types.hypervisor import SpawnResult
-from novaflow import errors, logs
+from novaflow import errors
 
 
-class HostDay2Activities:
+class HostDay2Activities(Day2HostActivities):
     """Guest actions on one compute host."""
-
-    def __init__(self, driver: ComputeDriver, hostname: str):
-        self.driver = driver
-        self.hostname = hostname
-        self.log = logs.get_logger("novaflow.host").bind(host=hostname)
 
     @activity.defn(name="trigger_crash_dump")
     def trigger_crash_dump(self, inp: GuestActionInput) -> None:

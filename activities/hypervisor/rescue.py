@@ -8,20 +8,15 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.hypervisor.day2_driver import Day2Driver, NotSupported
-from activities.hypervisor.driver import ComputeDriver, DriverError
+from activities.hypervisor.day2_host import Day2HostActivities
+from activities.hypervisor.driver import DriverError
 from activities.types.day2 import NOT_SUPPORTED, GuestActionInput
 from activities.types.hypervisor import PowerActionResult
 from activities.types.rescue import RESCUE_FAILED, RescueDomainInput
-from novaflow import logs
 
 
-class HostRescueActivities:
+class HostRescueActivities(Day2HostActivities):
     """Rescue on one compute host."""
-
-    def __init__(self, driver: ComputeDriver, hostname: str):
-        self.driver = driver
-        self.hostname = hostname
-        self.log = logs.get_logger("novaflow.host").bind(host=hostname)
 
     def _run(self, what: str, server_id: str, fn) -> PowerActionResult:
         if not isinstance(self.driver, Day2Driver):

@@ -9,7 +9,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.hypervisor.day2_driver import Day2Driver, NotSupported
-from activities.hypervisor.driver import ComputeDriver, DomainNotFound, DriverError
+from activities.hypervisor.day2_host import Day2HostActivities
 from activities.types.day2 import NOT_SUPPORTED
 from activities.types.volume_attach import (
     VOLUME_ATTACH_FAILED,
@@ -17,22 +17,13 @@ from activities.types.volume_attach import (
     HostVolumeInput,
     SwapVolumeDeviceInput,
 )
-from novaflow import errors, logs
 
 
-class HostVolumeActivities:
+class HostVolumeActivities(Day2HostActivities):
     """Volume hot-plug on one compute host."""
 
-    def __init__(self, driver: ComputeDriver, hostname: str):
-        self.driver = driver
-        self.hostname = hostname
-        self.log = logs.get_logger("novaflow.host").bind(host=hostname)
-
     def _day2(self) -> Day2Driver:
-        if not isinstance(self.driver, Day2Driver):
-            raise ApplicationError(f"{self.hostname}'s driver cannot attach volumes",
-                                   type=NOT_SUPPORTED, non_retryable=True)
-        return self.driver
+        return self.day2("attach volumes")
 
     @activity.defn(name="volume_connector")
     def volume_connector(self, _server_id: str) -> dict:
@@ -42,17 +33,8 @@ class HostVolumeActivities:
             raise ApplicationError(str(exc), type=NOT_SUPPORTED, non_retryable=True) from exc
 
     def _run(self, what: str, fn, inp: HostVolumeInput, failed: str) -> None:
-        try:
+        with self.driver_errors(what, inp.server_id, failed):
             fn(inp)
-        except DomainNotFound as exc:
-            raise ApplicationError(f"server {inp.server_id} has no domain on {self.hostname}",
-                                   type=errors.NOT_FOUND, non_retryable=True) from exc
-        except NotSupported as exc:
-            raise ApplicationError(str(exc), type=NOT_SUPPORTED, non_retryable=True) from exc
-        except DriverError as exc:
-            self.log.warning(f"{what} failed", server_id=inp.server_id, error=str(exc))
-            raise ApplicationError(f"{what} on {self.hostname} failed: {exc}", type=failed,
-                                   non_retryable=True) from exc
         self.log.info(what, server_id=inp.server_id, volume_id=inp.disk.volume_id,
                       device=inp.disk.device)
 
