@@ -1,4 +1,5 @@
 """What every control-plane activity class shares: the database and settings,
+the image service's client (Glance through openstacksdk, made on first use)
 and writing instance-action events."""
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from sqlmodel import Session, select
 from temporalio import activity
 
 from activities.types.context import EventRecord, OpContext
+from novaflow.cloud import host_connection
+from novaflow.images import ImageClient
 from novaflow.settings import Settings
 from schema.db import Database
 from schema.models import InstanceAction, InstanceActionEvent, utcnow
@@ -24,6 +27,15 @@ class ControlActivities:
     def __init__(self, db: Database, settings: Settings):
         self.db = db
         self.settings = settings
+        self._images: ImageClient | None = None
+
+    @property
+    def images(self) -> ImageClient:
+        """Glance, as the control plane's service user (endpoint from the catalog)."""
+        if self._images is None:
+            settings = self.settings
+            self._images = ImageClient(lambda: host_connection(settings))
+        return self._images
 
     @staticmethod
     def _workflow_ids() -> tuple[str | None, str | None]:

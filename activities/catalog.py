@@ -1,8 +1,8 @@
-"""Flavor, image and network lookups against the local catalog.
+"""Flavor, image and network lookups a build needs.
 
-In the embedded stack the catalog is our own tables; against a real cloud the
-image and network lookups go to Glance and Neutron through openstacksdk behind
-the same activity names.
+Flavors are Nova's own (the database); images come from Glance through
+openstacksdk (``novaflow.images``), in the embedded stack as against a real
+cloud; networks still from the Neutron stand-in's tables.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from temporalio.exceptions import ApplicationError
 from activities.base import ControlActivities
 from activities.types.catalog import FlavorInfo, ImageInfo, LookupInput, NetworkInfo
 from novaflow import errors
-from schema.models import Flavor, Image, Network
+from novaflow.images import GlanceImage, ImageServiceUnavailable
+from schema.models import Flavor, Network
 
 
 def _not_found(what: str) -> ApplicationError:
@@ -26,6 +27,11 @@ def flavor_info(flavor: Flavor) -> FlavorInfo:
                       memory_mb=flavor.memory_mb, root_gb=flavor.root_gb,
                       ephemeral_gb=flavor.ephemeral_gb, swap=flavor.swap,
                       extra_specs=dict(flavor.extra_specs or {}))
+
+
+def image_info(image: GlanceImage) -> ImageInfo:
+    return ImageInfo(id=image.id, name=image.name, properties=dict(image.properties),
+                     min_disk=image.min_disk, min_ram=image.min_ram)
 
 
 class CatalogActivities(ControlActivities):
@@ -41,15 +47,15 @@ class CatalogActivities(ControlActivities):
 
     @activity.defn(name="get_image")
     def get_image(self, inp: LookupInput) -> ImageInfo:
-        with self.db.reader() as s:
-            image = s.get(Image, inp.ref)
+        """The image from Glance, as the server's project sees it; Glance down
+        is retried (the activity's retry policy), then fails naming it."""
+        try:
+            image = self.images.get(inp.ref, inp.ctx.project_id, inp.ctx.is_admin)
+        except ImageServiceUnavailable as exc:
+            raise ApplicationError(f"Image service unavailable: {exc}") from exc
         if image is None or image.status != "active":
             raise _not_found(f"Image {inp.ref} could not be found.")
-        if image.visibility == "private" and image.owner not in (None, inp.ctx.project_id) \
-                and not inp.ctx.is_admin:
-            raise _not_found(f"Image {inp.ref} could not be found.")
-        return ImageInfo(id=image.id, name=image.name, properties=dict(image.properties),
-                         min_disk=image.min_disk, min_ram=image.min_ram)
+        return image_info(image)
 
     @activity.defn(name="get_networks")
     def get_networks(self, inp: LookupInput) -> list[NetworkInfo]:

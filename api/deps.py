@@ -16,6 +16,8 @@ from api.errors import ServiceUnavailable, Unauthorized
 from api.microversion import MIN_VERSION, APIVersion
 from api.policy import PolicyEnforcer
 from novaflow import logs
+from novaflow.cloud import host_connection
+from novaflow.images import ImageClient
 from novaflow.settings import Settings
 from schema.db import Database
 
@@ -70,6 +72,13 @@ class AppHandles:
     token_backend: TokenBackend
     policy: PolicyEnforcer
     temporal: Client | None = None
+    images: ImageClient | None = None  # Glance, from the catalog (made on first use)
+
+    def image_client(self) -> ImageClient:
+        if self.images is None:
+            settings = self.settings
+            self.images = ImageClient(lambda: host_connection(settings))
+        return self.images
 
 
 def handles(request: Request) -> AppHandles:

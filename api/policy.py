@@ -92,9 +92,9 @@ COMPUTE_RULES = {
     f"{_C}os-console-output": MEMBER,
 }
 
-# The stand-in image, network and volume services: reader reads, member writes.
+# The stand-in network and volume services: reader reads, member writes.
 SERVICE_RULES = {f"{svc}:{kind}": (READER if kind == "read" else MEMBER)
-                 for svc in ("image", "network", "volume") for kind in ("read", "write")}
+                 for svc in ("network", "volume") for kind in ("read", "write")}
 
 _S = "/v2.1/servers"
 ROUTE_RULES: dict[tuple[str, str], str | None] = {
@@ -177,7 +177,7 @@ ACTION_RULES = {
     "os-getConsoleOutput": f"{_C}os-console-output",
 }
 
-_SERVICE_PREFIXES = {"/image": "image", "/networking": "network", "/volume": "volume"}
+_SERVICE_PREFIXES = {"/networking": "network", "/volume": "volume"}
 
 
 def default_rules() -> dict[str, str]:

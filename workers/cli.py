@@ -63,6 +63,7 @@ novaflow is up.
   Compute API   {api}/v2.1
   Keystone      {stack.settings.keystone_auth_url()}   (users admin, demo, reader; passwords
                 in {(stack.state_dir / PASSWORDS_FILE).resolve()}, mode 0600)
+  Glance        {stack.glance.url if stack.glance else "(the shared Keystone's catalog)"}
   Temporal UI   {stack.server.ui_url}   (payloads decoded by {stack.codec_url})
   Temporal      {stack.server.address}
   hosts         {', '.join(stack.running_hosts)}
@@ -83,6 +84,7 @@ async def _up(args: argparse.Namespace) -> int:
     settings.api_host = args.api_host
     stack = EmbeddedStack(settings=settings, hosts=args.hosts, temporal_port=args.temporal_port,
                           ui_port=args.ui_port, keystone_port=args.keystone_port,
+                          glance_port=args.glance_port,
                           codec_port=args.codec_port, virt=args.virt)
     try:
         try:
@@ -236,6 +238,7 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--temporal-port", type=int, default=7233)
     up.add_argument("--ui-port", type=int, default=8233)
     up.add_argument("--keystone-port", type=int, default=5000)
+    up.add_argument("--glance-port", type=int, default=9292)
     up.add_argument("--codec-port", type=int, default=8235,
                     help="the payload codec server the Temporal UI decodes through")
     up.add_argument("--policy-file", help="YAML overrides of Nova's policy rules")

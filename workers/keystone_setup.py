@@ -2,9 +2,10 @@
 start through the identity API (keystoneauth, as the bootstrap admin):
 projects ``demo``, ``service`` and ``other``; users ``demo`` (member of demo),
 ``reader`` (reader of demo), ``other`` (member of other) and the control
-plane's service user ``novaflow`` (role ``service`` in project service); and
-the catalog: compute, image, network and volume endpoints on the API's
-current URL.  A handful of list calls, then only what is missing is created."""
+plane's service user ``novaflow`` (role ``service`` in project service),
+Glance's ``glance`` (the same role); and the catalog: compute, network and
+volume endpoints on the API's current URL, image on Glance's.  A handful of
+list calls, then only what is missing is created."""
 
 from __future__ import annotations
 
@@ -18,14 +19,15 @@ DOMAIN = "default"
 
 # user -> (project, role)
 USERS = {"demo": ("demo", "member"), "reader": ("demo", "reader"),
-         "other": ("other", "member"), "novaflow": ("service", "service")}
+         "other": ("other", "member"), "novaflow": ("service", "service"),
+         "glance": ("service", "service")}
 
 
 @dataclass(frozen=True)
 class ServiceEntry:
     type: str
     name: str
-    path: str  # under the API's base URL
+    path: str  # under the API's base URL, unless the service runs on its own
 
 
 SERVICES = [
@@ -83,16 +85,18 @@ class IdentityAdmin:
         self.grant(user, project, self.role(role_name))
         return user
 
-    def ensure_catalog(self, api_url: str) -> None:
-        """A public and an internal endpoint per service, pointing at ``api_url``."""
+    def ensure_catalog(self, api_url: str, own_urls: dict[str, str] | None = None) -> None:
+        """A public and an internal endpoint per service, pointing at ``api_url``
+        or, for services that run on their own (``{type: url}``), there."""
         api = api_url.rstrip("/")
+        own_urls = own_urls or {}
         services = {s["type"]: s for s in self.get("/services", "services")}
         endpoints = self.get("/endpoints", "endpoints")
         for entry in SERVICES:
             service = services.get(entry.type) or self.post(
                 "/services", "service", {"type": entry.type, "name": entry.name,
                                          "enabled": True})
-            url = api + entry.path
+            url = own_urls.get(entry.type) or api + entry.path
             have = {e["interface"]: e for e in endpoints if e["service_id"] == service["id"]}
             for interface in ("public", "internal"):
                 ep = have.get(interface)
@@ -105,8 +109,10 @@ class IdentityAdmin:
                                        json={"endpoint": {"url": url}})
 
 
-def provision(auth_url: str, passwords: dict[str, str], api_url: str) -> None:
-    """Make sure every project, user, role and catalog entry exists."""
+def provision(auth_url: str, passwords: dict[str, str], api_url: str,
+              own_urls: dict[str, str] | None = None) -> None:
+    """Make sure every project, user, role and catalog entry exists
+    (``own_urls``: ``{service type: url}`` of services not in the API)."""
     admin = IdentityAdmin(auth_url, passwords["admin"])
     try:
         for user, (project, role) in USERS.items():
@@ -114,6 +120,6 @@ def provision(auth_url: str, passwords: dict[str, str], api_url: str) -> None:
         # As OpenStack's own service users: admin on the service project too
         # (hosts read any project's servers and images on the control plane's behalf).
         admin.ensure_user("novaflow", passwords["novaflow"], "service", "admin")
-        admin.ensure_catalog(api_url)
+        admin.ensure_catalog(api_url, own_urls)
     finally:
         admin.session.session.close()

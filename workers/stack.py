@@ -1,4 +1,4 @@
-"""The embedded stack: Temporal dev server, Keystone, app database, control
+"""The embedded stack: Temporal dev server, Keystone, Glance, app database, control
 worker, simulated compute hosts (each its own worker and libvirt connection),
 the API and the payload codec server, all in one process tree.  ``novaflow
 up`` runs it in the foreground; the tests run the same class."""
@@ -25,6 +25,7 @@ from activities.hypervisor.libvirt_driver import LibvirtDriver
 from activities.types.hosts import RegisterHostInput
 from api.app import create_app
 from novaflow import logs
+from novaflow.cloud import host_connection
 from novaflow.clouds import write_clouds_yaml
 from novaflow.credentials import codec_keys, passwords
 from novaflow.settings import Settings
@@ -35,6 +36,8 @@ from schema.seed import seed
 from workers import real_hosts, sim_hosts
 from workers.codec_server import codec_app
 from workers.control import build_control_worker, start_control_monitor
+from workers.glance_server import GlanceServer
+from workers.glance_setup import ensure_cirros
 from workers.host import (
     build_host_group_worker,
     build_host_worker,
@@ -83,8 +86,10 @@ class EmbeddedStack:
     ui_port: int = 8233
     headless: bool = False
     keystone_port: int = 5000
+    glance_port: int = 9292
     # False: use the Keystone settings.keystone_url names (users, projects and
-    # passwords already there, e.g. a second test stack sharing the first's).
+    # passwords already there, e.g. a second test stack sharing the first's)
+    # and the Glance in its catalog.
     own_keystone: bool = True
     codec_port: int = 8235
     driver_factory: DriverFactory = libvirt_driver_factory
@@ -94,6 +99,7 @@ class EmbeddedStack:
     host_specs: list[sim_hosts.SimHost] | None = None
     server: DevServer | None = None
     keystone: KeystoneServer | None = None
+    glance: GlanceServer | None = None
     client: Client | None = None
     running_hosts: dict[str, RunningHost] = field(default_factory=dict)
     _tasks: list[asyncio.Task] = field(default_factory=list)
@@ -117,6 +123,7 @@ class EmbeddedStack:
                   "Temporal": ("127.0.0.1", self.temporal_port)}
         if self.own_keystone:
             wanted["Keystone"] = ("127.0.0.1", self.keystone_port)
+            wanted["Glance"] = ("127.0.0.1", self.glance_port)
         if not self.headless:
             wanted["Temporal UI"] = ("127.0.0.1", self.ui_port)
             wanted["codec server"] = ("127.0.0.1", self.codec_port)
@@ -144,12 +151,16 @@ class EmbeddedStack:
                 self.state_dir, self.keystone_port, self.passwords["admin"],
                 token_expiration=self.settings.keystone_token_expiration,
                 password_hash_rounds=self.settings.keystone_password_hash_rounds)
+            self.glance = GlanceServer(
+                self.state_dir, self.glance_port, self.settings.keystone_auth_url(),
+                self.passwords["glance"])
         self.server = DevServer(self.state_dir / "temporal.db", self.temporal_port,
                                 self.ui_port, headless=self.headless,
                                 log_file=self.state_dir / "temporal.log",
                                 codec_endpoint=None if self.headless else self.codec_url)
-        # Keystone takes seconds to start: it comes up while everything else
-        # does, and is awaited only before the stack reports itself up.
+        # Keystone and Glance take seconds to start: they come up while
+        # everything else does, and are awaited only before the stack reports
+        # itself up.
         keystone_up = asyncio.create_task(self._start_keystone())
         try:
             await self._start_rest()
@@ -193,10 +204,14 @@ class EmbeddedStack:
                 "127.0.0.1", self.codec_port, "codec server")
 
     async def _start_keystone(self) -> None:
+        """Keystone and Glance side by side, then the catalog and cirros."""
         if self.keystone is None:
             return
-        await self.keystone.start()
-        await asyncio.to_thread(provision, self.keystone.auth_url, self.passwords, self.api_url)
+        await asyncio.gather(self.keystone.start(), self.glance.start())
+        await asyncio.to_thread(provision, self.keystone.auth_url, self.passwords, self.api_url,
+                                {"image": self.glance.url})
+        self.cirros_id = await asyncio.to_thread(
+            lambda: ensure_cirros(host_connection(self.settings)))
 
     async def _prepare_real_guests(self) -> None:
         """Packages, libvirtd, the test image and the kvm/qemu probe."""
@@ -292,7 +307,8 @@ class EmbeddedStack:
             self._host_executor.shutdown(wait=False)
         if self.server is not None:
             self.server.stop()
-        if self.keystone is not None:
-            self.keystone.stop()
+        for service in (self.glance, self.keystone):
+            if service is not None:
+                service.stop()
         if getattr(self, "db", None) is not None:
             self.db.dispose()

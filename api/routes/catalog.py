@@ -1,215 +1,36 @@
-"""The local catalog in Glance v2's and Neutron v2.0's shapes, so clients of
-the embedded stack (openstacksdk, the ``openstack`` CLI) discover the image
-and network services and find ids by name.
+"""The Neutron stand-in: the local network catalog in Neutron v2.0's shapes,
+so clients of the embedded stack (openstacksdk, the ``openstack`` CLI)
+discover the network service and find ids by name.  (Images are a real
+Glance's, found through Keystone's catalog.)
 
-Members read what they may see (public images, shared networks, their own
-ports); admins may create and delete images, networks and subnets.  Uploaded
-image data is hashed as Glance does (size, checksum, os_hash_algo/value) and
-kept under ``<state dir>/images/`` for ``GET /v2/images/{id}/file``.
+Members read what they may see (shared networks, their own ports); admins
+may create and delete networks and subnets.
 """
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
-import os
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import FileResponse
 from sqlalchemy import delete as sql_delete
 from sqlmodel import select
 
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, Conflict, NotFound
 from api.schemas.catalog import (
-    ImageCreateRequest,
-    ImageListQuery,
     NetworkCreateRequest,
     NeutronListQuery,
     SubnetCreateRequest,
 )
-from api.validation import is_uuid
 from api.views import isotime
-from schema.models import Image, Network, Port, Subnet, utcnow
+from schema.models import Network, Port, Subnet
 
 router = APIRouter(tags=["catalog"])
 
 
 def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
-
-
-# -- Glance v2 ----------------------------------------------------------------
-
-@router.get("/image")
-@router.get("/image/")
-@router.get("/image/versions")
-async def image_versions(request: Request) -> dict:
-    href = f"{_base(request)}/image/v2/"
-    return {"versions": [
-        {"id": v, "status": "CURRENT" if v == "v2.16" else "SUPPORTED",
-         "links": [{"rel": "self", "href": href}]}
-        for v in ("v2.16", "v2.0")]}
-
-
-_IMAGE_FIELDS = {"id", "name", "visibility", "disk_format", "container_format", "min_disk",
-                 "min_ram", "protected", "tags", "os_hidden"}
-_READ_ONLY = {"status", "owner", "size", "virtual_size", "checksum", "created_at",
-              "updated_at", "self", "file", "schema", "direct_url", "locations",
-              "os_hash_algo", "os_hash_value"}
-
-
-def image_view(img: Image) -> dict:
-    props = dict(img.properties or {})
-    body = {
-        "id": img.id, "name": img.name, "status": img.status, "visibility": img.visibility,
-        "owner": img.owner, "disk_format": img.disk_format,
-        "container_format": img.container_format, "min_disk": img.min_disk,
-        "min_ram": img.min_ram, "size": img.size or None, "virtual_size": None,
-        "protected": bool(props.pop("protected", False)), "tags": props.pop("tags", []),
-        "checksum": props.pop("checksum", None), "os_hash_algo": props.pop("os_hash_algo", None),
-        "os_hash_value": props.pop("os_hash_value", None), "os_hidden": False,
-        "created_at": isotime(img.created_at), "updated_at": isotime(img.updated_at),
-        "self": f"/v2/images/{img.id}", "file": f"/v2/images/{img.id}/file",
-        "schema": "/v2/schemas/image",
-    }
-    body.update(props)
-    return body
-
-
-def _image_visible(ctx: RequestContext, img: Image) -> bool:
-    return img.visibility in ("public", "community") or img.owner == ctx.project_id \
-        or ctx.is_admin
-
-
-def _image(ctx: RequestContext, h, image_id: str) -> Image:
-    with h.db.reader() as s:
-        img = s.get(Image, image_id) if is_uuid(image_id) else None
-    if img is None or not _image_visible(ctx, img):
-        raise NotFound(f"No image found with ID {image_id}")
-    return img
-
-
-@router.get("/image/v2/images")
-async def list_images(request: Request, ctx: Ctx, h: Handles,
-                      _query: Annotated[ImageListQuery, Query()]) -> dict:
-    q = request.query_params
-    with h.db.reader() as s:
-        rows = s.exec(select(Image).order_by(Image.created_at.desc(), Image.id)).all()
-    rows = [i for i in rows if _image_visible(ctx, i)]
-    for key in ("name", "id", "status", "visibility", "owner", "disk_format"):
-        if key in q:
-            # Glance's "in:" operator: any of a comma-separated list.
-            wanted = q[key][3:].split(",") if q[key].startswith("in:") else [q[key]]
-            rows = [i for i in rows if str(getattr(i, key)) in wanted]
-    out: dict = {"first": "/v2/images", "schema": "/v2/schemas/images"}
-    if "marker" in q:
-        ids = [i.id for i in rows]
-        if q["marker"] not in ids:
-            raise BadRequest(f"Invalid marker. Image {q['marker']} could not be found.")
-        rows = rows[ids.index(q["marker"]) + 1:]
-    limit = int(q["limit"]) if q.get("limit", "").isdigit() else 25
-    if len(rows) > limit:
-        rows = rows[:limit]
-        if rows:  # limit=0 has no last image to continue from
-            out["next"] = f"/v2/images?marker={rows[-1].id}&limit={limit}"
-    out["images"] = [image_view(i) for i in rows]
-    return out
-
-
-@router.get("/image/v2/images/{image_id}")
-async def show_image(image_id: str, ctx: Ctx, h: Handles) -> dict:
-    return image_view(_image(ctx, h, image_id))
-
-
-@router.post("/image/v2/images", status_code=201)
-async def create_image(payload: ImageCreateRequest, ctx: Ctx, h: Handles) -> dict:
-    ctx.require_admin("add_image")
-    body = payload.as_dict()
-    if not isinstance(body, dict):
-        raise BadRequest("Malformed request body")
-    bad = sorted(set(body) & _READ_ONLY)
-    if bad:
-        raise BadRequest(f"Attribute '{bad[0]}' is read-only.")
-    if body.get("visibility", "shared") not in ("public", "private", "shared", "community"):
-        raise BadRequest(f"Invalid visibility value: {body['visibility']}")
-    if "id" in body and not is_uuid(body["id"]):
-        raise BadRequest(f"Invalid id value: {body['id']}")
-    props = {k: v for k, v in body.items() if k not in _IMAGE_FIELDS}
-    for key in ("protected", "tags"):
-        if key in body:
-            props[key] = body[key]
-    try:
-        img = Image(name=str(body.get("name") or ""), status="queued",
-                    visibility=body.get("visibility", "shared"), owner=ctx.project_id,
-                    disk_format=body.get("disk_format") or "raw",
-                    container_format=body.get("container_format") or "bare",
-                    min_disk=int(body.get("min_disk", 0)), min_ram=int(body.get("min_ram", 0)),
-                    properties=props, **({"id": body["id"]} if "id" in body else {}))
-    except (TypeError, ValueError):
-        raise BadRequest("min_disk and min_ram must be integers") from None
-    with h.db.writer() as s:
-        if "id" in body and s.get(Image, body["id"]) is not None:
-            raise Conflict(f"Image with identifier {body['id']} already exists!")
-        s.add(img)
-    return image_view(img)
-
-
-_IMAGE_DATA = {"requestBody": {"required": True, "content": {
-    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}
-
-
-def _image_file(h, image_id: str) -> Path:
-    return Path(h.settings.state_dir) / "images" / image_id
-
-
-@router.put("/image/v2/images/{image_id}/file", status_code=204, openapi_extra=_IMAGE_DATA)
-async def upload_image_data(image_id: str, request: Request, ctx: Ctx, h: Handles) -> Response:
-    """Store the image's bytes, measured and hashed as Glance does."""
-    ctx.require_admin("upload_image")
-    img = _image(ctx, h, image_id)
-    md5, sha512, size = hashlib.md5(), hashlib.sha512(), 0
-    path = _image_file(h, img.id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".part")
-    with open(tmp, "wb") as out:
-        async for chunk in request.stream():
-            md5.update(chunk)
-            sha512.update(chunk)
-            size += len(chunk)
-            out.write(chunk)
-    os.replace(tmp, path)
-    with h.db.writer() as s:
-        row = s.get(Image, img.id)
-        row.size, row.status, row.updated_at = size, "active", utcnow()
-        row.properties = {**(row.properties or {}), "checksum": md5.hexdigest(),
-                          "os_hash_algo": "sha512", "os_hash_value": sha512.hexdigest()}
-        s.add(row)
-    return Response(status_code=204)
-
-
-@router.get("/image/v2/images/{image_id}/file")
-async def download_image_data(image_id: str, ctx: Ctx, h: Handles) -> Response:
-    """The image's bytes (204 when it has none, as Glance answers)."""
-    img = _image(ctx, h, image_id)
-    path = _image_file(h, img.id)
-    if not path.exists():
-        return Response(status_code=204)
-    checksum = (img.properties or {}).get("checksum")
-    return FileResponse(path, media_type="application/octet-stream",
-                        headers={"Content-MD5": checksum} if checksum else None)
-
-
-@router.delete("/image/v2/images/{image_id}", status_code=204)
-async def delete_image(image_id: str, ctx: Ctx, h: Handles) -> Response:
-    ctx.require_admin("delete_image")
-    img = _image(ctx, h, image_id)
-    with h.db.writer() as s:
-        s.delete(s.get(Image, img.id))
-    _image_file(h, img.id).unlink(missing_ok=True)
-    return Response(status_code=204)
 
 
 # -- Neutron v2.0 -------------------------------------------------------------

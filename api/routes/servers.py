@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import Session, select
 
-from api import compute, quotas, views
+from api import compute, images, quotas, views
 from api.actions import soft_delete
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, NotFound
@@ -33,7 +33,6 @@ from novaflow.states import TaskState, VmState, vm_states_for_status
 from schema.models import (
     ComputeNode,
     Flavor,
-    Image,
     Instance,
     KeyPair,
     Network,
@@ -215,22 +214,16 @@ async def create_server(payload: ServerCreateRequest, response: Response, ctx: C
 
     with h.db.reader() as s:
         flavor = s.exec(select(Flavor).where(Flavor.flavorid == flavor_ref)).first()
-        if flavor is None or flavor.disabled:
-            raise BadRequest(f"Flavor {flavor_ref} could not be found.")
-        image = None
-        if image_ref:
-            image = s.get(Image, image_ref) if is_uuid(image_ref) else None
-            if image is None or image.status != "active" or (
-                    image.visibility == "private" and image.owner != ctx.project_id
-                    and not ctx.is_admin):
-                raise BadRequest(f"Image {image_ref} could not be found.")
-            if image.min_ram > flavor.memory_mb:
-                raise BadRequest("Flavor's memory is too small for requested image.")
-            if image.min_disk > flavor.root_gb and flavor.root_gb:
-                raise BadRequest("Flavor's disk is too small for requested image.")
+    if flavor is None or flavor.disabled:
+        raise BadRequest(f"Flavor {flavor_ref} could not be found.")
+    # Images are Glance's: checked there (as the project sees them) before the
+    # database work below.
+    image = None
+    if image_ref:
+        image = await images.boot_image(h, ctx, image_ref, flavor.memory_mb, flavor.root_gb)
+    bdm_images = await volumes.check_block_device_images(h, ctx, bdms)
+    with h.db.reader() as s:
         boot_image_id = volumes.check_block_devices(s, ctx, bdms, max_count)
-        if volume_backed and boot_image_id:
-            image = s.get(Image, boot_image_id)
         if key_name is not None and s.exec(select(KeyPair).where(
                 KeyPair.user_id == ctx.user_id, KeyPair.name == key_name)).first() is None:
             raise BadRequest("Invalid key_name provided.")
@@ -238,6 +231,9 @@ async def create_server(payload: ServerCreateRequest, response: Response, ctx: C
         network_ids = _networks(s, ctx, server)
         zone, force_host = _availability_zone(s, ctx, server)
 
+    if volume_backed and boot_image_id:
+        # The boot volume's image (Cinder's volume_image_metadata, in Nova).
+        image = bdm_images.get(boot_image_id) or await images.find_image(h, ctx, boot_image_id)
     image_snapshot = ({"id": image.id, "name": image.name,
                        "properties": dict(image.properties)} if image else {})
     specs = volumes.block_device_specs(bdms)

@@ -64,8 +64,9 @@ def admin_api(sched_stack):
 
 
 @pytest.fixture(scope="module")
-def ids(api):
-    images = api.get("/image/v2/images").json()["images"]
+def ids(api, sched_stack):
+    with sched_stack.glance_client("demo") as glance:
+        images = glance.get("/images", params={"name": "cirros"}).json()["images"]
     nets = api.get("/networking/v2.0/networks").json()["networks"]
     return {"image": images[0]["id"], "network": nets[0]["id"]}
 
