@@ -1,11 +1,14 @@
 """What every control-plane activity class shares: the database and settings,
-the image service's client (Glance through openstacksdk, made on first use)
-and writing instance-action events."""
+an openstacksdk Connection to the cloud as the control plane's service user
+(made on first use; endpoints from Keystone's catalog) and the image client
+over it, and writing instance-action events."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
+import openstack.connection
 from sqlmodel import Session, select
 from temporalio import activity
 
@@ -27,15 +30,17 @@ class ControlActivities:
     def __init__(self, db: Database, settings: Settings):
         self.db = db
         self.settings = settings
-        self._images: ImageClient | None = None
+        self._conn: openstack.connection.Connection | None = None
+        self._conn_lock = threading.Lock()
+        self.images = ImageClient(lambda: self.cloud)
 
     @property
-    def images(self) -> ImageClient:
-        """Glance, as the control plane's service user (endpoint from the catalog)."""
-        if self._images is None:
-            settings = self.settings
-            self._images = ImageClient(lambda: host_connection(settings))
-        return self._images
+    def cloud(self) -> openstack.connection.Connection:
+        """The cloud (Glance, Neutron...) as the control plane's service user."""
+        with self._conn_lock:
+            if self._conn is None:
+                self._conn = host_connection(self.settings)
+            return self._conn
 
     @staticmethod
     def _workflow_ids() -> tuple[str | None, str | None]:

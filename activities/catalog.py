@@ -2,11 +2,13 @@
 
 Flavors are Nova's own (the database); images come from Glance through
 openstacksdk (``novaflow.images``), in the embedded stack as against a real
-cloud; networks still from the Neutron stand-in's tables.
+cloud; networks and ports from the network service in the catalog (the
+Neutron stand-in, or a real Neutron), also through openstacksdk.
 """
 
 from __future__ import annotations
 
+import openstack.exceptions
 from sqlmodel import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -15,7 +17,7 @@ from activities.base import ControlActivities
 from activities.types.catalog import FlavorInfo, ImageInfo, LookupInput, NetworkInfo
 from novaflow import errors
 from novaflow.images import GlanceImage, ImageServiceUnavailable
-from schema.models import Flavor, Network
+from schema.models import Flavor
 
 
 def _not_found(what: str) -> ApplicationError:
@@ -59,13 +61,30 @@ class CatalogActivities(ControlActivities):
 
     @activity.defn(name="get_networks")
     def get_networks(self, inp: LookupInput) -> list[NetworkInfo]:
+        """The requested networks, then the requested ports (with their
+        networks), from the network service as the server's project sees them."""
+        net = self.cloud.network
         found: list[NetworkInfo] = []
-        with self.db.reader() as s:
+        try:
             for net_id in inp.refs:
-                net = s.get(Network, net_id)
-                visible = net is not None and (
-                    net.shared or net.project_id == inp.ctx.project_id or inp.ctx.is_admin)
-                if not visible:
-                    raise _not_found(f"Network {net_id} could not be found.")
-                found.append(NetworkInfo(id=net.id, name=net.name))
+                found.append(NetworkInfo(id=net_id, name=self._network(inp, net_id).name))
+            for port_id in inp.ports:
+                port = net.get_port(port_id)
+                if port.project_id != inp.ctx.project_id and not inp.ctx.is_admin:
+                    raise _not_found(f"Port {port_id} could not be found.")
+                if port.device_id and port.device_id != inp.ctx.server_id:
+                    raise ApplicationError(f"Port {port_id} is still in use.",
+                                           type=errors.INVALID_REQUEST, non_retryable=True)
+                found.append(NetworkInfo(id=port.network_id, port_id=port.id,
+                                         name=self._network(inp, port.network_id).name))
+        except openstack.exceptions.NotFoundException as exc:
+            raise _not_found(str(exc.details or exc)) from exc
+        except (openstack.exceptions.SDKException, OSError) as exc:
+            raise ApplicationError(f"Network service unavailable: {exc}") from exc
         return found
+
+    def _network(self, inp: LookupInput, net_id: str):
+        net = self.cloud.network.get_network(net_id)
+        if not (net.is_shared or net.project_id == inp.ctx.project_id or inp.ctx.is_admin):
+            raise _not_found(f"Network {net_id} could not be found.")
+        return net

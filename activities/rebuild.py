@@ -8,6 +8,7 @@ image is rolled back here.
 
 from __future__ import annotations
 
+import openstack.exceptions
 from sqlmodel import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -28,7 +29,7 @@ from activities.types.day2 import (
 )
 from novaflow import errors
 from novaflow.states import TaskState, VmState
-from schema.models import Instance, Network, Port, utcnow
+from schema.models import Instance, utcnow
 
 # The filters Nova runs again on the server's own host when a rebuild
 # changes the image (its filters with RUN_ON_REBUILD).
@@ -45,16 +46,29 @@ class RebuildActivities(ControlActivities):
                                    type=errors.NOT_FOUND, non_retryable=True)
         return inst
 
+    def _ports(self, inst: Instance) -> list[PortInfo]:
+        """The server's ports, from the network service (openstacksdk)."""
+        net = self.cloud.network
+        try:
+            names = {}
+            ports = []
+            for p in net.ports(device_id=inst.uuid):
+                if p.network_id not in names:
+                    names[p.network_id] = net.get_network(p.network_id).name
+                fixed = (p.fixed_ips or [{}])[0]
+                ports.append(PortInfo(id=p.id, network_id=p.network_id,
+                                      network_name=names[p.network_id] or "",
+                                      ip_address=fixed.get("ip_address", ""),
+                                      mac_address=p.mac_address))
+        except (openstack.exceptions.SDKException, OSError) as exc:
+            raise ApplicationError(f"Network service unavailable: {exc}") from exc
+        return ports
+
     @activity.defn(name="prepare_rebuild")
     def prepare_rebuild(self, ctx: OpContext) -> RebuildPlan:
         with self.db.reader() as s:
             inst = self._instance(s, ctx)
-            ports = [PortInfo(id=p.id, network_id=p.network_id, network_name=name or "",
-                              ip_address=p.ip_address, mac_address=p.mac_address)
-                     for p, name in s.exec(
-                         select(Port, Network.name)
-                         .join(Network, Network.id == Port.network_id, isouter=True)
-                         .where(Port.device_id == inst.uuid).order_by(Port.created_at))]
+            ports = self._ports(inst)
             image = inst.image or {}
             return RebuildPlan(
                 name=inst.display_name, host=inst.host or "", vm_state=inst.vm_state,

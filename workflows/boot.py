@@ -71,6 +71,7 @@ class BootServerInput:
     flavor_ref: str
     image_ref: str
     network_ids: list[str] = field(default_factory=list)
+    port_ids: list[str] = field(default_factory=list)  # pre-created ports (networks: [{port}])
     availability_zone: str | None = None
     force_host: str | None = None
     scheduler_hints: dict[str, Any] = field(default_factory=dict)
@@ -154,7 +155,8 @@ class BootServerWorkflow(StepTracking):
                             summary=f"get_flavor {inp.flavor_ref}"),
                     self._get_image(inp),
                     control(CatalogActivities.get_networks,
-                            LookupInput(ctx=ctx, ref="", refs=inp.network_ids),
+                            LookupInput(ctx=ctx, ref="", refs=inp.network_ids,
+                                        ports=inp.port_ids),
                             summary="get_networks"),
                 )
                 step.details = f"flavor {flavor.name}, image {image.name}"
@@ -233,8 +235,9 @@ class BootServerWorkflow(StepTracking):
         try:
             # The steps timed so far are written in the same transaction.
             net = await control(NetworkActivities.allocate_network,
-                                AllocateNetworkInput(ctx=ctx, networks=networks,
-                                                     events=self.steps.take()),
+                                AllocateNetworkInput(
+                                    ctx=ctx, networks=networks, events=self.steps.take(),
+                                    host=host, availability_zone=inp.availability_zone or ""),
                                 summary="allocate_network")
         except ActivityError as exc:
             await self._release(ctx, host)

@@ -9,11 +9,14 @@ may create and delete networks and subnets.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import delete as sql_delete
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from api.deps import Ctx, Handles, RequestContext
@@ -21,6 +24,8 @@ from api.errors import BadRequest, Conflict, NotFound
 from api.schemas.catalog import (
     NetworkCreateRequest,
     NeutronListQuery,
+    PortCreateRequest,
+    PortUpdateRequest,
     SubnetCreateRequest,
 )
 from api.views import isotime
@@ -209,7 +214,9 @@ def port_view(p: Port) -> dict:
         "fixed_ips": [{"subnet_id": p.subnet_id, "ip_address": p.ip_address}],
         "device_id": p.device_id or "", "device_owner": p.device_owner, "status": p.status,
         "project_id": p.project_id, "tenant_id": p.project_id, "admin_state_up": True,
-        "binding:vnic_type": "normal", "security_groups": [], "description": "",
+        "binding:vnic_type": "normal", "binding:host_id": p.binding_host_id,
+        "binding:vif_type": "ovs" if p.binding_host_id else "unbound",
+        "security_groups": [], "description": "",
         "tags": [], "port_security_enabled": True, "allowed_address_pairs": [],
         "extra_dhcp_opts": [], "revision_number": 1,
         "created_at": isotime(p.created_at), "updated_at": isotime(p.created_at),
@@ -236,3 +243,102 @@ async def show_port(port_id: str, ctx: Ctx, h: Handles) -> dict:
         if p["id"] == port_id:
             return {"port": p}
     raise NotFound(f"Port {port_id} could not be found.")
+
+
+# Port writes, as Nova's network API makes them: create on a network (an
+# address from its first IPv4 subnet), set device and host binding, delete.
+# Binding a port to a host (``binding:host_id``) is admin only, as in Neutron.
+
+def _mac() -> str:
+    # fa:16:3e is the OUI OpenStack uses for its ports.
+    return "fa:16:3e:" + ":".join(f"{secrets.randbelow(256):02x}" for _ in range(3))
+
+
+def _allocate_port(h, net: Network, fields: dict) -> Port:
+    """A port with the network's next free address (the unique (subnet,
+    address) constraint makes racing creates safe: the loser tries again)."""
+    for _ in range(20):
+        with h.db.writer() as s:
+            subnet = s.exec(select(Subnet).where(Subnet.network_id == net.id,
+                                                 Subnet.ip_version == 4)).first()
+            if subnet is None:
+                raise BadRequest(f"Network {net.id} has no IPv4 subnet.")
+            used = set(s.exec(select(Port.ip_address).where(Port.subnet_id == subnet.id)))
+            cidr = ipaddress.ip_network(subnet.cidr)
+            free = next((str(a) for a in cidr.hosts()
+                         if str(a) not in used and str(a) != subnet.gateway_ip), None)
+            if free is None:
+                raise Conflict(f"No more IP addresses available on network {net.id}.")
+            port = Port(network_id=net.id, subnet_id=subnet.id, ip_address=free,
+                        mac_address=_mac(), **fields)
+            s.add(port)
+            try:
+                s.flush()
+            except IntegrityError:
+                s.rollback()
+                continue
+            return port
+    raise Conflict(f"No more IP addresses available on network {net.id}.")
+
+
+def _port_status(binding_host_id: str, device_id: str | None) -> str:
+    return "ACTIVE" if binding_host_id and device_id else "DOWN"
+
+
+@router.post("/networking/v2.0/ports", status_code=201)
+async def create_port(payload: PortCreateRequest, ctx: Ctx, h: Handles) -> dict:
+    body = payload.as_dict()["port"]
+    project = body.get("project_id") or body.get("tenant_id") or ctx.project_id
+    if project != ctx.project_id or body.get("binding:host_id"):
+        ctx.require_admin("create_port:binding:host_id" if body.get("binding:host_id")
+                          else "create_port:project_id")
+
+    def create() -> Port:
+        with h.db.reader() as s:
+            net = s.get(Network, str(body["network_id"]))
+        if net is None or not _network_visible(ctx, net):
+            raise NotFound(f"Network {body['network_id']} could not be found.")
+        host = str(body.get("binding:host_id") or "")
+        device = body.get("device_id") or None
+        return _allocate_port(h, net, {
+            "device_id": device, "device_owner": str(body.get("device_owner") or ""),
+            "project_id": project, "binding_host_id": host,
+            "status": _port_status(host, device)})
+    return {"port": port_view(await asyncio.to_thread(create))}
+
+
+def _own_port(ctx: RequestContext, s, port_id: str) -> Port:
+    port = s.get(Port, port_id)
+    if port is None or not (port.project_id == ctx.project_id or ctx.is_admin):
+        raise NotFound(f"Port {port_id} could not be found.")
+    return port
+
+
+@router.put("/networking/v2.0/ports/{port_id}")
+async def update_port(port_id: str, payload: PortUpdateRequest, ctx: Ctx, h: Handles) -> dict:
+    body = payload.as_dict()["port"]
+    if "binding:host_id" in body:
+        ctx.require_admin("update_port:binding:host_id")
+
+    def update() -> Port:
+        with h.db.writer() as s:
+            port = _own_port(ctx, s, port_id)
+            if "device_id" in body:
+                port.device_id = body["device_id"] or None
+            if "device_owner" in body:
+                port.device_owner = body["device_owner"] or ""
+            if "binding:host_id" in body:
+                port.binding_host_id = body["binding:host_id"] or ""
+            port.status = _port_status(port.binding_host_id, port.device_id)
+            s.add(port)
+            return port
+    return {"port": port_view(await asyncio.to_thread(update))}
+
+
+@router.delete("/networking/v2.0/ports/{port_id}", status_code=204)
+async def delete_port(port_id: str, ctx: Ctx, h: Handles) -> Response:
+    def delete() -> None:
+        with h.db.writer() as s:
+            s.delete(_own_port(ctx, s, port_id))
+    await asyncio.to_thread(delete)
+    return Response(status_code=204)

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from api import compute, images, quotas, views
 from api.actions import soft_delete
 from api.deps import Ctx, Handles, RequestContext
-from api.errors import BadRequest, NotFound
+from api.errors import BadRequest, Conflict, NotFound
 from api.routes import volumes
 from api.schemas.common import check_versions
 from api.schemas.servers import ServerCreateRequest, ServerListQuery, ServerUpdateRequest
@@ -36,6 +36,7 @@ from schema.models import (
     Instance,
     KeyPair,
     Network,
+    Port,
     utcnow,
 )
 
@@ -57,7 +58,10 @@ def get_instance(s: Session, ctx: RequestContext, server_id: str) -> Instance:
     return inst
 
 
-def _networks(s: Session, ctx: RequestContext, server: dict) -> list[str]:
+def _networks(s: Session, ctx: RequestContext, server: dict, max_count: int = 1
+              ) -> tuple[list[str], list[str]]:
+    """The requested network ids and pre-created port ids, checked as Nova's
+    API checks them (the port: the project's, and free)."""
     nets = server.get("networks")
     if nets is None:
         if ctx.version.at_least("2.37"):
@@ -65,15 +69,19 @@ def _networks(s: Session, ctx: RequestContext, server: dict) -> list[str]:
                              "required property")
         nets = "auto"
     if nets == "none":
-        return []
+        return [], []
     if nets == "auto":
         visible = s.exec(select(Network)).all()
-        return [n.id for n in visible if n.shared or n.project_id == ctx.project_id][:1]
+        return [n.id for n in visible if n.shared or n.project_id == ctx.project_id][:1], []
     if not isinstance(nets, list):
         raise BadRequest("Invalid input for field/attribute networks. Value: "
                          f"{nets!r:.100}. {nets!r:.100} is not of type 'array'")
-    ids = []
+    ids: list[str] = []
+    ports: list[str] = []
     for entry in nets:
+        if isinstance(entry, dict) and entry.get("port"):
+            ports.append(_requested_port(s, ctx, entry["port"], max_count))
+            continue
         if not isinstance(entry, dict) or "uuid" not in entry:
             raise BadRequest("Invalid input for field/attribute networks. Each network needs "
                              "a 'uuid'")
@@ -85,7 +93,21 @@ def _networks(s: Session, ctx: RequestContext, server: dict) -> list[str]:
         if net is None or not (net.shared or net.project_id == ctx.project_id or ctx.is_admin):
             raise BadRequest(f"Network {net_id} could not be found.")
         ids.append(net_id)
-    return ids
+    return ids, ports
+
+
+def _requested_port(s: Session, ctx: RequestContext, port_id: Any, max_count: int) -> str:
+    if not is_uuid(port_id):
+        raise BadRequest(f"Bad networks format: port uuid is not in proper format ({port_id})")
+    if max_count > 1:
+        raise BadRequest("Unable to launch multiple instances with a single configured port "
+                         "ID. Please launch your instance one by one with different ports.")
+    port = s.get(Port, str(port_id))
+    if port is None or not (port.project_id == ctx.project_id or ctx.is_admin):
+        raise BadRequest(f"Port {port_id} could not be found.")
+    if port.device_id:
+        raise Conflict(f"Port {port_id} is still in use.")
+    return port.id
 
 
 def _availability_zone(s: Session, ctx: RequestContext, server: dict
@@ -228,7 +250,7 @@ async def create_server(payload: ServerCreateRequest, response: Response, ctx: C
                 KeyPair.user_id == ctx.user_id, KeyPair.name == key_name)).first() is None:
             raise BadRequest("Invalid key_name provided.")
         quotas.check_metadata_items(s, ctx.project_id, len(metadata), h.settings)
-        network_ids = _networks(s, ctx, server)
+        network_ids, port_ids = _networks(s, ctx, server, max_count)
         zone, force_host = _availability_zone(s, ctx, server)
 
     if volume_backed and boot_image_id:
@@ -252,12 +274,15 @@ async def create_server(payload: ServerCreateRequest, response: Response, ctx: C
                 pinned_availability_zone=zone,
                 flavor=flavor_snapshot(flavor),
                 image_ref="" if volume_backed else image.id, image=image_snapshot,
-                key_name=key_name, metadata_=metadata, requested_networks=network_ids,
+                key_name=key_name, metadata_=metadata,
+                requested_networks=[{"uuid": n} for n in network_ids]
+                + [{"port": p} for p in port_ids],
                 user_data=user_data, hostname=_hostname(ctx, server, display, count),
                 reservation_id=reservation_id, launch_index=index,
             )
             created.append(await compute.create_server(
                 h, ctx, inst, network_ids, hints, force_host, block_devices=specs,
+                port_ids=port_ids,
                 bdm_rows=volumes.block_device_rows(inst.uuid, bdms)))
     if want_reservation:
         return {"reservation_id": reservation_id}

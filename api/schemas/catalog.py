@@ -68,3 +68,34 @@ class NeutronListQuery(QueryModel):
     network_id: list[QueryStr] | None = None
     device_id: list[QueryStr] | None = None
     project_id: list[QueryStr] | None = None
+
+
+class PortCreate(OpenRequestBody):
+    """POST /networking/v2.0/ports: the fields the stand-in honours."""
+
+    network_id: Str255
+    name: Str255 | None = None
+    device_id: Str255 | None = None
+    device_owner: Str255 | None = None
+    project_id: Str255 | None = None
+    tenant_id: Str255 | None = None
+    binding_host_id: Str255 | None = Field(default=None, alias="binding:host_id")
+    admin_state_up: bool | None = None
+    security_groups: list[Str255] | None = None
+
+
+class PortCreateRequest(RequestBody):
+    port: PortCreate
+
+
+class PortUpdate(OpenRequestBody):
+    """PUT /networking/v2.0/ports/{id}: what Nova changes on a port."""
+
+    name: Str255 | None = None
+    device_id: Str255 | None = None
+    device_owner: Str255 | None = None
+    binding_host_id: Str255 | None = Field(default=None, alias="binding:host_id")
+
+
+class PortUpdateRequest(RequestBody):
+    port: PortUpdate
