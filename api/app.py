@@ -19,6 +19,7 @@ from api.policy import PolicyEnforcer
 from api.routes import (
     availability_zones,
     catalog,
+    external_events,
     flavors,
     hypervisors,
     instance_actions,
@@ -103,7 +104,7 @@ def create_app(settings: Settings, temporal: Client | None = None,
 
     for module in (versions, servers, server_actions, flavors, catalog):
         app.include_router(module.router)
-    for module in (services, hypervisors):
+    for module in (services, hypervisors, external_events):
         app.include_router(module.router)
     app.include_router(migrations.router)
     app.include_router(server_migration_actions.router)

@@ -45,7 +45,9 @@ async def create_server(h: AppHandles, ctx: RequestContext, inst: Instance,
             image_ref=inst.image_ref, network_ids=network_ids, port_ids=list(port_ids or []),
             availability_zone=inst.availability_zone, force_host=force_host,
             scheduler_hints=scheduler_hints, max_attempts=h.settings.scheduler.max_attempts,
-            timeouts=op_timeouts(h), block_devices=list(block_devices or []))
+            timeouts=op_timeouts(h), block_devices=list(block_devices or []),
+            vif_plugging_timeout=float(h.settings.vif_plugging_timeout),
+            vif_plugging_is_fatal=h.settings.vif_plugging_is_fatal)
 
     flavor_name = (inst.flavor or {}).get("name", "")
     await start_operation(h, ctx, inst, Operation(

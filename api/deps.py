@@ -4,8 +4,8 @@ and the shared handles (database, Temporal client, settings) the routes use."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from temporalio.client import Client
@@ -73,11 +73,18 @@ class AppHandles:
     policy: PolicyEnforcer
     temporal: Client | None = None
     images: ImageClient | None = None  # Glance, from the catalog (made on first use)
+    _cloud: Any = None  # an openstacksdk Connection as the service user
+    background: set = field(default_factory=set)  # tasks the app keeps alive
+
+    def cloud(self) -> Any:
+        """The cloud as the control plane's service user (endpoints from the catalog)."""
+        if self._cloud is None:
+            self._cloud = host_connection(self.settings)
+        return self._cloud
 
     def image_client(self) -> ImageClient:
         if self.images is None:
-            settings = self.settings
-            self.images = ImageClient(lambda: host_connection(settings))
+            self.images = ImageClient(self.cloud)
         return self.images
 
 

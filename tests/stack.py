@@ -77,6 +77,8 @@ class StackThread:
         if keystone_of is not None:
             settings_overrides["keystone_url"] = keystone_of.auth_url
             settings_overrides["service_password"] = keystone_of.passwords["novaflow"]
+            # Its own endpoints (network, compute...) in a region of its own.
+            settings_overrides.setdefault("region_name", f"Region-{state_dir.name}")
             passwords_file = state_dir / PASSWORDS_FILE
             passwords_file.write_text(json.dumps(keystone_of.passwords))
         settings = Settings(state_dir=state_dir, api_port=free_port(), **settings_overrides)

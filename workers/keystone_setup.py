@@ -85,13 +85,19 @@ class IdentityAdmin:
         self.grant(user, project, self.role(role_name))
         return user
 
-    def ensure_catalog(self, api_url: str, own_urls: dict[str, str] | None = None) -> None:
-        """A public and an internal endpoint per service, pointing at ``api_url``
-        or, for services that run on their own (``{type: url}``), there."""
+    def ensure_catalog(self, api_url: str, own_urls: dict[str, str] | None = None,
+                       region: str = REGION) -> None:
+        """A public and an internal endpoint per service in ``region``, pointing
+        at ``api_url`` or, for services that run on their own (``{type: url}``),
+        there."""
         api = api_url.rstrip("/")
         own_urls = own_urls or {}
+        if region != REGION and not any(
+                r["id"] == region for r in self.get("/regions", "regions")):
+            self.post("/regions", "region", {"id": region})
         services = {s["type"]: s for s in self.get("/services", "services")}
-        endpoints = self.get("/endpoints", "endpoints")
+        endpoints = [e for e in self.get("/endpoints", "endpoints")
+                     if e.get("region_id", REGION) == region]
         for entry in SERVICES:
             service = services.get(entry.type) or self.post(
                 "/services", "service", {"type": entry.type, "name": entry.name,
@@ -103,7 +109,7 @@ class IdentityAdmin:
                 if ep is None:
                     self.post("/endpoints", "endpoint",
                               {"service_id": service["id"], "interface": interface,
-                               "url": url, "region_id": REGION})
+                               "url": url, "region_id": region})
                 elif ep["url"] != url:
                     self.session.patch(f"{self.url}/endpoints/{ep['id']}",
                                        json={"endpoint": {"url": url}})
@@ -121,5 +127,19 @@ def provision(auth_url: str, passwords: dict[str, str], api_url: str,
         # (hosts read any project's servers and images on the control plane's behalf).
         admin.ensure_user("novaflow", passwords["novaflow"], "service", "admin")
         admin.ensure_catalog(api_url, own_urls)
+    finally:
+        admin.session.session.close()
+
+
+def register_region(auth_url: str, admin_password: str, api_url: str, region: str) -> None:
+    """A second control plane on a shared Keystone: its own endpoints in
+    ``region``, with the image service of the first (RegionOne)."""
+    admin = IdentityAdmin(auth_url, admin_password)
+    try:
+        image = next(s for s in admin.get("/services", "services") if s["type"] == "image")
+        glance = next(e["url"] for e in admin.get("/endpoints", "endpoints",
+                                                  service_id=image["id"], interface="public")
+                      if e.get("region_id", REGION) == REGION)
+        admin.ensure_catalog(api_url, {"image": glance}, region)
     finally:
         admin.session.session.close()

@@ -46,7 +46,7 @@ from workers.host import (
     start_host_group_monitor,
 )
 from workers.keystone_server import KeystoneServer
-from workers.keystone_setup import provision
+from workers.keystone_setup import REGION, provision, register_region
 from workers.temporal_server import DevServer
 
 log = logs.get_logger("novaflow.stack")
@@ -204,8 +204,13 @@ class EmbeddedStack:
                 "127.0.0.1", self.codec_port, "codec server")
 
     async def _start_keystone(self) -> None:
-        """Keystone and Glance side by side, then the catalog and cirros."""
+        """Keystone and Glance side by side, then the catalog and cirros (or,
+        sharing another stack's, this stack's endpoints in a region of its own)."""
         if self.keystone is None:
+            if self.settings.region_name != REGION:
+                await asyncio.to_thread(register_region, self.settings.keystone_auth_url(),
+                                        self.passwords["admin"], self.api_url,
+                                        self.settings.region_name)
             return
         await asyncio.gather(self.keystone.start(), self.glance.start())
         await asyncio.to_thread(provision, self.keystone.auth_url, self.passwords, self.api_url,

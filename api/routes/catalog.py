@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import secrets
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -29,8 +30,10 @@ from api.schemas.catalog import (
     SubnetCreateRequest,
 )
 from api.views import isotime
+from novaflow import logs
 from schema.models import Network, Port, Subnet
 
+log = logs.get_logger("novaflow.neutron")
 router = APIRouter(tags=["catalog"])
 
 
@@ -285,6 +288,31 @@ def _port_status(binding_host_id: str, device_id: str | None) -> str:
     return "ACTIVE" if binding_host_id and device_id else "DOWN"
 
 
+def _notify_plugged(h, port: Port) -> None:
+    """As Neutron's Nova notifier: a compute port just bound to a host sends
+    ``network-vif-plugged`` to Nova's os-server-external-events (over the
+    compute API in the catalog, as the service user), in the background."""
+    if not (h.settings.notify_nova_on_port_status_changes and port.binding_host_id
+            and port.device_id and port.device_owner.startswith("compute:")):
+        return
+    body = {"events": [{"name": "network-vif-plugged", "server_uuid": port.device_id,
+                        "tag": port.id, "status": "completed"}]}
+
+    def send() -> None:
+        for attempt in range(3):
+            try:
+                resp = h.cloud().compute.post("/os-server-external-events", json=body)
+                if resp.status_code in (200, 207, 404):
+                    return
+            except Exception as exc:  # logged, retried
+                log.warning("vif-plugged notification failed", port_id=port.id,
+                            error=str(exc))
+            time.sleep(0.5 * (attempt + 1))
+    task = asyncio.create_task(asyncio.to_thread(send))
+    h.background.add(task)
+    task.add_done_callback(h.background.discard)
+
+
 @router.post("/networking/v2.0/ports", status_code=201)
 async def create_port(payload: PortCreateRequest, ctx: Ctx, h: Handles) -> dict:
     body = payload.as_dict()["port"]
@@ -304,7 +332,9 @@ async def create_port(payload: PortCreateRequest, ctx: Ctx, h: Handles) -> dict:
             "device_id": device, "device_owner": str(body.get("device_owner") or ""),
             "project_id": project, "binding_host_id": host,
             "status": _port_status(host, device)})
-    return {"port": port_view(await asyncio.to_thread(create))}
+    port = await asyncio.to_thread(create)
+    _notify_plugged(h, port)
+    return {"port": port_view(port)}
 
 
 def _own_port(ctx: RequestContext, s, port_id: str) -> Port:
@@ -320,9 +350,10 @@ async def update_port(port_id: str, payload: PortUpdateRequest, ctx: Ctx, h: Han
     if "binding:host_id" in body:
         ctx.require_admin("update_port:binding:host_id")
 
-    def update() -> Port:
+    def update() -> tuple[Port, bool]:
         with h.db.writer() as s:
             port = _own_port(ctx, s, port_id)
+            was = (port.binding_host_id, port.device_id)
             if "device_id" in body:
                 port.device_id = body["device_id"] or None
             if "device_owner" in body:
@@ -331,8 +362,11 @@ async def update_port(port_id: str, payload: PortUpdateRequest, ctx: Ctx, h: Han
                 port.binding_host_id = body["binding:host_id"] or ""
             port.status = _port_status(port.binding_host_id, port.device_id)
             s.add(port)
-            return port
-    return {"port": port_view(await asyncio.to_thread(update))}
+            return port, was != (port.binding_host_id, port.device_id)
+    port, rebound = await asyncio.to_thread(update)
+    if rebound:
+        _notify_plugged(h, port)
+    return {"port": port_view(port)}
 
 
 @router.delete("/networking/v2.0/ports/{port_id}", status_code=204)
