@@ -36,6 +36,21 @@ def _port_info(port, network_name: str) -> PortInfo:
                     ip_address=fixed.get("ip_address", ""), mac_address=port.mac_address)
 
 
+def server_ports(conn, server_id: str) -> list[PortInfo]:
+    """A server's ports, with their networks' names, from the network API."""
+    net = conn.network
+    try:
+        names: dict[str, str] = {}
+        ports = []
+        for p in net.ports(device_id=server_id):
+            if p.network_id not in names:
+                names[p.network_id] = net.get_network(p.network_id).name or ""
+            ports.append(_port_info(p, names[p.network_id]))
+    except (openstack.exceptions.SDKException, OSError) as exc:
+        raise _unavailable(exc) from exc
+    return ports
+
+
 def _unavailable(exc: Exception) -> ApplicationError:
     """The network service failed: retried by the activity's policy."""
     return ApplicationError(f"Network service unavailable: {exc}")

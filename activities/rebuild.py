@@ -8,18 +8,18 @@ image is rolled back here.
 
 from __future__ import annotations
 
-import openstack.exceptions
 from sqlmodel import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.base import ControlActivities
 from activities.migrations import flavor_info
+from activities.network import server_ports
 from activities.scheduler import placement
 from activities.scheduler.activities import flavor_spec
 from activities.scheduler.filters import ImagePropertiesFilter
 from activities.scheduler.types import RequestSpec
-from activities.types.catalog import ImageInfo, PortInfo
+from activities.types.catalog import ImageInfo
 from activities.types.context import OpContext
 from activities.types.day2 import (
     CheckRebuildImageInput,
@@ -46,29 +46,11 @@ class RebuildActivities(ControlActivities):
                                    type=errors.NOT_FOUND, non_retryable=True)
         return inst
 
-    def _ports(self, inst: Instance) -> list[PortInfo]:
-        """The server's ports, from the network service (openstacksdk)."""
-        net = self.cloud.network
-        try:
-            names = {}
-            ports = []
-            for p in net.ports(device_id=inst.uuid):
-                if p.network_id not in names:
-                    names[p.network_id] = net.get_network(p.network_id).name
-                fixed = (p.fixed_ips or [{}])[0]
-                ports.append(PortInfo(id=p.id, network_id=p.network_id,
-                                      network_name=names[p.network_id] or "",
-                                      ip_address=fixed.get("ip_address", ""),
-                                      mac_address=p.mac_address))
-        except (openstack.exceptions.SDKException, OSError) as exc:
-            raise ApplicationError(f"Network service unavailable: {exc}") from exc
-        return ports
-
     @activity.defn(name="prepare_rebuild")
     def prepare_rebuild(self, ctx: OpContext) -> RebuildPlan:
         with self.db.reader() as s:
             inst = self._instance(s, ctx)
-            ports = self._ports(inst)
+            ports = server_ports(self.cloud, inst.uuid)
             image = inst.image or {}
             return RebuildPlan(
                 name=inst.display_name, host=inst.host or "", vm_state=inst.vm_state,
