@@ -4,6 +4,7 @@ and the shared handles (database, Temporal client, settings) the routes use."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -75,6 +76,11 @@ class AppHandles:
     images: ImageClient | None = None  # Glance, from the catalog (made on first use)
     _cloud: Any = None  # an openstacksdk Connection as the service user
     background: set = field(default_factory=set)  # tasks the app keeps alive
+    # Threads for calls the app makes to its own API (the Neutron stand-in's
+    # notifications to os-server-external-events): never the default executor,
+    # whose threads the called routes need (a self-call there can deadlock).
+    notifier: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
+        max_workers=4, thread_name_prefix="neutron-notifier"))
 
     def cloud(self) -> Any:
         """The cloud as the control plane's service user (endpoints from the catalog)."""

@@ -308,9 +308,9 @@ def _notify_plugged(h, port: Port) -> None:
                 log.warning("vif-plugged notification failed", port_id=port.id,
                             error=str(exc))
             time.sleep(0.5 * (attempt + 1))
-    task = asyncio.create_task(asyncio.to_thread(send))
-    h.background.add(task)
-    task.add_done_callback(h.background.discard)
+    future = asyncio.get_running_loop().run_in_executor(h.notifier, send)
+    h.background.add(future)
+    future.add_done_callback(h.background.discard)
 
 
 @router.post("/networking/v2.0/ports", status_code=201)
