@@ -9,7 +9,8 @@ It compares:
 - libvirt domains with servers (a domain no server knows, a deleted server's
   domain, a live server's domain on a host it does not live on, a running
   server without a domain);
-- ports and volume attachments with servers (held for a server that is gone);
+- ports (the network API's, through openstacksdk) and volume attachments
+  with servers (held for a server that is gone);
 - task states with Temporal (an instance whose operation is no longer
   running, yet its task_state says one is).
 
@@ -28,7 +29,7 @@ from activities.types.audit import AuditInput, AuditResult, AuditScope, Discrepa
 from novaflow import logs
 from novaflow.rules import FINAL_MIGRATION_STATUSES
 from novaflow.states import VmState
-from schema.models import Allocation, ComputeNode, Instance, Migration, Port, Volume
+from schema.models import Allocation, ComputeNode, Instance, Migration, Volume
 
 log = logs.get_logger("novaflow.audit")
 
@@ -60,7 +61,8 @@ class AuditActivities(ControlActivities):
             nodes = {n.uuid: n.host for n in s.exec(select(ComputeNode)).all()}
             self._allocations(s, live, moving, nodes, inp.fix, out)
             self._domains(live, instances, moving, inp, out)
-            self._ports_and_volumes(s, live, inp.fix, out)
+            self._ports(live, inp.fix, out)
+            self._volumes(s, live, inp.fix, out)
             self._task_states(s, live, inp, out)
         log.info("audit", discrepancies=len(out.discrepancies),
                  fixed=sum(d.fixed for d in out.discrepancies))
@@ -125,17 +127,23 @@ class AuditActivities(ControlActivities):
                     "missing_domain", inst.uuid, inst.host,
                     f"the server is {inst.vm_state} but its host has no domain for it"))
 
-    @staticmethod
-    def _ports_and_volumes(s, live, fix: bool, out: AuditResult) -> None:
-        for port in s.exec(select(Port).where(Port.device_id.is_not(None),
-                                              Port.device_owner.startswith("compute:"))).all():
+    def _ports(self, live, fix: bool, out: AuditResult) -> None:
+        """Compute ports (the network API's) held for servers that are gone."""
+        net = self.cloud.network
+        for port in net.ports():
+            if not (port.device_id and (port.device_owner or "").startswith("compute:")):
+                continue
             if port.device_id not in live:
+                ip = (port.fixed_ips or [{}])[0].get("ip_address", "")
                 out.discrepancies.append(Discrepancy(
                     "orphan_port", port.id, None,
-                    f"port {port.ip_address} is held for server {port.device_id}, which is "
+                    f"port {ip} is held for server {port.device_id}, which is "
                     "gone", fixable=True, fixed=fix))
                 if fix:
-                    s.delete(port)
+                    net.delete_port(port.id, ignore_missing=True)
+
+    @staticmethod
+    def _volumes(s, live, fix: bool, out: AuditResult) -> None:
         for vol in s.exec(select(Volume).where(Volume.attached_to.is_not(None))).all():
             if vol.attached_to not in live:
                 out.discrepancies.append(Discrepancy(

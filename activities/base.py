@@ -1,14 +1,20 @@
 """What every control-plane activity class shares: the database and settings,
-and writing instance-action events."""
+an openstacksdk Connection to the cloud as the control plane's service user
+(made on first use; endpoints from Keystone's catalog) and the image client
+over it, and writing instance-action events."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
+import openstack.connection
 from sqlmodel import Session, select
 from temporalio import activity
 
 from activities.types.context import EventRecord, OpContext
+from novaflow.cloud import host_connection
+from novaflow.images import ImageClient
 from novaflow.settings import Settings
 from schema.db import Database
 from schema.models import InstanceAction, InstanceActionEvent, utcnow
@@ -24,6 +30,17 @@ class ControlActivities:
     def __init__(self, db: Database, settings: Settings):
         self.db = db
         self.settings = settings
+        self._conn: openstack.connection.Connection | None = None
+        self._conn_lock = threading.Lock()
+        self.images = ImageClient(lambda: self.cloud)
+
+    @property
+    def cloud(self) -> openstack.connection.Connection:
+        """The cloud (Glance, Neutron...) as the control plane's service user."""
+        with self._conn_lock:
+            if self._conn is None:
+                self._conn = host_connection(self.settings)
+            return self._conn
 
     @staticmethod
     def _workflow_ids() -> tuple[str | None, str | None]:

@@ -21,8 +21,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.base import ControlActivities
+from activities.network import server_ports
 from activities.scheduler import placement
-from activities.types.catalog import FlavorInfo, ImageInfo, PortInfo
+from activities.types.catalog import FlavorInfo, ImageInfo
 from activities.types.context import OpContext
 from activities.types.moves import (
     ClaimMigrationInput,
@@ -50,8 +51,6 @@ from schema.models import (
     Instance,
     InstanceAction,
     Migration,
-    Network,
-    Port,
     Service,
     utcnow,
 )
@@ -155,12 +154,7 @@ class MigrationActivities(ControlActivities):
         """What the move needs, read once: flavors, image, ports, the source."""
         with self.db.reader() as s:
             inst, mig = self._rows(s, inp.ctx, inp.migration_id)
-            ports = [PortInfo(id=p.id, network_id=p.network_id, network_name=name or "",
-                              ip_address=p.ip_address, mac_address=p.mac_address)
-                     for p, name in s.exec(
-                         select(Port, Network.name)
-                         .join(Network, Network.id == Port.network_id, isouter=True)
-                         .where(Port.device_id == inst.uuid).order_by(Port.created_at))]
+            ports = server_ports(self.cloud, inst.uuid)
             node = self._node(s, mig.source_compute)
             image = inst.image or {}
             return MigrationPlan(

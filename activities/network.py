@@ -1,18 +1,20 @@
-"""Ports and fixed IPs: allocate on build, free on failure or delete.
+"""Ports, as Nova's network API makes them, through openstacksdk against the
+network service in Keystone's catalog (the embedded stack's Neutron
+stand-in, or a real Neutron), as the control plane's service user.
 
-Addresses come from the network's first IPv4 subnet; the unique
-(subnet, address) constraint makes two builds racing for one address safe:
-the loser retries with the next free one.  Both calls are idempotent, so a
-retried activity never leaks or duplicates a port.
+Build: a port is created on each requested network (``device_id`` = the
+server, ``device_owner`` = ``compute:<zone>``) or a pre-created port the
+user named is taken, and each is bound to the chosen host
+(``binding:host_id``) before the spawn.  Failure, reschedule and delete:
+ports novaflow created are deleted, ports the user brought are unbound and
+kept.  Both calls are idempotent (a retried activity finds the server's
+ports by ``device_id``), so a retry never leaks or duplicates a port.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import random
-
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import delete, select, update
+import openstack.exceptions
+from sqlmodel import delete, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -25,91 +27,126 @@ from activities.types.catalog import (
 )
 from activities.types.context import OpContext
 from novaflow import errors
-from schema.models import Instance, Port, Subnet, VirtualInterface
+from schema.models import Instance, VirtualInterface
 
 
-def _mac() -> str:
-    # fa:16:3e is the OUI OpenStack uses for its ports.
-    return "fa:16:3e:" + ":".join(f"{random.randrange(256):02x}" for _ in range(3))
-
-
-def _port_info(port: Port, network_name: str) -> PortInfo:
+def _port_info(port, network_name: str) -> PortInfo:
+    fixed = (port.fixed_ips or [{}])[0]
     return PortInfo(id=port.id, network_id=port.network_id, network_name=network_name,
-                    ip_address=port.ip_address, mac_address=port.mac_address)
+                    ip_address=fixed.get("ip_address", ""), mac_address=port.mac_address)
+
+
+def server_ports(conn, server_id: str) -> list[PortInfo]:
+    """A server's ports, with their networks' names, from the network API."""
+    net = conn.network
+    try:
+        names: dict[str, str] = {}
+        ports = []
+        for p in net.ports(device_id=server_id):
+            if p.network_id not in names:
+                names[p.network_id] = net.get_network(p.network_id).name or ""
+            ports.append(_port_info(p, names[p.network_id]))
+    except (openstack.exceptions.SDKException, OSError) as exc:
+        raise _unavailable(exc) from exc
+    return ports
+
+
+def _unavailable(exc: Exception) -> ApplicationError:
+    """The network service failed: retried by the activity's policy."""
+    return ApplicationError(f"Network service unavailable: {exc}")
+
+
+def requested_ports(inst: Instance | None) -> set[str]:
+    """The pre-created ports the user booted the server with (kept on delete)."""
+    return {e["port"] for e in (inst.requested_networks or []) if isinstance(e, dict)
+            and e.get("port")} if inst is not None else set()
 
 
 class NetworkActivities(ControlActivities):
-    """Port allocation in the local catalog."""
+    """Port allocation and release through the network API."""
 
-    def _allocate_one(self, ctx: OpContext, net: NetworkInfo) -> PortInfo:
-        for _ in range(20):
-            with self.db.writer() as s:
-                existing = s.exec(select(Port).where(Port.device_id == ctx.server_id,
-                                                     Port.network_id == net.id)).first()
-                if existing is not None:
-                    return _port_info(existing, net.name)
-                subnet = s.exec(select(Subnet).where(Subnet.network_id == net.id,
-                                                     Subnet.ip_version == 4)).first()
-                if subnet is None:
-                    raise ApplicationError(f"Network {net.id} has no IPv4 subnet",
-                                           type=errors.NETWORK_ALLOCATION_FAILED,
-                                           non_retryable=True)
-                used = set(s.exec(select(Port.ip_address).where(Port.subnet_id == subnet.id)))
-                cidr = ipaddress.ip_network(subnet.cidr)
-                free = next((str(a) for a in cidr.hosts()
-                             if str(a) not in used and str(a) != subnet.gateway_ip), None)
-                if free is None:
-                    raise ApplicationError(
-                        f"No more IP addresses available on network {net.id}.",
-                        type=errors.NETWORK_ALLOCATION_FAILED, non_retryable=True)
-                port = Port(network_id=net.id, subnet_id=subnet.id, ip_address=free,
-                            mac_address=_mac(), device_id=ctx.server_id,
-                            project_id=ctx.project_id, status="ACTIVE")
-                s.add(port)
-                try:
-                    s.flush()
-                except IntegrityError:
-                    s.rollback()
-                    continue
-                return _port_info(port, net.name)
-        raise ApplicationError("could not allocate an address after 20 tries",
-                               type=errors.NETWORK_ALLOCATION_FAILED)
+    def _bind(self, ctx: OpContext, net: NetworkInfo, host: str, owner: str,
+              have: dict[str, object]) -> PortInfo:
+        """The server's port for ``net``: the user's, else one made for it."""
+        conn = self.cloud
+        fields = {"device_id": ctx.server_id, "device_owner": owner, "binding_host_id": host}
+        if net.port_id:
+            port = conn.network.update_port(net.port_id, **fields)
+            return _port_info(port, net.name)
+        existing = next((p for p in have.values() if p.network_id == net.id), None)
+        if existing is not None:
+            have.pop(existing.id)
+            if existing.binding_host_id != host:
+                existing = conn.network.update_port(existing.id, binding_host_id=host)
+            return _port_info(existing, net.name)
+        try:
+            port = conn.network.create_port(network_id=net.id, project_id=ctx.project_id,
+                                            **fields)
+        except openstack.exceptions.ConflictException as exc:
+            raise ApplicationError(exc.details or str(exc),
+                                   type=errors.NETWORK_ALLOCATION_FAILED,
+                                   non_retryable=True) from exc
+        return _port_info(port, net.name)
 
     @activity.defn(name="allocate_network")
     def allocate_network(self, inp: AllocateNetworkInput) -> AllocateNetworkResult:
-        ports = [self._allocate_one(inp.ctx, net) for net in inp.networks]
+        ctx = inp.ctx
+        owner = f"compute:{inp.availability_zone or 'nova'}"
+        requested = {n.port_id for n in inp.networks if n.port_id}
+        try:
+            # Ports a previous try of this activity made (not the user's own).
+            have = {p.id: p for p in self.cloud.network.ports(device_id=ctx.server_id)
+                    if p.id not in requested}
+            ports = [self._bind(ctx, net, inp.host, owner, have) for net in inp.networks]
+        except ApplicationError:
+            raise
+        except (openstack.exceptions.SDKException, OSError) as exc:
+            raise _unavailable(exc) from exc
         with self.db.writer() as s:
-            inst = s.exec(select(Instance).where(Instance.uuid == inp.ctx.server_id)).first()
+            inst = s.exec(select(Instance).where(Instance.uuid == ctx.server_id)).first()
             if inst is not None:
                 addresses: dict[str, list[dict]] = {}
                 for p in ports:
                     addresses.setdefault(p.network_name, []).append(
                         {"addr": p.ip_address, "version": 4, "mac": p.mac_address,
-                         "type": "fixed", "port_id": p.id})
+                         "type": "fixed", "port_id": p.id,
+                         "preserve_on_delete": p.id in requested})
                 inst.addresses = addresses
                 s.add(inst)
-            self.add_events(s, inp.ctx, inp.events)
-            self.add_event(s, inp.ctx, "allocate_network",
-                           details=", ".join(p.ip_address for p in ports))
+            self.add_events(s, ctx, inp.events)
+            self.add_event(s, ctx, "allocate_network",
+                           details=", ".join(f"{p.ip_address} on {inp.host}" if inp.host
+                                             else p.ip_address for p in ports))
         return AllocateNetworkResult(ports=ports)
 
     @activity.defn(name="deallocate_network")
     def deallocate_network(self, ctx: OpContext) -> int:
-        """Free every port of the server; returns how many were freed."""
-        with self.db.writer() as s:
-            # Ports the user brought to an interface attach are kept, unbound
-            # (Nova's preserve_on_delete); novaflow's own ports go.
-            kept = [v.port_id for v in s.exec(select(VirtualInterface).where(
+        """Delete the ports made for the server, unbind the user's; returns how many.
+
+        The user's are the ports the boot request named and those the user
+        brought to an interface attach (Nova's preserve_on_delete)."""
+        with self.db.reader() as s:
+            inst = s.exec(select(Instance).where(Instance.uuid == ctx.server_id)).first()
+            attached = {v.port_id for v in s.exec(select(VirtualInterface).where(
                 VirtualInterface.instance_uuid == ctx.server_id,
-                VirtualInterface.preserve_on_delete.is_(True))).all()]
-            if kept:
-                s.execute(update(Port).where(Port.id.in_(kept), Port.device_id == ctx.server_id)
-                          .values(device_id=None, device_owner="", status="DOWN"))
+                VirtualInterface.preserve_on_delete.is_(True))).all()}
+        keep = requested_ports(inst) | attached
+        conn = self.cloud
+        try:
+            ports = list(conn.network.ports(device_id=ctx.server_id))
+            for port in ports:
+                if port.id in keep:
+                    conn.network.update_port(port.id, device_id="", device_owner="",
+                                             binding_host_id="")
+                else:
+                    conn.network.delete_port(port.id, ignore_missing=True)
+        except (openstack.exceptions.SDKException, OSError) as exc:
+            raise _unavailable(exc) from exc
+        with self.db.writer() as s:
             s.execute(delete(VirtualInterface).where(
                 VirtualInterface.instance_uuid == ctx.server_id))
-            result = s.execute(delete(Port).where(Port.device_id == ctx.server_id))
             inst = s.exec(select(Instance).where(Instance.uuid == ctx.server_id)).first()
             if inst is not None and inst.addresses:
                 inst.addresses = {}
                 s.add(inst)
-            return result.rowcount or 0
+        return len(ports)

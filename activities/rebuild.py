@@ -14,11 +14,12 @@ from temporalio.exceptions import ApplicationError
 
 from activities.base import ControlActivities
 from activities.migrations import flavor_info
+from activities.network import server_ports
 from activities.scheduler import placement
 from activities.scheduler.activities import flavor_spec
 from activities.scheduler.filters import ImagePropertiesFilter
 from activities.scheduler.types import RequestSpec
-from activities.types.catalog import ImageInfo, PortInfo
+from activities.types.catalog import ImageInfo
 from activities.types.context import OpContext
 from activities.types.day2 import (
     CheckRebuildImageInput,
@@ -28,7 +29,7 @@ from activities.types.day2 import (
 )
 from novaflow import errors
 from novaflow.states import TaskState, VmState
-from schema.models import Instance, Network, Port, utcnow
+from schema.models import Instance, utcnow
 
 # The filters Nova runs again on the server's own host when a rebuild
 # changes the image (its filters with RUN_ON_REBUILD).
@@ -49,12 +50,7 @@ class RebuildActivities(ControlActivities):
     def prepare_rebuild(self, ctx: OpContext) -> RebuildPlan:
         with self.db.reader() as s:
             inst = self._instance(s, ctx)
-            ports = [PortInfo(id=p.id, network_id=p.network_id, network_name=name or "",
-                              ip_address=p.ip_address, mac_address=p.mac_address)
-                     for p, name in s.exec(
-                         select(Port, Network.name)
-                         .join(Network, Network.id == Port.network_id, isouter=True)
-                         .where(Port.device_id == inst.uuid).order_by(Port.created_at))]
+            ports = server_ports(self.cloud, inst.uuid)
             image = inst.image or {}
             return RebuildPlan(
                 name=inst.display_name, host=inst.host or "", vm_state=inst.vm_state,

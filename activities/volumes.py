@@ -16,6 +16,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.base import ControlActivities
+from activities.catalog import image_info
 from activities.types.catalog import (
     AttachVolumesInput,
     ImageInfo,
@@ -25,14 +26,8 @@ from activities.types.catalog import (
 )
 from activities.types.context import OpContext
 from novaflow import errors
-from schema.models import (
-    BlockDeviceMapping,
-    Image,
-    Instance,
-    Volume,
-    VolumeAttachment,
-    utcnow,
-)
+from novaflow.images import ImageServiceUnavailable
+from schema.models import BlockDeviceMapping, Instance, Volume, VolumeAttachment, utcnow
 
 
 def _device(index: int) -> str:
@@ -59,7 +54,7 @@ class VolumeActivities(ControlActivities):
             rows = sorted(rows, key=lambda r: (r.boot_index != 0, r.id))
             boot_from_volume = any(r.boot_index == 0 for r in rows)
             disks: list[VolumeDisk] = []
-            image: ImageInfo | None = None
+            boot_image_id: str | None = None
             for n, row in enumerate(rows):
                 vol = self._reserve_one(s, ctx, row, inst)
                 device = _device(n if boot_from_volume else n + 1)
@@ -69,13 +64,17 @@ class VolumeActivities(ControlActivities):
                                         boot_index=row.boot_index, size_gb=vol.size,
                                         path=self._path(vol.id)))
                 if row.boot_index == 0 and vol.image_id:
-                    img = s.get(Image, vol.image_id)
-                    if img is not None:
-                        image = ImageInfo(id=img.id, name=img.name,
-                                          properties=dict(img.properties or {}),
-                                          min_disk=img.min_disk, min_ram=img.min_ram)
+                    boot_image_id = vol.image_id
             self.add_event(s, ctx, "reserve_volumes",
                            details=", ".join(f"{d.volume_id} as {d.device}" for d in disks))
+        image: ImageInfo | None = None
+        if boot_image_id:
+            # The boot volume's image, from Glance (absent if since deleted).
+            try:
+                found = self.images.get(boot_image_id, ctx.project_id, ctx.is_admin)
+            except ImageServiceUnavailable as exc:
+                raise ApplicationError(f"Image service unavailable: {exc}") from exc
+            image = image_info(found) if found is not None else None
         return ReserveVolumesResult(disks=disks, boot_from_volume=boot_from_volume, image=image)
 
     def _reserve_one(self, s, ctx: OpContext, row: BlockDeviceMapping,

@@ -20,6 +20,7 @@ from api.routes import (
     availability_zones,
     catalog,
     cinder_attachments,
+    external_events,
     extra_routers,
     flavors,
     hypervisors,
@@ -28,7 +29,6 @@ from api.routes import (
     limits,
     metadata,
     migrations,
-    neutron_ports,
     os_hosts,
     proxy_images,
     proxy_networks,
@@ -113,7 +113,7 @@ def create_app(settings: Settings, temporal: Client | None = None,
 
     for module in (versions, servers, server_actions, flavors, catalog):
         app.include_router(module.router)
-    for module in (services, hypervisors):
+    for module in (services, hypervisors, external_events):
         app.include_router(module.router)
     app.include_router(migrations.router)
     app.include_router(server_migration_actions.router)
@@ -129,7 +129,7 @@ def create_app(settings: Settings, temporal: Client | None = None,
     for module in (cinder_attachments, server_volumes):
         app.include_router(module.router)
     # Interface attach: Neutron's port writes (stand-in) and Nova's os-interface.
-    for module in (neutron_ports, server_interfaces):
+    for module in (server_interfaces,):
         app.include_router(module.router)
     return app
 

@@ -21,7 +21,8 @@ from workflows.delete import DeleteServerInput, DeleteServerWorkflow
 async def create_server(h: AppHandles, ctx: RequestContext, inst: Instance,
                         network_ids: list[str], scheduler_hints: dict,
                         force_host: str | None, block_devices: list | None = None,
-                        bdm_rows: list[BlockDeviceMapping] | None = None) -> Instance:
+                        bdm_rows: list[BlockDeviceMapping] | None = None,
+                        port_ids: list[str] | None = None) -> Instance:
     """Write the instance (BUILD/scheduling) and start its BootServerWorkflow."""
     group_uuid = scheduler_hints.get("group")
 
@@ -41,10 +42,12 @@ async def create_server(h: AppHandles, ctx: RequestContext, inst: Instance,
     def make_input(op_ctx: Any, _started: Any) -> BootServerInput:
         return BootServerInput(
             ctx=op_ctx, name=inst.display_name, flavor_ref=inst.flavor["flavorid"],
-            image_ref=inst.image_ref, network_ids=network_ids,
+            image_ref=inst.image_ref, network_ids=network_ids, port_ids=list(port_ids or []),
             availability_zone=inst.availability_zone, force_host=force_host,
             scheduler_hints=scheduler_hints, max_attempts=h.settings.scheduler.max_attempts,
-            timeouts=op_timeouts(h), block_devices=list(block_devices or []))
+            timeouts=op_timeouts(h), block_devices=list(block_devices or []),
+            vif_plugging_timeout=float(h.settings.vif_plugging_timeout),
+            vif_plugging_is_fatal=h.settings.vif_plugging_is_fatal)
 
     flavor_name = (inst.flavor or {}).get("name", "")
     await start_operation(h, ctx, inst, Operation(

@@ -4,8 +4,9 @@ and the shared handles (database, Temporal client, settings) the routes use."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from temporalio.client import Client
@@ -16,6 +17,8 @@ from api.errors import ServiceUnavailable, Unauthorized
 from api.microversion import MIN_VERSION, APIVersion
 from api.policy import PolicyEnforcer
 from novaflow import logs
+from novaflow.cloud import host_connection
+from novaflow.images import ImageClient
 from novaflow.settings import Settings
 from schema.db import Database
 
@@ -70,6 +73,25 @@ class AppHandles:
     token_backend: TokenBackend
     policy: PolicyEnforcer
     temporal: Client | None = None
+    images: ImageClient | None = None  # Glance, from the catalog (made on first use)
+    _cloud: Any = None  # an openstacksdk Connection as the service user
+    background: set = field(default_factory=set)  # tasks the app keeps alive
+    # Threads for calls the app makes to its own API (the Neutron stand-in's
+    # notifications to os-server-external-events): never the default executor,
+    # whose threads the called routes need (a self-call there can deadlock).
+    notifier: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
+        max_workers=4, thread_name_prefix="neutron-notifier"))
+
+    def cloud(self) -> Any:
+        """The cloud as the control plane's service user (endpoints from the catalog)."""
+        if self._cloud is None:
+            self._cloud = host_connection(self.settings)
+        return self._cloud
+
+    def image_client(self) -> ImageClient:
+        if self.images is None:
+            self.images = ImageClient(self.cloud)
+        return self.images
 
 
 def handles(request: Request) -> AppHandles:

@@ -38,6 +38,7 @@ BASE_RULES = {
     "project_member_api": "role:member and project_id:%(project_id)s",
     "project_reader_or_admin": "rule:project_reader_api or rule:context_is_admin",
     "project_member_or_admin": "rule:project_member_api or rule:context_is_admin",
+    "service_api": "role:service",
 }
 
 _C = "os_compute_api:"
@@ -80,6 +81,7 @@ COMPUTE_RULES = {
     f"{_C}os-quota-sets:update": ADMIN, f"{_C}os-quota-sets:delete": ADMIN,
     f"{_C}os-services:list": ADMIN, f"{_C}os-services:update": ADMIN,
     f"{_C}os-services:delete": ADMIN,
+    f"{_C}os-server-external-events:create": "rule:service_api or rule:context_is_admin",
     f"{_C}os-hypervisors:list": ADMIN, f"{_C}os-hypervisors:list-detail": ADMIN,
     f"{_C}os-hypervisors:statistics": ADMIN, f"{_C}os-hypervisors:show": ADMIN,
     # Day-2 operations (Nova's defaults).
@@ -121,9 +123,9 @@ COMPUTE_RULES.update({
     f"{_C}os-evacuate": ADMIN,
 })
 
-# The stand-in image, network and volume services: reader reads, member writes.
+# The stand-in network and volume services: reader reads, member writes.
 SERVICE_RULES = {f"{svc}:{kind}": (READER if kind == "read" else MEMBER)
-                 for svc in ("image", "network", "volume") for kind in ("read", "write")}
+                 for svc in ("network", "volume") for kind in ("read", "write")}
 
 _S = "/v2.1/servers"
 ROUTE_RULES: dict[tuple[str, str], str | None] = {
@@ -186,6 +188,7 @@ ROUTE_RULES: dict[tuple[str, str], str | None] = {
     ("GET", "/v2.1/os-hypervisors/detail"): f"{_C}os-hypervisors:list-detail",
     ("GET", "/v2.1/os-hypervisors/statistics"): f"{_C}os-hypervisors:statistics",
     ("GET", "/v2.1/os-hypervisors/{ident}"): f"{_C}os-hypervisors:show",
+    ("POST", "/v2.1/os-server-external-events"): f"{_C}os-server-external-events:create",
 }
 # Volume attach.
 ROUTE_RULES |= {
@@ -355,7 +358,7 @@ ACTION_RULES.update({
     "unshelve": f"{_C}os-shelve:unshelve", "evacuate": f"{_C}os-evacuate",
 })
 
-_SERVICE_PREFIXES = {"/image": "image", "/networking": "network", "/volume": "volume"}
+_SERVICE_PREFIXES = {"/networking": "network", "/volume": "volume"}
 
 
 def default_rules() -> dict[str, str]:

@@ -12,8 +12,9 @@ The token is a Keystone token: ``--token``, or one got by logging in as the
 clouds.yaml cloud ``--cloud`` (``OS_CLIENT_CONFIG_FILE``, as ``novaflow up``
 prints).
 
-Before booting it resolves the image named ``cirros`` through the image
-(Glance-shaped) API at ``{api}/image/v2/images`` and the network named
+Before booting it resolves the image named ``cirros`` through Glance at
+``{image_api}/v2/images`` (``--image-api``, default: the image endpoint of
+``--cloud``'s catalog) and the network named
 ``private`` through the networking (Neutron-shaped) API at
 ``{api}/networking/v2.0/networks``. Every request carries ``X-Auth-Token``.
 
@@ -318,7 +319,8 @@ async def run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | No
         headers=headers, timeout=httpx.Timeout(30.0), limits=limits, transport=transport
     ) as client:
         try:
-            image_id = await find_by_name(client, f"{api}/image/v2/images", "images", args.image)
+            image_api = (args.image_api or cloud_image_api(args.cloud)).rstrip("/")
+            image_id = await find_by_name(client, f"{image_api}/v2/images", "images", args.image)
             network_id = await find_by_name(
                 client, f"{api}/networking/v2.0/networks", "networks", args.network
             )
@@ -405,6 +407,17 @@ def cloud_token(cloud: str) -> str:
         conn.close()
 
 
+def cloud_image_api(cloud: str) -> str:
+    """The image service's URL in the catalog of ``cloud`` of clouds.yaml."""
+    import openstack
+
+    conn = openstack.connect(cloud=cloud)
+    try:
+        return conn.session.get_endpoint(service_type="image", interface="public")
+    finally:
+        conn.close()
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(
@@ -416,6 +429,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--api", default=DEFAULT_API, help=f"API base URL (default {DEFAULT_API})")
     parser.add_argument("--token", default=None, help="X-Auth-Token (default: log in as --cloud)")
+    parser.add_argument("--image-api", default=None,
+                        help="Glance's URL (default: the image endpoint of --cloud's catalog)")
     parser.add_argument("--cloud", default="novaflow",
                         help="clouds.yaml cloud to log in as (default novaflow)")
     parser.add_argument("--flavor", default="1", help="flavorRef (default 1)")

@@ -24,4 +24,4 @@ def host_connection(settings: Settings) -> openstack.connection.Connection:
         auth_url=settings.keystone_auth_url(), username=settings.service_user,
         password=settings.effective_service_password(),
         project_name=settings.service_project, user_domain_id="default",
-        project_domain_id="default", region_name="RegionOne", interface="public")
+        project_domain_id="default", region_name=settings.region_name, interface="public")

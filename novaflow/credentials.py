@@ -14,8 +14,9 @@ PASSWORDS_FILE = "passwords.json"
 METADATA_SECRET_FILE = "metadata-secret.json"
 CODEC_KEYS_FILE = "payload-keys.json"
 
-# The Keystone users the embedded stack creates, by the role they stand for.
-USERS = ("admin", "demo", "reader", "novaflow", "other")
+# The Keystone users the embedded stack creates, by the role they stand for
+# (``glance``: the image service's own service user, for its token checks).
+USERS = ("admin", "demo", "reader", "novaflow", "other", "glance")
 
 
 def _write_private(path: Path, data: dict) -> None:

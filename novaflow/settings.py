@@ -135,6 +135,13 @@ class Settings(BaseSettings):
     # it (host workers heartbeat every running step each second).
     host_heartbeat_timeout: float = 10.0
     instance_build_timeout: int = 600
+    # Nova's: how long a build waits for network-vif-plugged of each port
+    # (0: do not wait), and whether the wait running out fails the host.
+    vif_plugging_timeout: int = 300
+    vif_plugging_is_fatal: bool = True
+    # The Neutron stand-in's (Neutron's option of the same name): tell Nova
+    # through os-server-external-events when a port is bound.
+    notify_nova_on_port_status_changes: bool = True
     # Seconds a resize or cold migration waits in VERIFY_RESIZE before it is
     # confirmed automatically (0: wait for the user, as Nova's default).
     resize_confirm_window: int = 0
@@ -164,6 +171,9 @@ class Settings(BaseSettings):
     # cloud, set keystone_url and service_password.
     keystone_url: str | None = None  # default: http://127.0.0.1:<keystone_port>
     keystone_port: int = 5000
+    # The region of this control plane's endpoints in Keystone's catalog
+    # (a second stack sharing one Keystone registers its own).
+    region_name: str = "RegionOne"
     keystone_timeout: float = 5.0
     service_user: str = "novaflow"
     service_password: SecretStr | None = None

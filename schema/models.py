@@ -252,6 +252,7 @@ class Port(SQLModel, table=True):
     device_owner: str = "compute:nova"
     project_id: str = ""
     status: str = "DOWN"
+    binding_host_id: str = Field(default="", sa_column_kwargs={"server_default": ""})
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -1,12 +1,13 @@
-"""First-start content of the embedded stack: Nova's classic flavors, a cirros
-image and a ``private`` network with a subnet.  Only what is missing is added."""
+"""First-start content of the embedded stack: Nova's classic flavors and a
+``private`` network with a subnet.  Only what is missing is added.  (The
+``cirros`` image is Glance's: ``workers/glance_setup.py``.)"""
 
 from __future__ import annotations
 
 from sqlmodel import select
 
 from schema.db import Database
-from schema.models import Flavor, Image, Network, Subnet
+from schema.models import Flavor, Network, Subnet
 
 CLASSIC_FLAVORS = [
     # flavorid, name, vcpus, memory_mb, root_gb
@@ -19,18 +20,13 @@ CLASSIC_FLAVORS = [
 
 
 def seed(db: Database) -> None:
-    """Add the classic flavors, the cirros image and the private network if absent."""
+    """Add the classic flavors and the private network if absent."""
     with db.writer() as s:
         have = set(s.exec(select(Flavor.flavorid)))
         for flavorid, name, vcpus, ram, disk in CLASSIC_FLAVORS:
             if flavorid not in have:
                 s.add(Flavor(flavorid=flavorid, name=name, vcpus=vcpus, memory_mb=ram,
                              root_gb=disk))
-        if s.exec(select(Image).where(Image.name == "cirros")).first() is None:
-            s.add(Image(name="cirros", disk_format="qcow2", container_format="bare",
-                        size=21430272, min_disk=0, min_ram=0,
-                        properties={"hw_architecture": "x86_64", "img_hv_type": "qemu",
-                                    "hw_vm_mode": "hvm", "os_distro": "cirros"}))
         if s.exec(select(Network).where(Network.name == "private")).first() is None:
             net = Network(name="private", shared=True)
             s.add(net)

@@ -48,11 +48,12 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   echo "$digest" > "$stamp"
 fi
 
-# Keystone (and later Glance) pin OpenStack libraries that clash with ours:
-# they get a venv of their own, reinstalled only when their pins change.
-openstack_pins="keystone==30.0.0 gunicorn==27.0.1"
+# Keystone and Glance pin OpenStack libraries that clash with ours: they get a
+# venv of their own (one release, 2026.2, so they share it), reinstalled only
+# when their pins change.  Glance adds ~40 s to a first bootstrap.
+openstack_pins="keystone==30.0.0 glance==33.0.0 gunicorn==27.0.1"
 if [ ! -x .venv-openstack/bin/python ]; then
-  echo "bootstrap: creating .venv-openstack (Keystone)"
+  echo "bootstrap: creating .venv-openstack (Keystone, Glance)"
   "$python" -m venv .venv-openstack
 fi
 ostamp=.venv-openstack/.novaflow-installed

@@ -105,7 +105,8 @@ class Capture:
                                        headers={"X-Auth-Token": login(stack, "admin", "admin")})
 
     async def ids(self) -> tuple[str, str]:
-        image = (await self.api.get("/image/v2/images")).json()["images"][0]["id"]
+        glance = f"{self.stack.glance.url}/v2/images"  # the real Glance of the stack
+        image = (await self.api.get(glance, params={"name": "cirros"})).json()["images"][0]["id"]
         net = (await self.api.get("/networking/v2.0/networks")).json()["networks"][0]["id"]
         return image, net
 

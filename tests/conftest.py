@@ -112,8 +112,23 @@ def demo_user(demo: httpx.Client) -> str:
 
 
 @pytest.fixture(scope="session")
-def catalog_ids(demo: httpx.Client) -> dict[str, str]:
-    images = demo.get("/image/v2/images").json()["images"]
+def glance(stack: StackThread):
+    """The real Glance's v2 API as one of the stack's users:
+    ``glance("admin").post("/images", json=...)``."""
+    clients: dict[str, httpx.Client] = {}
+
+    def client(user: str) -> httpx.Client:
+        if user not in clients:
+            clients[user] = stack.glance_client(user)
+        return clients[user]
+    yield client
+    for c in clients.values():
+        c.close()
+
+
+@pytest.fixture(scope="session")
+def catalog_ids(demo: httpx.Client, glance) -> dict[str, str]:
+    images = glance("demo").get("/images", params={"name": "cirros"}).json()["images"]
     nets = demo.get("/networking/v2.0/networks").json()["networks"]
     return {"image": next(i["id"] for i in images if i["name"] == "cirros"),
             "network": next(n["id"] for n in nets if n["name"] == "private")}

@@ -63,7 +63,9 @@ class StackThread:
     def __init__(self, state_dir: Path, hosts: int = 3, host_specs: list | None = None,
                  virt: str = "test", keystone_of: StackThread | None = None,
                  **settings_overrides: Any):
-        """``keystone_of``: share that stack's Keystone instead of starting one."""
+        """``keystone_of``: share that stack's Keystone (and Glance) instead of
+        starting one."""
+        self.keystone_of = keystone_of
         # The suite boots far more than Nova's default quota (10 instances,
         # 20 cores) per project; quota tests set their project's limits.
         settings_overrides.setdefault("quota", {"instances": -1, "cores": -1, "ram": -1})
@@ -76,13 +78,16 @@ class StackThread:
         if keystone_of is not None:
             settings_overrides["keystone_url"] = keystone_of.auth_url
             settings_overrides["service_password"] = keystone_of.passwords["novaflow"]
+            # Its own endpoints (network, compute...) in a region of its own.
+            settings_overrides.setdefault("region_name", f"Region-{state_dir.name}")
             passwords_file = state_dir / PASSWORDS_FILE
             passwords_file.write_text(json.dumps(keystone_of.passwords))
         settings_overrides.setdefault("console_proxy_port", free_port())
         settings = Settings(state_dir=state_dir, api_port=free_port(), **settings_overrides)
         self.stack = EmbeddedStack(settings=settings, hosts=hosts,
                                    temporal_port=free_port(), ui_port=free_port(),
-                                   keystone_port=free_port(), own_keystone=keystone_of is None,
+                                   keystone_port=free_port(), glance_port=free_port(),
+                                   own_keystone=keystone_of is None,
                                    headless=True, host_specs=host_specs, virt=virt)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True,
@@ -122,12 +127,24 @@ class StackThread:
     def login(self, user: str, project: str | None = None) -> Login:
         """One of the stack's users: admin, demo, reader, other, novaflow."""
         default = {"admin": "admin", "demo": "demo", "reader": "demo", "other": "other",
-                   "novaflow": "service"}
+                   "novaflow": "service", "glance": "service"}
         return Login(user, self.passwords[user], project or default[user])
 
     def client(self, user: str, timeout: float = 30):
         """An httpx client of the API as one of the stack's users."""
         return identity.client(self.api_url, self.auth_url, self.login(user), timeout)
+
+    @property
+    def glance_url(self) -> str:
+        """The real Glance's URL (the one in Keystone's catalog)."""
+        if self.stack.glance is None:
+            return self.keystone_of.glance_url
+        return self.stack.glance.url
+
+    def glance_client(self, user: str, timeout: float = 30):
+        """An httpx client of Glance's v2 API as one of the stack's users."""
+        return identity.client(f"{self.glance_url}/v2", self.auth_url, self.login(user),
+                               timeout)
 
     def ensure_user(self, user: str, project: str, role: str = "member") -> Login:
         """A Keystone user with ``role`` on ``project``, both made if missing."""

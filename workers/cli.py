@@ -76,6 +76,7 @@ novaflow is up.
   Compute API   {api}/v2.1
   Keystone      {stack.settings.keystone_auth_url()}   (users admin, demo, reader; passwords
                 in {(stack.state_dir / PASSWORDS_FILE).resolve()}, mode 0600)
+  Glance        {stack.glance.url if stack.glance else "(the shared Keystone's catalog)"}
   consoles      {stack.settings.console_proxy_base()}   (remote consoles' proxy)
   Temporal UI   {stack.server.ui_url}   (payloads decoded by {stack.codec_url})
   Temporal      {stack.server.address}
@@ -111,6 +112,7 @@ async def _up(args: argparse.Namespace) -> int:
     settings.metadata_port = args.metadata_port or None
     stack = EmbeddedStack(settings=settings, hosts=args.hosts, temporal_port=args.temporal_port,
                           ui_port=args.ui_port, keystone_port=args.keystone_port,
+                          glance_port=args.glance_port,
                           codec_port=args.codec_port, virt=args.virt, layout=args.layout)
     try:
         try:
@@ -324,6 +326,7 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--temporal-port", type=int, default=7233)
     up.add_argument("--ui-port", type=int, default=8233)
     up.add_argument("--keystone-port", type=int, default=5000)
+    up.add_argument("--glance-port", type=int, default=9292)
     up.add_argument("--codec-port", type=int, default=8235,
                     help="the payload codec server the Temporal UI decodes through")
     up.add_argument("--policy-file", help="YAML overrides of Nova's policy rules")

@@ -2,9 +2,10 @@
 start through the identity API (keystoneauth, as the bootstrap admin):
 projects ``demo``, ``service`` and ``other``; users ``demo`` (member of demo),
 ``reader`` (reader of demo), ``other`` (member of other) and the control
-plane's service user ``novaflow`` (role ``service`` in project service); and
-the catalog: compute, image, network and volume endpoints on the API's
-current URL.  A handful of list calls, then only what is missing is created."""
+plane's service user ``novaflow`` (role ``service`` in project service),
+Glance's ``glance`` (the same role); and the catalog: compute, network and
+volume endpoints on the API's current URL, image on Glance's.  A handful of
+list calls, then only what is missing is created."""
 
 from __future__ import annotations
 
@@ -18,14 +19,15 @@ DOMAIN = "default"
 
 # user -> (project, role)
 USERS = {"demo": ("demo", "member"), "reader": ("demo", "reader"),
-         "other": ("other", "member"), "novaflow": ("service", "service")}
+         "other": ("other", "member"), "novaflow": ("service", "service"),
+         "glance": ("service", "service")}
 
 
 @dataclass(frozen=True)
 class ServiceEntry:
     type: str
     name: str
-    path: str  # under the API's base URL
+    path: str  # under the API's base URL, unless the service runs on its own
 
 
 SERVICES = [
@@ -83,30 +85,40 @@ class IdentityAdmin:
         self.grant(user, project, self.role(role_name))
         return user
 
-    def ensure_catalog(self, api_url: str) -> None:
-        """A public and an internal endpoint per service, pointing at ``api_url``."""
+    def ensure_catalog(self, api_url: str, own_urls: dict[str, str] | None = None,
+                       region: str = REGION) -> None:
+        """A public and an internal endpoint per service in ``region``, pointing
+        at ``api_url`` or, for services that run on their own (``{type: url}``),
+        there."""
         api = api_url.rstrip("/")
+        own_urls = own_urls or {}
+        if region != REGION and not any(
+                r["id"] == region for r in self.get("/regions", "regions")):
+            self.post("/regions", "region", {"id": region})
         services = {s["type"]: s for s in self.get("/services", "services")}
-        endpoints = self.get("/endpoints", "endpoints")
+        endpoints = [e for e in self.get("/endpoints", "endpoints")
+                     if e.get("region_id", REGION) == region]
         for entry in SERVICES:
             service = services.get(entry.type) or self.post(
                 "/services", "service", {"type": entry.type, "name": entry.name,
                                          "enabled": True})
-            url = api + entry.path
+            url = own_urls.get(entry.type) or api + entry.path
             have = {e["interface"]: e for e in endpoints if e["service_id"] == service["id"]}
             for interface in ("public", "internal"):
                 ep = have.get(interface)
                 if ep is None:
                     self.post("/endpoints", "endpoint",
                               {"service_id": service["id"], "interface": interface,
-                               "url": url, "region_id": REGION})
+                               "url": url, "region_id": region})
                 elif ep["url"] != url:
                     self.session.patch(f"{self.url}/endpoints/{ep['id']}",
                                        json={"endpoint": {"url": url}})
 
 
-def provision(auth_url: str, passwords: dict[str, str], api_url: str) -> None:
-    """Make sure every project, user, role and catalog entry exists."""
+def provision(auth_url: str, passwords: dict[str, str], api_url: str,
+              own_urls: dict[str, str] | None = None) -> None:
+    """Make sure every project, user, role and catalog entry exists
+    (``own_urls``: ``{service type: url}`` of services not in the API)."""
     admin = IdentityAdmin(auth_url, passwords["admin"])
     try:
         for user, (project, role) in USERS.items():
@@ -114,6 +126,20 @@ def provision(auth_url: str, passwords: dict[str, str], api_url: str) -> None:
         # As OpenStack's own service users: admin on the service project too
         # (hosts read any project's servers and images on the control plane's behalf).
         admin.ensure_user("novaflow", passwords["novaflow"], "service", "admin")
-        admin.ensure_catalog(api_url)
+        admin.ensure_catalog(api_url, own_urls)
+    finally:
+        admin.session.session.close()
+
+
+def register_region(auth_url: str, admin_password: str, api_url: str, region: str) -> None:
+    """A second control plane on a shared Keystone: its own endpoints in
+    ``region``, with the image service of the first (RegionOne)."""
+    admin = IdentityAdmin(auth_url, admin_password)
+    try:
+        image = next(s for s in admin.get("/services", "services") if s["type"] == "image")
+        glance = next(e["url"] for e in admin.get("/endpoints", "endpoints",
+                                                  service_id=image["id"], interface="public")
+                      if e.get("region_id", REGION) == REGION)
+        admin.ensure_catalog(api_url, {"image": glance}, region)
     finally:
         admin.session.session.close()

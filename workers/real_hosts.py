@@ -79,8 +79,10 @@ def upload_test_image(settings: Settings, kernel: Path, ramdisk: Path) -> str:
             return found[0]["id"]
 
         def upload(name: str, disk_format: str, data: bytes, **props: str) -> str:
+            # Glance wants kernel and ramdisk images' container format to match.
+            container = disk_format if disk_format in ("aki", "ari", "ami") else "bare"
             img = http.post("/images", json={
-                "name": name, "disk_format": disk_format, "container_format": "bare",
+                "name": name, "disk_format": disk_format, "container_format": container,
                 "visibility": "public", **props}).raise_for_status().json()
             http.put(f"/images/{img['id']}/file", content=data,
                      headers={"Content-Type": "application/octet-stream"}).raise_for_status()

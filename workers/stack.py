@@ -1,4 +1,4 @@
-"""The embedded stack: Temporal dev server, Keystone, app database, control
+"""The embedded stack: Temporal dev server, Keystone, Glance, app database, control
 worker, simulated compute hosts (each its own worker and libvirt connection),
 the API and the payload codec server, all in one process tree.  ``novaflow
 up`` runs it in the foreground with the API, the control worker and the hosts
@@ -23,6 +23,7 @@ from activities.hypervisor.driver import ComputeDriver
 from api.app import create_app
 from api.metadata_service import create_metadata_app
 from novaflow import logs
+from novaflow.cloud import host_connection
 from novaflow.clouds import write_clouds_yaml
 from novaflow.credentials import codec_keys, passwords
 from novaflow.settings import Settings
@@ -35,9 +36,11 @@ from workers.children import Children
 from workers.codec_server import codec_app
 from workers.console_proxy import console_proxy_app
 from workers.control import build_control_worker, start_control_monitor
+from workers.glance_server import GlanceServer
+from workers.glance_setup import ensure_cirros
 from workers.host_runner import DriverFactory, HostRunner, RunningHost, libvirt_driver_factory
 from workers.keystone_server import KeystoneServer
-from workers.keystone_setup import provision
+from workers.keystone_setup import REGION, provision, register_region
 from workers.temporal_server import DevServer
 
 log = logs.get_logger("novaflow.stack")
@@ -55,8 +58,10 @@ class EmbeddedStack:
     ui_port: int = 8233
     headless: bool = False
     keystone_port: int = 5000
+    glance_port: int = 9292
     # False: use the Keystone settings.keystone_url names (users, projects and
-    # passwords already there, e.g. a second test stack sharing the first's).
+    # passwords already there, e.g. a second test stack sharing the first's)
+    # and the Glance in its catalog.
     own_keystone: bool = True
     codec_port: int = 8235
     driver_factory: DriverFactory = libvirt_driver_factory
@@ -70,6 +75,7 @@ class EmbeddedStack:
     layout: str = "single"
     server: DevServer | None = None
     keystone: KeystoneServer | None = None
+    glance: GlanceServer | None = None
     client: Client | None = None
     host_runner: HostRunner | None = None
     children: Children | None = None
@@ -99,6 +105,7 @@ class EmbeddedStack:
                   "Temporal": ("127.0.0.1", self.temporal_port)}
         if self.own_keystone:
             wanted["Keystone"] = ("127.0.0.1", self.keystone_port)
+            wanted["Glance"] = ("127.0.0.1", self.glance_port)
         wanted["console proxy"] = (self.settings.console_proxy_host,
                                    self.settings.console_proxy_port)
         if self.settings.metadata_port:
@@ -131,12 +138,16 @@ class EmbeddedStack:
                 self.state_dir, self.keystone_port, self.passwords["admin"],
                 token_expiration=self.settings.keystone_token_expiration,
                 password_hash_rounds=self.settings.keystone_password_hash_rounds)
+            self.glance = GlanceServer(
+                self.state_dir, self.glance_port, self.settings.keystone_auth_url(),
+                self.passwords["glance"])
         self.server = DevServer(self.state_dir / "temporal.db", self.temporal_port,
                                 self.ui_port, headless=self.headless,
                                 log_file=self.state_dir / "temporal.log",
                                 codec_endpoint=None if self.headless else self.codec_url)
-        # Keystone takes seconds to start: it comes up while everything else
-        # does, and is awaited only before the stack reports itself up.
+        # Keystone and Glance take seconds to start: they come up while
+        # everything else does, and are awaited only before the stack reports
+        # itself up.
         keystone_up = asyncio.create_task(self._start_keystone())
         try:
             await self._start_rest()
@@ -223,10 +234,19 @@ class EmbeddedStack:
             await asyncio.sleep(0.1)
 
     async def _start_keystone(self) -> None:
+        """Keystone and Glance side by side, then the catalog and cirros (or,
+        sharing another stack's, this stack's endpoints in a region of its own)."""
         if self.keystone is None:
+            if self.settings.region_name != REGION:
+                await asyncio.to_thread(register_region, self.settings.keystone_auth_url(),
+                                        self.passwords["admin"], self.api_url,
+                                        self.settings.region_name)
             return
-        await self.keystone.start()
-        await asyncio.to_thread(provision, self.keystone.auth_url, self.passwords, self.api_url)
+        await asyncio.gather(self.keystone.start(), self.glance.start())
+        await asyncio.to_thread(provision, self.keystone.auth_url, self.passwords, self.api_url,
+                                {"image": self.glance.url})
+        self.cirros_id = await asyncio.to_thread(
+            lambda: ensure_cirros(host_connection(self.settings)))
 
     def _start_worker(self, worker: Worker) -> asyncio.Task:
         self._workers.append(worker)
@@ -279,7 +299,8 @@ class EmbeddedStack:
                 await asyncio.wait_for(task, 15)
         if self.server is not None:
             self.server.stop()
-        if self.keystone is not None:
-            self.keystone.stop()
+        for service in (self.glance, self.keystone):
+            if service is not None:
+                service.stop()
         if getattr(self, "db", None) is not None:
             self.db.dispose()

@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.instances import InstanceActivities
     from activities.network import NetworkActivities
     from activities.scheduler.activities import SchedulerActivities
+    from activities.types import external_events
     from activities.types.catalog import (
         AllocateNetworkInput,
         AttachVolumesInput,
@@ -71,6 +72,7 @@ class BootServerInput:
     flavor_ref: str
     image_ref: str
     network_ids: list[str] = field(default_factory=list)
+    port_ids: list[str] = field(default_factory=list)  # pre-created ports (networks: [{port}])
     availability_zone: str | None = None
     force_host: str | None = None
     scheduler_hints: dict[str, Any] = field(default_factory=dict)
@@ -78,6 +80,9 @@ class BootServerInput:
     timeouts: OpTimeouts = field(default_factory=OpTimeouts)
     # Volumes to reserve and attach; with a boot_index 0 volume, image_ref may be "".
     block_devices: list[BlockDeviceSpec] = field(default_factory=list)
+    # Nova's vif_plugging_timeout (0: do not wait) and vif_plugging_is_fatal.
+    vif_plugging_timeout: float = 0
+    vif_plugging_is_fatal: bool = True
 
 
 @dataclass
@@ -104,6 +109,14 @@ class BootServerWorkflow(StepTracking):
         super().__init__()
         self._host: str | None = None  # the last host claimed: a clean-up destroys there
         self._claimed = ClaimedHost(host=None, attempt=0)
+        self._plugged: set[str] = set()  # ports whose network-vif-plugged came
+        self._vif_failed: set[str] = set()
+
+    @workflow.signal(name=external_events.SIGNAL)
+    def external_event(self, event: external_events.ExternalEvent) -> None:
+        """An event from os-server-external-events (e.g. Neutron's vif-plugged)."""
+        if event.name == "network-vif-plugged":
+            (self._plugged if event.status != "failed" else self._vif_failed).add(event.tag)
 
     @workflow.query(name=CLAIMED_HOST_QUERY)
     def claimed_host(self) -> ClaimedHost:
@@ -154,7 +167,8 @@ class BootServerWorkflow(StepTracking):
                             summary=f"get_flavor {inp.flavor_ref}"),
                     self._get_image(inp),
                     control(CatalogActivities.get_networks,
-                            LookupInput(ctx=ctx, ref="", refs=inp.network_ids),
+                            LookupInput(ctx=ctx, ref="", refs=inp.network_ids,
+                                        ports=inp.port_ids),
                             summary="get_networks"),
                 )
                 step.details = f"flavor {flavor.name}, image {image.name}"
@@ -230,11 +244,15 @@ class BootServerWorkflow(StepTracking):
         """Ports, then the domain on ``host``; a host that fails is HostRejected."""
         ctx = inp.ctx
         self.steps.at(f"allocate_network (attempt {attempt})")
+        # Events for this attempt's bindings only (a rescheduled port binds anew).
+        self._plugged.clear()
+        self._vif_failed.clear()
         try:
             # The steps timed so far are written in the same transaction.
             net = await control(NetworkActivities.allocate_network,
-                                AllocateNetworkInput(ctx=ctx, networks=networks,
-                                                     events=self.steps.take()),
+                                AllocateNetworkInput(
+                                    ctx=ctx, networks=networks, events=self.steps.take(),
+                                    host=host, availability_zone=inp.availability_zone or ""),
                                 summary="allocate_network")
         except ActivityError as exc:
             await self._release(ctx, host)
@@ -262,7 +280,35 @@ class BootServerWorkflow(StepTracking):
                 step.details = spawned.domain_name
         except ActivityError as exc:
             raise HostRejected(failure_message(exc), failure_type(exc)) from exc
+        if net.ports and inp.vif_plugging_timeout > 0 \
+                and workflow.patched("boot-wait-vif-plugged"):
+            await self._wait_vif_plugged(inp, host, attempt, [p.id for p in net.ports])
         return spawned
+
+    async def _wait_vif_plugged(self, inp: BootServerInput, host: str, attempt: int,
+                                port_ids: list[str]) -> None:
+        """Nova's wait for network-vif-plugged of every port: on timeout (or a
+        failed event) the host is given up if vif_plugging_is_fatal, else the
+        build goes on."""
+        event = f"wait_vif_plugged (attempt {attempt})"
+        self.steps.at(event)
+        start = workflow.now()
+        try:
+            await workflow.wait_condition(
+                lambda: set(port_ids) <= self._plugged or bool(self._vif_failed),
+                timeout=inp.vif_plugging_timeout)
+            ok = not self._vif_failed
+        except TimeoutError:
+            ok = False
+        details = ("plugged: " + ", ".join(port_ids) if ok else
+                   f"not plugged within {inp.vif_plugging_timeout:g}s: "
+                   + ", ".join(sorted(set(port_ids) - self._plugged)))
+        if ok or not inp.vif_plugging_is_fatal:
+            self.steps.record(event, start, host=host, details=details)
+            return
+        message = f"Virtual Interface creation failed ({details})"
+        self.steps.record(event, start, "Error", host, message)
+        raise HostRejected(message, errors.SPAWN_FAILED)
 
     async def _get_image(self, inp: BootServerInput) -> ImageInfo:
         """The image to boot; a volume-backed server may have none (its volume's comes later)."""

@@ -36,6 +36,7 @@ class ImageInfo:
 class NetworkInfo:
     id: str
     name: str
+    port_id: str = ""  # a pre-created port the user asked for (networks: [{port}])
 
 
 @dataclass
@@ -43,6 +44,7 @@ class LookupInput:
     ctx: OpContext
     ref: str  # flavor id, image id
     refs: list[str] = field(default_factory=list)  # network ids
+    ports: list[str] = field(default_factory=list)  # pre-created port ids
 
 
 @dataclass
@@ -59,6 +61,8 @@ class AllocateNetworkInput:
     ctx: OpContext
     networks: list[NetworkInfo]
     events: list[EventRecord] = field(default_factory=list)  # steps timed so far
+    host: str = ""  # the ports' binding:host_id (the host about to spawn)
+    availability_zone: str = ""  # device_owner compute:<zone>
 
 
 @dataclass

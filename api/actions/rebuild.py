@@ -18,14 +18,15 @@ from typing import Any
 from fastapi.responses import JSONResponse
 from sqlmodel import Session, select
 
-from api import views
+from api import images, views
 from api.actions import action
 from api.deps import AppHandles, RequestContext
 from api.errors import BadRequest
 from api.operations import Operation, check_transition, op_timeouts, start_operation
 from api.routes import servers, volumes
-from api.validation import is_uuid, no_extra_keys, string, validate_metadata
-from schema.models import Image, Instance, KeyPair
+from api.validation import no_extra_keys, string, validate_metadata
+from novaflow.images import GlanceImage
+from schema.models import Instance, KeyPair
 from workflows.rebuild import RebuildServerInput, RebuildServerWorkflow
 
 _SINCE = {"description": "2.19", "key_name": "2.54", "user_data": "2.57",
@@ -41,19 +42,12 @@ def _allowed_keys(ctx: RequestContext) -> set[str]:
     return keys
 
 
-def _image(h: AppHandles, ctx: RequestContext, inst: Instance, ref: Any) -> Image:
-    ref = str(ref or "").rstrip("/").split("/")[-1]
-    with h.db.reader() as s:
-        image = s.get(Image, ref) if is_uuid(ref) else None
-    if image is None or image.status != "active" or (
-            image.visibility == "private" and image.owner != ctx.project_id
-            and not ctx.is_admin):
-        raise BadRequest(f"Image {ref} could not be found.")
+async def _image(h: AppHandles, ctx: RequestContext, inst: Instance, ref: Any
+                 ) -> GlanceImage:
     flavor = inst.flavor or {}
-    if image.min_ram > int(flavor.get("memory_mb") or 0):
-        raise BadRequest("Flavor's memory is too small for requested image.")
-    if image.min_disk > int(flavor.get("root_gb") or 0) and flavor.get("root_gb"):
-        raise BadRequest("Flavor's disk is too small for requested image.")
+    image = await images.boot_image(h, ctx, ref, int(flavor.get("memory_mb") or 0),
+                                    int(flavor.get("root_gb") or 0),
+                                    volume_backed=not inst.image_ref)
     if not inst.image_ref and image.id != (inst.image or {}).get("id"):
         # Reimaging the root volume (2.93) needs Cinder's reimage: not here yet.
         raise BadRequest(f"Image {image.id} is unacceptable: Unable to rebuild with a "
@@ -101,7 +95,7 @@ async def rebuild(h: AppHandles, ctx: RequestContext, inst: Instance, body: Any)
                          f"{preserve!r:.50}. {preserve!r:.50} is not of type 'boolean'")
     password = string(body, "adminPass") or secrets.token_urlsafe(9)
     check_transition("rebuild", inst, ctx)
-    image = _image(h, ctx, inst, body["imageRef"])
+    image = await _image(h, ctx, inst, body["imageRef"])
     changes = _changes(h, ctx, inst, body)
     changes["image"] = {"id": image.id, "name": image.name,
                         "properties": dict(image.properties)}

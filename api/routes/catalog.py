@@ -1,215 +1,44 @@
-"""The local catalog in Glance v2's and Neutron v2.0's shapes, so clients of
-the embedded stack (openstacksdk, the ``openstack`` CLI) discover the image
-and network services and find ids by name.
+"""The Neutron stand-in: the local network catalog in Neutron v2.0's shapes,
+so clients of the embedded stack (openstacksdk, the ``openstack`` CLI)
+discover the network service and find ids by name.  (Images are a real
+Glance's, found through Keystone's catalog.)
 
-Members read what they may see (public images, shared networks, their own
-ports); admins may create and delete images, networks and subnets.  Uploaded
-image data is hashed as Glance does (size, checksum, os_hash_algo/value) and
-kept under ``<state dir>/images/`` for ``GET /v2/images/{id}/file``.
+Members read what they may see (shared networks, their own ports); admins
+may create and delete networks and subnets.
 """
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import ipaddress
-import os
-from pathlib import Path
-from typing import Annotated
+import secrets
+import time
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import FileResponse
 from sqlalchemy import delete as sql_delete
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, Conflict, NotFound
 from api.schemas.catalog import (
-    ImageCreateRequest,
-    ImageListQuery,
     NetworkCreateRequest,
     NeutronListQuery,
+    PortCreateRequest,
+    PortUpdateRequest,
     SubnetCreateRequest,
 )
-from api.validation import is_uuid
 from api.views import isotime
-from schema.models import Image, Network, Port, Subnet, utcnow
+from novaflow import logs
+from schema.models import Network, Port, Subnet
 
+log = logs.get_logger("novaflow.neutron")
 router = APIRouter(tags=["catalog"])
 
 
 def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
-
-
-# -- Glance v2 ----------------------------------------------------------------
-
-@router.get("/image")
-@router.get("/image/")
-@router.get("/image/versions")
-async def image_versions(request: Request) -> dict:
-    href = f"{_base(request)}/image/v2/"
-    return {"versions": [
-        {"id": v, "status": "CURRENT" if v == "v2.16" else "SUPPORTED",
-         "links": [{"rel": "self", "href": href}]}
-        for v in ("v2.16", "v2.0")]}
-
-
-_IMAGE_FIELDS = {"id", "name", "visibility", "disk_format", "container_format", "min_disk",
-                 "min_ram", "protected", "tags", "os_hidden"}
-_READ_ONLY = {"status", "owner", "size", "virtual_size", "checksum", "created_at",
-              "updated_at", "self", "file", "schema", "direct_url", "locations",
-              "os_hash_algo", "os_hash_value"}
-
-
-def image_view(img: Image) -> dict:
-    props = dict(img.properties or {})
-    body = {
-        "id": img.id, "name": img.name, "status": img.status, "visibility": img.visibility,
-        "owner": img.owner, "disk_format": img.disk_format,
-        "container_format": img.container_format, "min_disk": img.min_disk,
-        "min_ram": img.min_ram, "size": img.size or None, "virtual_size": None,
-        "protected": bool(props.pop("protected", False)), "tags": props.pop("tags", []),
-        "checksum": props.pop("checksum", None), "os_hash_algo": props.pop("os_hash_algo", None),
-        "os_hash_value": props.pop("os_hash_value", None), "os_hidden": False,
-        "created_at": isotime(img.created_at), "updated_at": isotime(img.updated_at),
-        "self": f"/v2/images/{img.id}", "file": f"/v2/images/{img.id}/file",
-        "schema": "/v2/schemas/image",
-    }
-    body.update(props)
-    return body
-
-
-def _image_visible(ctx: RequestContext, img: Image) -> bool:
-    return img.visibility in ("public", "community") or img.owner == ctx.project_id \
-        or ctx.is_admin
-
-
-def _image(ctx: RequestContext, h, image_id: str) -> Image:
-    with h.db.reader() as s:
-        img = s.get(Image, image_id) if is_uuid(image_id) else None
-    if img is None or not _image_visible(ctx, img):
-        raise NotFound(f"No image found with ID {image_id}")
-    return img
-
-
-@router.get("/image/v2/images")
-async def list_images(request: Request, ctx: Ctx, h: Handles,
-                      _query: Annotated[ImageListQuery, Query()]) -> dict:
-    q = request.query_params
-    with h.db.reader() as s:
-        rows = s.exec(select(Image).order_by(Image.created_at.desc(), Image.id)).all()
-    rows = [i for i in rows if _image_visible(ctx, i)]
-    for key in ("name", "id", "status", "visibility", "owner", "disk_format"):
-        if key in q:
-            # Glance's "in:" operator: any of a comma-separated list.
-            wanted = q[key][3:].split(",") if q[key].startswith("in:") else [q[key]]
-            rows = [i for i in rows if str(getattr(i, key)) in wanted]
-    out: dict = {"first": "/v2/images", "schema": "/v2/schemas/images"}
-    if "marker" in q:
-        ids = [i.id for i in rows]
-        if q["marker"] not in ids:
-            raise BadRequest(f"Invalid marker. Image {q['marker']} could not be found.")
-        rows = rows[ids.index(q["marker"]) + 1:]
-    limit = int(q["limit"]) if q.get("limit", "").isdigit() else 25
-    if len(rows) > limit:
-        rows = rows[:limit]
-        if rows:  # limit=0 has no last image to continue from
-            out["next"] = f"/v2/images?marker={rows[-1].id}&limit={limit}"
-    out["images"] = [image_view(i) for i in rows]
-    return out
-
-
-@router.get("/image/v2/images/{image_id}")
-async def show_image(image_id: str, ctx: Ctx, h: Handles) -> dict:
-    return image_view(_image(ctx, h, image_id))
-
-
-@router.post("/image/v2/images", status_code=201)
-async def create_image(payload: ImageCreateRequest, ctx: Ctx, h: Handles) -> dict:
-    ctx.require_admin("add_image")
-    body = payload.as_dict()
-    if not isinstance(body, dict):
-        raise BadRequest("Malformed request body")
-    bad = sorted(set(body) & _READ_ONLY)
-    if bad:
-        raise BadRequest(f"Attribute '{bad[0]}' is read-only.")
-    if body.get("visibility", "shared") not in ("public", "private", "shared", "community"):
-        raise BadRequest(f"Invalid visibility value: {body['visibility']}")
-    if "id" in body and not is_uuid(body["id"]):
-        raise BadRequest(f"Invalid id value: {body['id']}")
-    props = {k: v for k, v in body.items() if k not in _IMAGE_FIELDS}
-    for key in ("protected", "tags"):
-        if key in body:
-            props[key] = body[key]
-    try:
-        img = Image(name=str(body.get("name") or ""), status="queued",
-                    visibility=body.get("visibility", "shared"), owner=ctx.project_id,
-                    disk_format=body.get("disk_format") or "raw",
-                    container_format=body.get("container_format") or "bare",
-                    min_disk=int(body.get("min_disk", 0)), min_ram=int(body.get("min_ram", 0)),
-                    properties=props, **({"id": body["id"]} if "id" in body else {}))
-    except (TypeError, ValueError):
-        raise BadRequest("min_disk and min_ram must be integers") from None
-    with h.db.writer() as s:
-        if "id" in body and s.get(Image, body["id"]) is not None:
-            raise Conflict(f"Image with identifier {body['id']} already exists!")
-        s.add(img)
-    return image_view(img)
-
-
-_IMAGE_DATA = {"requestBody": {"required": True, "content": {
-    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}
-
-
-def _image_file(h, image_id: str) -> Path:
-    return Path(h.settings.state_dir) / "images" / image_id
-
-
-@router.put("/image/v2/images/{image_id}/file", status_code=204, openapi_extra=_IMAGE_DATA)
-async def upload_image_data(image_id: str, request: Request, ctx: Ctx, h: Handles) -> Response:
-    """Store the image's bytes, measured and hashed as Glance does."""
-    ctx.require_admin("upload_image")
-    img = _image(ctx, h, image_id)
-    md5, sha512, size = hashlib.md5(), hashlib.sha512(), 0
-    path = _image_file(h, img.id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".part")
-    with open(tmp, "wb") as out:
-        async for chunk in request.stream():
-            md5.update(chunk)
-            sha512.update(chunk)
-            size += len(chunk)
-            out.write(chunk)
-    os.replace(tmp, path)
-    with h.db.writer() as s:
-        row = s.get(Image, img.id)
-        row.size, row.status, row.updated_at = size, "active", utcnow()
-        row.properties = {**(row.properties or {}), "checksum": md5.hexdigest(),
-                          "os_hash_algo": "sha512", "os_hash_value": sha512.hexdigest()}
-        s.add(row)
-    return Response(status_code=204)
-
-
-@router.get("/image/v2/images/{image_id}/file")
-async def download_image_data(image_id: str, ctx: Ctx, h: Handles) -> Response:
-    """The image's bytes (204 when it has none, as Glance answers)."""
-    img = _image(ctx, h, image_id)
-    path = _image_file(h, img.id)
-    if not path.exists():
-        return Response(status_code=204)
-    checksum = (img.properties or {}).get("checksum")
-    return FileResponse(path, media_type="application/octet-stream",
-                        headers={"Content-MD5": checksum} if checksum else None)
-
-
-@router.delete("/image/v2/images/{image_id}", status_code=204)
-async def delete_image(image_id: str, ctx: Ctx, h: Handles) -> Response:
-    ctx.require_admin("delete_image")
-    img = _image(ctx, h, image_id)
-    with h.db.writer() as s:
-        s.delete(s.get(Image, img.id))
-    _image_file(h, img.id).unlink(missing_ok=True)
-    return Response(status_code=204)
 
 
 # -- Neutron v2.0 -------------------------------------------------------------
@@ -388,7 +217,9 @@ def port_view(p: Port) -> dict:
         "fixed_ips": [{"subnet_id": p.subnet_id, "ip_address": p.ip_address}],
         "device_id": p.device_id or "", "device_owner": p.device_owner, "status": p.status,
         "project_id": p.project_id, "tenant_id": p.project_id, "admin_state_up": True,
-        "binding:vnic_type": "normal", "security_groups": [], "description": "",
+        "binding:vnic_type": "normal", "binding:host_id": p.binding_host_id,
+        "binding:vif_type": "ovs" if p.binding_host_id else "unbound",
+        "security_groups": [], "description": "",
         "tags": [], "port_security_enabled": True, "allowed_address_pairs": [],
         "extra_dhcp_opts": [], "revision_number": 1,
         "created_at": isotime(p.created_at), "updated_at": isotime(p.created_at),
@@ -415,3 +246,163 @@ async def show_port(port_id: str, ctx: Ctx, h: Handles) -> dict:
         if p["id"] == port_id:
             return {"port": p}
     raise NotFound(f"Port {port_id} could not be found.")
+
+
+# Port writes, as Nova's network API makes them: create on a network (an
+# address from its first IPv4 subnet), set device and host binding, delete.
+# Binding a port to a host (``binding:host_id``) is admin only, as in Neutron.
+
+def _mac() -> str:
+    # fa:16:3e is the OUI OpenStack uses for its ports.
+    return "fa:16:3e:" + ":".join(f"{secrets.randbelow(256):02x}" for _ in range(3))
+
+
+def _wanted_address(fixed: Any, subnet: Subnet) -> str | None:
+    """The address ``fixed_ips`` asks for on the network's subnet, if any."""
+    if fixed is None:
+        return None
+    if not isinstance(fixed, list) or len(fixed) > 1 or not all(
+            isinstance(f, dict) for f in fixed):
+        raise BadRequest("Invalid input for fixed_ips: one {subnet_id, ip_address} at most")
+    if not fixed:
+        return None
+    if not all(isinstance(v, str) for v in fixed[0].values()):
+        raise BadRequest("Invalid input for fixed_ips: subnet_id and ip_address are strings")
+    if fixed[0].get("subnet_id") not in (None, subnet.id):
+        raise BadRequest(f"Invalid input for operation: subnet {fixed[0]['subnet_id']} is "
+                         "not on the port's network.")
+    ip = fixed[0].get("ip_address")
+    if ip is None:
+        return None
+    try:
+        if ipaddress.ip_address(ip) not in ipaddress.ip_network(subnet.cidr):
+            raise ValueError
+    except ValueError:
+        raise BadRequest(f"Invalid input for operation: IP address {ip!s:.50} is not a "
+                         f"valid IP for the specified subnet.") from None
+    return str(ip)
+
+
+def _allocate_port(h, net: Network, fields: dict, fixed_ips: Any = None) -> Port:
+    """A port with the address ``fixed_ips`` asks for (Neutron's 409 when it
+    is taken) or the network's next free one (the unique (subnet, address)
+    constraint makes racing creates safe: the loser tries again)."""
+    for _ in range(20):
+        with h.db.writer() as s:
+            subnet = s.exec(select(Subnet).where(Subnet.network_id == net.id,
+                                                 Subnet.ip_version == 4)).first()
+            if subnet is None:
+                raise BadRequest(f"Network {net.id} has no IPv4 subnet.")
+            wanted = _wanted_address(fixed_ips, subnet)
+            used = set(s.exec(select(Port.ip_address).where(Port.subnet_id == subnet.id)))
+            if wanted is not None and wanted in used:
+                raise Conflict(f"IP address {wanted} already allocated in subnet {subnet.id}")
+            cidr = ipaddress.ip_network(subnet.cidr)
+            free = wanted or next((str(a) for a in cidr.hosts()
+                                   if str(a) not in used and str(a) != subnet.gateway_ip), None)
+            if free is None:
+                raise Conflict(f"No more IP addresses available on network {net.id}.")
+            port = Port(network_id=net.id, subnet_id=subnet.id, ip_address=free,
+                        mac_address=_mac(), **fields)
+            s.add(port)
+            try:
+                s.flush()
+            except IntegrityError:
+                s.rollback()
+                continue
+            return port
+    raise Conflict(f"No more IP addresses available on network {net.id}.")
+
+
+def _port_status(binding_host_id: str, device_id: str | None) -> str:
+    return "ACTIVE" if binding_host_id and device_id else "DOWN"
+
+
+def _notify_plugged(h, port: Port) -> None:
+    """As Neutron's Nova notifier: a compute port just bound to a host sends
+    ``network-vif-plugged`` to Nova's os-server-external-events (over the
+    compute API in the catalog, as the service user), in the background."""
+    if not (h.settings.notify_nova_on_port_status_changes and port.binding_host_id
+            and port.device_id and port.device_owner.startswith("compute:")):
+        return
+    body = {"events": [{"name": "network-vif-plugged", "server_uuid": port.device_id,
+                        "tag": port.id, "status": "completed"}]}
+
+    def send() -> None:
+        for attempt in range(3):
+            try:
+                resp = h.cloud().compute.post("/os-server-external-events", json=body)
+                if resp.status_code in (200, 207, 404):
+                    return
+            except Exception as exc:  # logged, retried
+                log.warning("vif-plugged notification failed", port_id=port.id,
+                            error=str(exc))
+            time.sleep(0.5 * (attempt + 1))
+    future = asyncio.get_running_loop().run_in_executor(h.notifier, send)
+    h.background.add(future)
+    future.add_done_callback(h.background.discard)
+
+
+@router.post("/networking/v2.0/ports", status_code=201)
+async def create_port(payload: PortCreateRequest, ctx: Ctx, h: Handles) -> dict:
+    body = payload.as_dict()["port"]
+    project = body.get("project_id") or body.get("tenant_id") or ctx.project_id
+    if project != ctx.project_id or body.get("binding:host_id"):
+        ctx.require_admin("create_port:binding:host_id" if body.get("binding:host_id")
+                          else "create_port:project_id")
+
+    def create() -> Port:
+        with h.db.reader() as s:
+            net = s.get(Network, str(body["network_id"]))
+        if net is None or not _network_visible(ctx, net):
+            raise NotFound(f"Network {body['network_id']} could not be found.")
+        host = str(body.get("binding:host_id") or "")
+        device = body.get("device_id") or None
+        return _allocate_port(h, net, {
+            "device_id": device, "device_owner": str(body.get("device_owner") or ""),
+            "project_id": project, "binding_host_id": host,
+            "status": _port_status(host, device)}, body.get("fixed_ips"))
+    port = await asyncio.to_thread(create)
+    _notify_plugged(h, port)
+    return {"port": port_view(port)}
+
+
+def _own_port(ctx: RequestContext, s, port_id: str) -> Port:
+    port = s.get(Port, port_id)
+    if port is None or not (port.project_id == ctx.project_id or ctx.is_admin):
+        raise NotFound(f"Port {port_id} could not be found.")
+    return port
+
+
+@router.put("/networking/v2.0/ports/{port_id}")
+async def update_port(port_id: str, payload: PortUpdateRequest, ctx: Ctx, h: Handles) -> dict:
+    body = payload.as_dict()["port"]
+    if "binding:host_id" in body:
+        ctx.require_admin("update_port:binding:host_id")
+
+    def update() -> tuple[Port, bool]:
+        with h.db.writer() as s:
+            port = _own_port(ctx, s, port_id)
+            was = (port.binding_host_id, port.device_id)
+            if "device_id" in body:
+                port.device_id = body["device_id"] or None
+            if "device_owner" in body:
+                port.device_owner = body["device_owner"] or ""
+            if "binding:host_id" in body:
+                port.binding_host_id = body["binding:host_id"] or ""
+            port.status = _port_status(port.binding_host_id, port.device_id)
+            s.add(port)
+            return port, was != (port.binding_host_id, port.device_id)
+    port, rebound = await asyncio.to_thread(update)
+    if rebound:
+        _notify_plugged(h, port)
+    return {"port": port_view(port)}
+
+
+@router.delete("/networking/v2.0/ports/{port_id}", status_code=204)
+async def delete_port(port_id: str, ctx: Ctx, h: Handles) -> Response:
+    def delete() -> None:
+        with h.db.writer() as s:
+            s.delete(_own_port(ctx, s, port_id))
+    await asyncio.to_thread(delete)
+    return Response(status_code=204)

@@ -14,10 +14,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import Session, select
 
-from api import compute, quotas, server_sort, views
+from api import compute, images, quotas, server_sort, views
 from api.actions import soft_delete
 from api.deps import Ctx, Handles, RequestContext
-from api.errors import BadRequest, NotFound
+from api.errors import BadRequest, Conflict, NotFound
 from api.flavor_visibility import may_use
 from api.routes import volumes
 from api.schemas.common import check_versions
@@ -34,10 +34,10 @@ from api.validation import (
 from novaflow.states import TaskState, VmState, vm_states_for_status
 from schema.models import (
     Flavor,
-    Image,
     Instance,
     KeyPair,
     Network,
+    Port,
     utcnow,
 )
 from schema.zones import zones_by_host
@@ -60,7 +60,10 @@ def get_instance(s: Session, ctx: RequestContext, server_id: str) -> Instance:
     return inst
 
 
-def _networks(s: Session, ctx: RequestContext, server: dict) -> list[str]:
+def _networks(s: Session, ctx: RequestContext, server: dict, max_count: int = 1
+              ) -> tuple[list[str], list[str]]:
+    """The requested network ids and pre-created port ids, checked as Nova's
+    API checks them (the port: the project's, and free)."""
     nets = server.get("networks")
     if nets is None:
         if ctx.version.at_least("2.37"):
@@ -68,15 +71,19 @@ def _networks(s: Session, ctx: RequestContext, server: dict) -> list[str]:
                              "required property")
         nets = "auto"
     if nets == "none":
-        return []
+        return [], []
     if nets == "auto":
         visible = s.exec(select(Network)).all()
-        return [n.id for n in visible if n.shared or n.project_id == ctx.project_id][:1]
+        return [n.id for n in visible if n.shared or n.project_id == ctx.project_id][:1], []
     if not isinstance(nets, list):
         raise BadRequest("Invalid input for field/attribute networks. Value: "
                          f"{nets!r:.100}. {nets!r:.100} is not of type 'array'")
-    ids = []
+    ids: list[str] = []
+    ports: list[str] = []
     for entry in nets:
+        if isinstance(entry, dict) and entry.get("port"):
+            ports.append(_requested_port(s, ctx, entry["port"], max_count))
+            continue
         if not isinstance(entry, dict) or "uuid" not in entry:
             raise BadRequest("Invalid input for field/attribute networks. Each network needs "
                              "a 'uuid'")
@@ -88,7 +95,21 @@ def _networks(s: Session, ctx: RequestContext, server: dict) -> list[str]:
         if net is None or not (net.shared or net.project_id == ctx.project_id or ctx.is_admin):
             raise BadRequest(f"Network {net_id} could not be found.")
         ids.append(net_id)
-    return ids
+    return ids, ports
+
+
+def _requested_port(s: Session, ctx: RequestContext, port_id: Any, max_count: int) -> str:
+    if not is_uuid(port_id):
+        raise BadRequest(f"Bad networks format: port uuid is not in proper format ({port_id})")
+    if max_count > 1:
+        raise BadRequest("Unable to launch multiple instances with a single configured port "
+                         "ID. Please launch your instance one by one with different ports.")
+    port = s.get(Port, str(port_id))
+    if port is None or not (port.project_id == ctx.project_id or ctx.is_admin):
+        raise BadRequest(f"Port {port_id} could not be found.")
+    if port.device_id:
+        raise Conflict(f"Port {port_id} is still in use.")
+    return port.id
 
 
 def _availability_zone(s: Session, ctx: RequestContext, server: dict
@@ -216,29 +237,27 @@ async def create_server(payload: ServerCreateRequest, response: Response, ctx: C
 
     with h.db.reader() as s:
         flavor = s.exec(select(Flavor).where(Flavor.flavorid == flavor_ref)).first()
-        if flavor is None or flavor.disabled or not may_use(s, ctx, flavor):
-            raise BadRequest(f"Flavor {flavor_ref} could not be found.")
-        image = None
-        if image_ref:
-            image = s.get(Image, image_ref) if is_uuid(image_ref) else None
-            if image is None or image.status != "active" or (
-                    image.visibility == "private" and image.owner != ctx.project_id
-                    and not ctx.is_admin):
-                raise BadRequest(f"Image {image_ref} could not be found.")
-            if image.min_ram > flavor.memory_mb:
-                raise BadRequest("Flavor's memory is too small for requested image.")
-            if image.min_disk > flavor.root_gb and flavor.root_gb:
-                raise BadRequest("Flavor's disk is too small for requested image.")
+        usable = flavor is not None and not flavor.disabled and may_use(s, ctx, flavor)
+    if not usable:
+        raise BadRequest(f"Flavor {flavor_ref} could not be found.")
+    # Images are Glance's: checked there (as the project sees them) before the
+    # database work below.
+    image = None
+    if image_ref:
+        image = await images.boot_image(h, ctx, image_ref, flavor.memory_mb, flavor.root_gb)
+    bdm_images = await volumes.check_block_device_images(h, ctx, bdms)
+    with h.db.reader() as s:
         boot_image_id = volumes.check_block_devices(s, ctx, bdms, max_count)
-        if volume_backed and boot_image_id:
-            image = s.get(Image, boot_image_id)
         if key_name is not None and s.exec(select(KeyPair).where(
                 KeyPair.user_id == ctx.user_id, KeyPair.name == key_name)).first() is None:
             raise BadRequest("Invalid key_name provided.")
         quotas.check_metadata_items(s, ctx.project_id, len(metadata), h.settings)
-        network_ids = _networks(s, ctx, server)
+        network_ids, port_ids = _networks(s, ctx, server, max_count)
         zone, force_host = _availability_zone(s, ctx, server)
 
+    if volume_backed and boot_image_id:
+        # The boot volume's image (Cinder's volume_image_metadata, in Nova).
+        image = bdm_images.get(boot_image_id) or await images.find_image(h, ctx, boot_image_id)
     image_snapshot = ({"id": image.id, "name": image.name,
                        "properties": dict(image.properties)} if image else {})
     specs = volumes.block_device_specs(bdms)
@@ -257,13 +276,16 @@ async def create_server(payload: ServerCreateRequest, response: Response, ctx: C
                 pinned_availability_zone=zone,
                 flavor=flavor_snapshot(flavor),
                 image_ref="" if volume_backed else image.id, image=image_snapshot,
-                key_name=key_name, metadata_=metadata, requested_networks=network_ids,
+                key_name=key_name, metadata_=metadata,
+                requested_networks=[{"uuid": n} for n in network_ids]
+                + [{"port": p} for p in port_ids],
                 user_data=user_data, hostname=_hostname(ctx, server, display, count),
                 reservation_id=reservation_id, launch_index=index,
                 access_ip_v4=server.get("accessIPv4"), access_ip_v6=server.get("accessIPv6"),
             )
             created.append(await compute.create_server(
                 h, ctx, inst, network_ids, hints, force_host, block_devices=specs,
+                port_ids=port_ids,
                 bdm_rows=volumes.block_device_rows(inst.uuid, bdms)))
     if tags:
         with h.db.writer() as s:

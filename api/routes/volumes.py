@@ -16,12 +16,14 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import Session, select
 
 from activities.types.catalog import BlockDeviceSpec
-from api.deps import Ctx, Handles, RequestContext
+from api import images
+from api.deps import AppHandles, Ctx, Handles, RequestContext
 from api.errors import BadRequest, NotFound
 from api.schemas.volumes import VolumeCreateRequest, VolumeListQuery
 from api.validation import is_uuid
 from api.views import isotime
-from schema.models import BlockDeviceMapping, Image, Volume
+from novaflow.images import GlanceImage
+from schema.models import BlockDeviceMapping, Volume
 
 router = APIRouter(tags=["volumes"])
 
@@ -42,7 +44,7 @@ async def volume_versions(request: Request) -> dict:
                          "type": "application/vnd.openstack.volume+json;version=3"}]}]}
 
 
-def volume_view(ctx: RequestContext, v: Volume, base_url: str, image: Image | None = None
+def volume_view(ctx: RequestContext, v: Volume, base_url: str, image: GlanceImage | None = None
                 ) -> dict:
     attached = v.attached_to and v.status in ("in-use", "attaching", "reserved")
     body = {
@@ -69,7 +71,7 @@ def volume_view(ctx: RequestContext, v: Volume, base_url: str, image: Image | No
         if image is not None:
             meta.update({"image_name": image.name, "min_disk": str(image.min_disk),
                          "min_ram": str(image.min_ram), "disk_format": image.disk_format,
-                         "container_format": image.container_format})
+                         "container_format": "bare"})
         body["volume_image_metadata"] = meta
     if ctx.is_admin:
         body["os-vol-tenant-attr:tenant_id"] = v.project_id
@@ -90,7 +92,19 @@ def get_volume(s: Session, ctx: RequestContext, volume_id: str) -> Volume:
     return vol
 
 
-def _list(request: Request, ctx: RequestContext, h, project_id: str,
+async def _volume_images(h: AppHandles, ctx: RequestContext, vols: list[Volume]
+                         ) -> dict[str, GlanceImage]:
+    """The images the volumes were made from, from Glance (for
+    ``volume_image_metadata``); an image gone from Glance is left out."""
+    found: dict[str, GlanceImage] = {}
+    for image_id in {v.image_id for v in vols if v.image_id}:
+        img = await images.find_image(h, ctx, image_id)
+        if img is not None:
+            found[image_id] = img
+    return found
+
+
+async def _list(request: Request, ctx: RequestContext, h, project_id: str,
           detail: bool) -> dict:
     _scope(ctx, project_id)
     q = request.query_params
@@ -99,13 +113,13 @@ def _list(request: Request, ctx: RequestContext, h, project_id: str,
         stmt = stmt.where(Volume.project_id == ctx.project_id)
     with h.db.reader() as s:
         rows = list(s.exec(stmt).all())
-        images = {i.id: i for i in s.exec(select(Image)).all()}
     for key in ("name", "status"):
         if key in q:
             rows = [v for v in rows if getattr(v, key) == q[key]]
     base = str(request.base_url).rstrip("/")
     if detail:
-        return {"volumes": [volume_view(ctx, v, base, images.get(v.image_id or ""))
+        found = await _volume_images(h, ctx, rows)
+        return {"volumes": [volume_view(ctx, v, base, found.get(v.image_id or ""))
                             for v in rows]}
     return {"volumes": [{"id": v.id, "name": v.name, "links": volume_view(ctx, v, base)["links"]}
                         for v in rows]}
@@ -114,13 +128,13 @@ def _list(request: Request, ctx: RequestContext, h, project_id: str,
 @router.get("/volume/v3/{project_id}/volumes")
 async def list_volumes(project_id: str, request: Request, ctx: Ctx, h: Handles,
                        _query: Annotated[VolumeListQuery, Query()]) -> dict:
-    return _list(request, ctx, h, project_id, detail=False)
+    return await _list(request, ctx, h, project_id, detail=False)
 
 
 @router.get("/volume/v3/{project_id}/volumes/detail")
 async def list_volumes_detail(project_id: str, request: Request, ctx: Ctx, h: Handles,
                               _query: Annotated[VolumeListQuery, Query()]) -> dict:
-    return _list(request, ctx, h, project_id, detail=True)
+    return await _list(request, ctx, h, project_id, detail=True)
 
 
 @router.get("/volume/v3/{project_id}/volumes/{volume_id}")
@@ -129,7 +143,7 @@ async def show_volume(project_id: str, volume_id: str, request: Request, ctx: Ct
     _scope(ctx, project_id)
     with h.db.reader() as s:
         vol = get_volume(s, ctx, volume_id)
-        image = s.get(Image, vol.image_id) if vol.image_id else None
+    image = (await _volume_images(h, ctx, [vol])).get(vol.image_id or "")
     return {"volume": volume_view(ctx, vol, str(request.base_url).rstrip("/"), image)}
 
 
@@ -148,18 +162,16 @@ async def create_volume(project_id: str, payload: VolumeCreateRequest, request: 
     if not isinstance(name, str) or len(name) > 255:
         raise BadRequest("Invalid input received: name must be a string of at most 255 "
                          "characters")
+    image = None
+    if image_id is not None:
+        image = await images.find_image(h, ctx, str(image_id)) if is_uuid(image_id) else None
+        if image is None or image.status != "active":
+            raise BadRequest(f"Invalid image identifier or unable to access requested "
+                             f"image. (image {image_id})")
+        if image.min_disk > int(size):
+            raise BadRequest(f"Invalid input received: Volume size {size}GB cannot be "
+                             f"smaller than the image minDisk size {image.min_disk}GB.")
     with h.db.writer() as s:
-        image = None
-        if image_id is not None:
-            image = s.get(Image, str(image_id)) if is_uuid(image_id) else None
-            if image is None or image.status != "active" or (
-                    image.visibility == "private" and image.owner != ctx.project_id
-                    and not ctx.is_admin):
-                raise BadRequest(f"Invalid image identifier or unable to access requested "
-                                 f"image. (image {image_id})")
-            if image.min_disk > int(size):
-                raise BadRequest(f"Invalid input received: Volume size {size}GB cannot be "
-                                 f"smaller than the image minDisk size {image.min_disk}GB.")
         vol = Volume(name=name, size=int(size), project_id=ctx.project_id, user_id=ctx.user_id,
                      image_id=image.id if image else None,
                      bootable=image is not None or bool(body.get("bootable", False)))
@@ -313,15 +325,22 @@ def check_block_devices(s: Session, ctx: RequestContext, bdms: list[dict], max_c
                                  f"'available'. Currently in '{vol.status}'")
             if bdm["boot_index"] == 0:
                 boot_image = vol.image_id
-        elif bdm["source_type"] == "image":
-            img = s.get(Image, bdm["uuid"])
-            if img is None or img.status != "active" or (
-                    img.visibility == "private" and img.owner != ctx.project_id
-                    and not ctx.is_admin):
-                raise _invalid(f"failed to get image {bdm['uuid']}.")
-            if bdm["boot_index"] == 0:
-                boot_image = img.id
+        elif bdm["source_type"] == "image" and bdm["boot_index"] == 0:
+            boot_image = bdm["uuid"]  # checked in Glance by check_block_device_images
     return boot_image
+
+
+async def check_block_device_images(h: AppHandles, ctx: RequestContext, bdms: list[dict]
+                                    ) -> dict[str, GlanceImage]:
+    """Every image the mapping names, from Glance: active and the project's to see."""
+    found: dict[str, GlanceImage] = {}
+    for bdm in bdms:
+        if bdm["source_type"] == "image" and bdm["uuid"] not in found:
+            img = await images.find_image(h, ctx, bdm["uuid"])
+            if img is None or img.status != "active":
+                raise _invalid(f"failed to get image {bdm['uuid']}.")
+            found[img.id] = img
+    return found
 
 
 def volume_devices(bdms: list[dict]) -> list[dict]:

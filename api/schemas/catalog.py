@@ -1,5 +1,5 @@
-"""Request schemas of the Glance (/image/v2) and Neutron (/networking/v2.0)
-stand-ins' writes and lists."""
+"""Request schemas of the Neutron (/networking/v2.0) stand-in's writes and
+lists."""
 
 from __future__ import annotations
 
@@ -9,39 +9,12 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 
 from api.schemas.common import (
-    NonNegativeInt,
     OpenRequestBody,
-    QueryInt,
     QueryModel,
     QueryStr,
     RequestBody,
     Str255,
 )
-
-
-class ImageCreateRequest(OpenRequestBody):
-    """POST /image/v2/images: Glance keeps unknown keys as image properties."""
-
-    name: Str255 | None = None
-    id: Str255 | None = None
-    visibility: Literal["public", "private", "shared", "community"] | None = None
-    disk_format: Str255 | None = None
-    container_format: Str255 | None = None
-    min_disk: NonNegativeInt | None = None
-    min_ram: NonNegativeInt | None = None
-    protected: bool | None = None
-    tags: list[Str255] | None = None
-
-
-class ImageListQuery(QueryModel):
-    name: QueryStr | None = None
-    id: QueryStr | None = None
-    status: QueryStr | None = None
-    visibility: QueryStr | None = None
-    owner: QueryStr | None = None
-    disk_format: QueryStr | None = None
-    marker: QueryStr | None = None
-    limit: QueryInt | None = None
 
 
 class NetworkCreate(OpenRequestBody):
@@ -95,3 +68,34 @@ class NeutronListQuery(QueryModel):
     network_id: list[QueryStr] | None = None
     device_id: list[QueryStr] | None = None
     project_id: list[QueryStr] | None = None
+
+
+class PortCreate(OpenRequestBody):
+    """POST /networking/v2.0/ports: the fields the stand-in honours."""
+
+    network_id: Str255
+    name: Str255 | None = None
+    device_id: Str255 | None = None
+    device_owner: Str255 | None = None
+    project_id: Str255 | None = None
+    tenant_id: Str255 | None = None
+    binding_host_id: Str255 | None = Field(default=None, alias="binding:host_id")
+    admin_state_up: bool | None = None
+    security_groups: list[Str255] | None = None
+
+
+class PortCreateRequest(RequestBody):
+    port: PortCreate
+
+
+class PortUpdate(OpenRequestBody):
+    """PUT /networking/v2.0/ports/{id}: what Nova changes on a port."""
+
+    name: Str255 | None = None
+    device_id: Str255 | None = None
+    device_owner: Str255 | None = None
+    binding_host_id: Str255 | None = Field(default=None, alias="binding:host_id")
+
+
+class PortUpdateRequest(RequestBody):
+    port: PortUpdate

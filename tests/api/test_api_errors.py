@@ -35,7 +35,7 @@ def test_error_shapes(demo, method, path, kwargs, status, key):
 def test_unauthorized_shape(anon, stack):
     assert_nova_error(anon.get("/v2.1/flavors"), 401, "unauthorized",
                       "The request you have made requires authentication.")
-    assert_nova_error(anon.get("/image/v2/images"), 401, "unauthorized")
+    assert_nova_error(anon.get("/networking/v2.0/networks"), 401, "unauthorized")
 
 
 def test_conflict_shape(demo):
@@ -49,7 +49,7 @@ def test_conflict_shape(demo):
 
 
 def test_success_responses_carry_both_request_ids(demo, anon):
-    for resp in (demo.get("/v2.1/servers"), anon.get("/"), demo.get("/image/v2/images")):
+    for resp in (demo.get("/v2.1/servers"), anon.get("/"), demo.get("/networking/v2.0/networks")):
         rid = resp.headers["x-openstack-request-id"]
         assert rid.startswith("req-") and resp.headers["x-compute-request-id"] == rid
 

@@ -100,7 +100,6 @@ ADMIN_ONLY = [
     ("get", "/v2.1/limits?tenant_id=demo", None),
     ("get", "/v2.1/os-hypervisors", None),
     ("get", "/v2.1/os-services", None),
-    ("post", "/image/v2/images", {"name": "img"}),
     ("post", "/networking/v2.0/networks", {"network": {"name": "n"}}),
     ("post", "/networking/v2.0/subnets", {"subnet": {"cidr": "10.9.0.0/24",
                                                      "network_id": "n-1"}}),

@@ -14,24 +14,26 @@ from api_support import assert_nova_error, boot, delete_all, mv, server, wait_st
 from stack import wait_for
 
 
-def make_image(admin, name: str, **properties) -> str:
-    made = admin.post("/image/v2/images", json={"name": name, "visibility": "public",
-                                                "disk_format": "qcow2",
-                                                "container_format": "bare", **properties})
+def make_image(glance_admin, name: str, **properties) -> str:
+    """A public raw image in the real Glance (as admin)."""
+    made = glance_admin.post("/images", json={"name": name, "visibility": "public",
+                                              "disk_format": "raw",
+                                              "container_format": "bare", **properties})
     assert made.status_code == 201, made.text
     image_id = made.json()["id"]
-    assert admin.put(f"/image/v2/images/{image_id}/file", content=b"\0" * 1024,
-                     headers={"Content-Type": "application/octet-stream"}).status_code == 204
+    up = glance_admin.put(f"/images/{image_id}/file", content=b"\0" * 1024,
+                          headers={"Content-Type": "application/octet-stream"})
+    assert up.status_code == 204, up.text
     return image_id
 
 
 @pytest.fixture(scope="module")
-def images(admin):
-    made = {"new": make_image(admin, "rebuild-new"),
-            "s390x": make_image(admin, "rebuild-s390x", hw_architecture="s390x")}
+def images(glance):
+    made = {"new": make_image(glance("admin"), "rebuild-new"),
+            "s390x": make_image(glance("admin"), "rebuild-s390x", hw_architecture="s390x")}
     yield made
     for image_id in made.values():
-        admin.delete(f"/image/v2/images/{image_id}")
+        glance("admin").delete(f"/images/{image_id}")
 
 
 def _rebuild(client, sid, body, version="2.1"):

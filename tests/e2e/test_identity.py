@@ -39,7 +39,8 @@ def test_password_login_through_keystoneauth_and_the_catalog(stack):
     sess = ks_session.Session(auth=auth)
     compute = sess.get_endpoint(service_type="compute", interface="public")
     assert compute == f"{stack.api_url}/v2.1"
-    assert sess.get_endpoint(service_type="image") == f"{stack.api_url}/image"
+    # Images are a real Glance's, on its own port.
+    assert sess.get_endpoint(service_type="image") == stack.glance_url
     resp = sess.get(f"{compute}/servers", raise_exc=False)
     assert resp.status_code == 200, resp.text
 
@@ -54,7 +55,7 @@ def test_no_token_gets_401(stack):
     _assert_401(_get(stack, None))
 
 
-def test_reader_reads_but_may_not_act(stack, reader, demo, catalog_ids):
+def test_reader_reads_but_may_not_act(stack, reader, demo, catalog_ids, glance):
     sid = boot(demo, catalog_ids, "read-me")
     try:
         wait_status(demo, sid, {"ACTIVE"})
@@ -62,7 +63,7 @@ def test_reader_reads_but_may_not_act(stack, reader, demo, catalog_ids):
         assert reader.get(f"/v2.1/servers/{sid}").json()["server"]["id"] == sid
         assert reader.get("/v2.1/flavors").status_code == 200
         assert reader.get(f"/v2.1/servers/{sid}/os-instance-actions").status_code == 200
-        assert reader.get("/image/v2/images").status_code == 200
+        assert glance("reader").get("/images").status_code == 200
         body = {"server": {"name": "nope", "flavorRef": "1", "imageRef": catalog_ids["image"],
                            "networks": [{"uuid": catalog_ids["network"]}]}}
         resp = reader.post("/v2.1/servers", json=body)

@@ -64,8 +64,9 @@ def admin_api(sched_stack):
 
 
 @pytest.fixture(scope="module")
-def ids(api):
-    images = api.get("/image/v2/images").json()["images"]
+def ids(api, sched_stack):
+    with sched_stack.glance_client("demo") as glance:
+        images = glance.get("/images", params={"name": "cirros"}).json()["images"]
     nets = api.get("/networking/v2.0/networks").json()["networks"]
     return {"image": images[0]["id"], "network": nets[0]["id"]}
 
@@ -192,6 +193,10 @@ def test_failed_spawn_reschedules_excluding_the_failed_host(sched_stack, api, ad
         assert ("spawn (attempt 1)", "Error", "host-9") in events
         assert ("spawn (attempt 2)", "Success", "host-10") in events
         assert_no_leaks(sched_stack)
+        # The reschedule rebound the server's port: one port, on host-10.
+        (port,) = admin_api.get("/networking/v2.0/ports",
+                                params={"device_id": sid}).json()["ports"]
+        assert port["binding:host_id"] == "host-10"
 
         # host-9 failed a build a moment ago: the BuildFailureWeigher sinks it
         # below host-10 although host-9 has more free RAM.

@@ -139,7 +139,7 @@ async def test_run_against_fake_api(capsys):
     api = FakeComputeAPI()
     args = boot.parse_args(
         ["--servers", "6", "--concurrency", "2", "--api", "http://fake:8774/", "--timeout", "10",
-         "--token", "tok-123"]
+         "--token", "tok-123", "--image-api", "http://fake/image"]
     )
     rc = await boot.run(args, transport=httpx.MockTransport(api))
     out = capsys.readouterr().out.strip().splitlines()
@@ -162,7 +162,7 @@ async def test_run_against_fake_api(capsys):
 async def test_run_reports_errors_and_exits_nonzero(capsys):
     api = FakeComputeAPI(fail_names=("0001",))
     args = boot.parse_args(["--servers", "3", "--concurrency", "3", "--api", "http://fake",
-                            "--token", "tok-123"])
+                            "--token", "tok-123", "--image-api", "http://fake/image"])
     rc = await boot.run(args, transport=httpx.MockTransport(api))
     captured = capsys.readouterr()
     result = json.loads(captured.out)
@@ -177,7 +177,7 @@ async def test_run_missing_image_fails_setup(capsys):
         return httpx.Response(200, json={"images": [], "networks": []})
 
     args = boot.parse_args(["--servers", "1", "--concurrency", "1", "--api", "http://fake",
-                            "--token", "tok-123"])
+                            "--token", "tok-123", "--image-api", "http://fake/image"])
     rc = await boot.run(args, transport=httpx.MockTransport(handler))
     assert rc == 2
     assert "cirros" in capsys.readouterr().err

@@ -1,0 +1,79 @@
+"""``POST /v2.1/os-server-external-events``: events other services send Nova
+(Neutron's ``network-vif-plugged`` when a port is bound, Cinder's
+``volume-extended``...), admin or service role only.
+
+Each event is answered on its own, as Nova does: 200 delivered, 404 no such
+server, 422 a server that is neither on a host nor being built; the response
+is 200 when every event was delivered, 207 when some were not, 404 when none
+was.  Delivered means signalled to the server's running build workflow
+(``external_event``, see workflows/boot.py); a server no workflow waits on
+takes the event and ignores it, as a Nova compute does."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Response
+from sqlmodel import select
+from temporalio.service import RPCError
+
+from activities.types.external_events import EVENT_NAMES, SIGNAL, ExternalEvent
+from api.deps import Ctx, Handles
+from api.errors import BadRequest, NotFound
+from api.schemas.external_events import ExternalEventsRequest
+from novaflow import logs
+from novaflow.states import VmState
+from schema.models import Instance
+
+log = logs.get_logger("novaflow.api")
+router = APIRouter(prefix="/v2.1/os-server-external-events", tags=["external-events"])
+
+
+@router.post("")
+async def create_events(payload: ExternalEventsRequest, response: Response, ctx: Ctx,
+                        h: Handles) -> dict:
+    events = payload.as_dict()["events"]
+    for ev in events:
+        ev.setdefault("status", "completed")
+        since = EVENT_NAMES.get(ev["name"])
+        if since is None or not ctx.version.at_least(since):
+            raise BadRequest(f"Invalid input for field/attribute name. Value: {ev['name']}. "
+                             f"'{ev['name']}' is not one of {sorted(EVENT_NAMES)}")
+    uuids = {ev["server_uuid"] for ev in events}
+
+    def load() -> dict[str, Instance]:
+        with h.db.reader() as s:
+            rows = s.exec(select(Instance).where(Instance.uuid.in_(uuids),
+                                                 Instance.deleted == False)).all()  # noqa: E712
+            return {i.uuid: i for i in rows}
+    servers = await asyncio.to_thread(load)
+    out = []
+    for ev in events:
+        inst = servers.get(ev["server_uuid"])
+        result = {"name": ev["name"], "server_uuid": ev["server_uuid"],
+                  "status": ev["status"], **({"tag": ev["tag"]} if ev.get("tag") else {})}
+        if inst is None:
+            result["code"] = 404
+        elif not inst.host and inst.vm_state != VmState.BUILDING:
+            result["code"] = 422
+        else:
+            result["code"] = 200
+            if inst.vm_state == VmState.BUILDING:
+                await _signal_build(h, ExternalEvent(name=ev["name"], server_uuid=inst.uuid,
+                                                     tag=ev.get("tag") or "",
+                                                     status=ev["status"]))
+        out.append(result)
+    if all(r["code"] != 200 for r in out):
+        raise NotFound("No instances found for any event")
+    response.status_code = 200 if all(r["code"] == 200 for r in out) else 207
+    return {"events": out}
+
+
+async def _signal_build(h, event: ExternalEvent) -> None:
+    handle = h.temporal.get_workflow_handle(f"boot-{event.server_uuid}")
+    try:
+        await handle.signal(SIGNAL, event)
+    except RPCError as exc:
+        # The build already ended (or was never started): nothing waits.
+        log.info("external event not delivered", event_name=event.name,
+                 server_id=event.server_uuid, reason=str(exc))

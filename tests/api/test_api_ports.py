@@ -1,0 +1,88 @@
+"""Ports as Nova makes them, through the network API: a port created on the
+requested network, bound to the server's host before spawn and deleted
+with the server; a pre-created port (``networks: [{port}]``) bound, then
+unbound and kept on delete; Nova's 400/409 for ports that cannot be used."""
+
+from __future__ import annotations
+
+from api_support import assert_nova_error, delete_all, mv, server, wait_gone, wait_status
+
+
+def ports_of(admin, server_id: str) -> list[dict]:
+    return admin.get("/networking/v2.0/ports", params={"device_id": server_id}).json()["ports"]
+
+
+def port_body(port_id: str, name: str, **extra) -> dict:
+    return {"server": {"name": name, "flavorRef": "1", "imageRef": extra.pop("image"),
+                       "networks": [{"port": port_id}], **extra}}
+
+
+def test_a_network_boot_creates_a_bound_port_deleted_with_the_server(demo, admin, catalog_ids):
+    resp = demo.post("/v2.1/servers", json={"server": {
+        "name": "port-net", "flavorRef": "1", "imageRef": catalog_ids["image"],
+        "networks": [{"uuid": catalog_ids["network"]}]}})
+    assert resp.status_code == 202, resp.text
+    sid = resp.json()["server"]["id"]
+    wait_status(demo, sid, {"ACTIVE"})
+    host = server(admin, sid, "2.1")["OS-EXT-SRV-ATTR:host"]
+    (port,) = ports_of(admin, sid)
+    assert (port["device_owner"], port["binding:host_id"], port["status"]) == \
+        ("compute:nova", host, "ACTIVE")
+    assert port["network_id"] == catalog_ids["network"]
+    addrs = server(demo, sid)["addresses"]["private"]
+    assert addrs[0]["addr"] == port["fixed_ips"][0]["ip_address"]
+    delete_all(demo, [sid])
+    assert ports_of(admin, sid) == []
+    assert admin.get(f"/networking/v2.0/ports/{port['id']}").status_code == 404
+
+
+def test_a_pre_created_port_is_bound_then_kept_on_delete(demo, other, admin, catalog_ids):
+    made = demo.post("/networking/v2.0/ports", json={"port": {
+        "network_id": catalog_ids["network"], "name": "mine"}})
+    assert made.status_code == 201, made.text
+    port_id = made.json()["port"]["id"]
+    try:
+        # Nova's API checks: one port, one server; another project's port is not found.
+        assert_nova_error(demo.post("/v2.1/servers", json=port_body(
+            port_id, "two", image=catalog_ids["image"], min_count=2)), 400, "badRequest",
+            "Unable to launch multiple instances with a single configured port ID.")
+        assert_nova_error(other.post("/v2.1/servers", json=port_body(
+            port_id, "theirs", image=catalog_ids["image"])), 400, "badRequest",
+            f"Port {port_id} could not be found.")
+
+        resp = demo.post("/v2.1/servers", json=port_body(port_id, "port-own",
+                                                          image=catalog_ids["image"]))
+        assert resp.status_code == 202, resp.text
+        sid = resp.json()["server"]["id"]
+        wait_status(demo, sid, {"ACTIVE"})
+        host = server(admin, sid)["OS-EXT-SRV-ATTR:host"]
+        shown = admin.get(f"/networking/v2.0/ports/{port_id}").json()["port"]
+        assert (shown["device_id"], shown["binding:host_id"]) == (sid, host)
+        assert_nova_error(demo.post("/v2.1/servers", json=port_body(
+            port_id, "again", image=catalog_ids["image"])), 409, "conflictingRequest",
+            f"Port {port_id} is still in use.")
+
+        demo.delete(f"/v2.1/servers/{sid}")
+        wait_gone(demo, sid)
+        kept = admin.get(f"/networking/v2.0/ports/{port_id}").json()["port"]
+        assert (kept["device_id"], kept["device_owner"], kept["binding:host_id"]) == \
+            ("", "", "")
+    finally:
+        assert demo.delete(f"/networking/v2.0/ports/{port_id}").status_code == 204
+
+
+def test_networks_none_boots_without_ports(demo, admin, catalog_ids):
+    resp = demo.post("/v2.1/servers", headers=mv("2.37"), json={"server": {
+        "name": "no-net", "flavorRef": "1", "imageRef": catalog_ids["image"],
+        "networks": "none"}})
+    assert resp.status_code == 202, resp.text
+    sid = resp.json()["server"]["id"]
+    wait_status(demo, sid, {"ACTIVE"})
+    assert ports_of(admin, sid) == [] and server(demo, sid)["addresses"] == {}
+    delete_all(demo, [sid])
+
+
+def test_only_admins_bind_ports_to_hosts(demo, catalog_ids):
+    resp = demo.post("/networking/v2.0/ports", json={"port": {
+        "network_id": catalog_ids["network"], "binding:host_id": "host-1"}})
+    assert_nova_error(resp, 403, "forbidden")
