@@ -14,7 +14,7 @@ from temporalio import activity
 
 from activities.types.context import EventRecord, OpContext
 from novaflow.cloud import host_connection
-from novaflow.images import ImageClient
+from novaflow.images import ImageWriter
 from novaflow.settings import Settings
 from schema.db import Database
 from schema.models import InstanceAction, InstanceActionEvent, utcnow
@@ -32,7 +32,7 @@ class ControlActivities:
         self.settings = settings
         self._conn: openstack.connection.Connection | None = None
         self._conn_lock = threading.Lock()
-        self.images = ImageClient(lambda: self.cloud)
+        self.images = ImageWriter(lambda: self.cloud)
 
     @property
     def cloud(self) -> openstack.connection.Connection:

@@ -7,14 +7,14 @@ instance-action event in the same transaction.
 
 from __future__ import annotations
 
-from sqlalchemy import delete as sql_delete
+import contextlib
+
 from sqlmodel import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.base import ControlActivities
 from activities.scheduler import placement
-from activities.snapshot import image_file
 from activities.types.context import OpContext
 from activities.types.instances import (
     InstanceLocation,
@@ -25,9 +25,10 @@ from activities.types.instances import (
     SetTaskStateInput,
 )
 from novaflow import errors
+from novaflow.images import ImageServiceUnavailable
 from novaflow.states import TaskState, VmState
 from schema import zones
-from schema.models import ComputeNode, Image, Instance, utcnow
+from schema.models import ComputeNode, Instance, utcnow
 
 
 class InstanceActivities(ControlActivities):
@@ -124,9 +125,8 @@ class InstanceActivities(ControlActivities):
             inst.updated_at = now
             inst.addresses = {}
             if inst.shelved_image_id:  # Nova deletes a shelved server's snapshot too
-                s.execute(sql_delete(Image).where(Image.id == inst.shelved_image_id))
-                image_file(self.settings.state_dir, inst.shelved_image_id).unlink(
-                    missing_ok=True)
+                with contextlib.suppress(ImageServiceUnavailable):
+                    self.images.delete(inst.shelved_image_id)
                 inst.shelved_image_id = None
             s.add(inst)
             self.add_event(s, inp.ctx, "mark_deleted")

@@ -11,8 +11,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.migrations import flavor_info
+from activities.network import server_ports
 from activities.snapshot import SnapshotActivities
-from activities.types.catalog import ImageInfo, PortInfo
+from activities.types.catalog import ImageInfo
 from activities.types.context import OpContext
 from activities.types.shelve import (
     BeginOffloadInput,
@@ -24,7 +25,7 @@ from activities.types.shelve import (
 )
 from novaflow import errors
 from novaflow.states import PowerState, TaskState, VmState
-from schema.models import ComputeNode, Image, Instance, InstanceAction, Network, Port, utcnow
+from schema.models import ComputeNode, Instance, InstanceAction, utcnow
 
 
 class ShelveActivities(SnapshotActivities):
@@ -42,6 +43,8 @@ class ShelveActivities(SnapshotActivities):
     def finish_shelve(self, inp: FinishShelveInput) -> bool:
         """SHELVED (task_state shelving_offloading if the offload follows at
         once); False if the server was deleted meanwhile (its image goes)."""
+        if inp.image_id and self._image_status(inp.image_id) is not None:
+            self.activate_if_empty(inp.image_id, inp.uploaded)
         with self.db.writer() as s:
             self.add_events(s, inp.ctx, inp.events)
             inst = self._being_deleted(s, inp.ctx.server_id)
@@ -50,11 +53,6 @@ class ShelveActivities(SnapshotActivities):
                     self.delete_image(s, inp.image_id)
                 self.finish_action(s, inp.ctx, message="deleted during the shelve")
                 return False
-            if inp.image_id:
-                img = s.get(Image, inp.image_id)
-                if img is not None and not inp.uploaded and img.status == "queued":
-                    img.status, img.updated_at = "active", utcnow()
-                    s.add(img)
             now = utcnow()
             inst.vm_state, inst.power_state = VmState.SHELVED, inp.power_state
             inst.task_state = TaskState.SHELVING_OFFLOADING if inp.offload else None
@@ -103,16 +101,12 @@ class ShelveActivities(SnapshotActivities):
     def get_unshelve_plan(self, ctx: OpContext) -> UnshelvePlan:
         with self.db.reader() as s:
             inst = self._live(s, ctx.server_id)
-            ports = [PortInfo(id=p.id, network_id=p.network_id, network_name=name or "",
-                              ip_address=p.ip_address, mac_address=p.mac_address)
-                     for p, name in s.exec(
-                         select(Port, Network.name)
-                         .join(Network, Network.id == Port.network_id, isouter=True)
-                         .where(Port.device_id == inst.uuid).order_by(Port.created_at))]
+            ports = server_ports(self.cloud, inst.uuid)
             base = inst.image or {}
             image = ImageInfo(id=base.get("id", inst.image_ref), name=base.get("name", ""),
                               properties=dict(base.get("properties") or {}))
-            snap = s.get(Image, inst.shelved_image_id) if inst.shelved_image_id else None
+            snap = (self.images.get(inst.shelved_image_id, inst.project_id, True)
+                    if inst.shelved_image_id else None)
             if inst.shelved_image_id and snap is None:
                 raise ApplicationError(
                     f"Unshelve of {inst.uuid} failed: its shelved image "

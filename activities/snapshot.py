@@ -2,48 +2,51 @@
 image a shelve takes): the image made active or deleted, backup rotation,
 the server's task_state and action.
 
-The image service here is the catalog stand-in (api/routes/catalog.py), our
-own ``images`` table with its data under ``<state dir>/images/``; the API
-created the queued image when the operation started (as Nova's API asks
-Glance for it before casting to the compute host).
+The image service is Glance, through openstacksdk as the service user
+(``novaflow.images.ImageWriter``); the API created the queued image when the
+operation started (as Nova's API asks Glance for it before casting to the
+compute host).  A Glance that does not answer is a retryable failure.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlmodel import Session, select
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.base import ControlActivities
 from activities.types.snapshot import FailSnapshotInput, FinishSnapshotInput, FinishSnapshotResult
+from novaflow.images import ImageServiceUnavailable
 from novaflow.states import TaskState
-from schema.models import Image, Instance, utcnow
+from schema.models import Instance, utcnow
 
-
-def image_file(state_dir: str | Path, image_id: str) -> Path:
-    """Where the catalog keeps an image's data (api/routes/catalog.py's path)."""
-    return Path(state_dir) / "images" / image_id
+SERVICE_UNAVAILABLE = "ServiceUnavailable"  # retried
 
 
 class SnapshotActivities(ControlActivities):
     """Database steps of a snapshot."""
 
-    def delete_image(self, s: Session, image_id: str) -> bool:
-        img = s.get(Image, image_id)
-        if img is None:
-            return False
-        s.delete(img)
-        image_file(self.settings.state_dir, image_id).unlink(missing_ok=True)
-        return True
+    def delete_image(self, _s: Session | None, image_id: str) -> bool:
+        """Delete the image in Glance; False when it was gone already."""
+        try:
+            return self.images.delete(image_id)
+        except ImageServiceUnavailable as exc:
+            raise ApplicationError(str(exc), type=SERVICE_UNAVAILABLE) from exc
 
-    def _backups(self, s: Session, server_id: str, backup_type: str) -> list[Image]:
-        """The server's backups of that type, newest first (Nova's rotation order)."""
-        rows = [i for i in s.exec(select(Image)).all()
-                if (i.properties or {}).get("instance_uuid") == server_id
-                and (i.properties or {}).get("image_type") == "backup"
-                and (i.properties or {}).get("backup_type") == backup_type]
-        return sorted(rows, key=lambda i: (i.created_at, i.id), reverse=True)
+    def _image_status(self, image_id: str) -> str | None:
+        try:
+            return self.images.status(image_id)
+        except ImageServiceUnavailable as exc:
+            raise ApplicationError(str(exc), type=SERVICE_UNAVAILABLE) from exc
+
+    def activate_if_empty(self, image_id: str, uploaded: bool) -> None:
+        """No bits from the host (libvirt's test driver): an empty upload makes
+        the queued image active, as a real Glance requires."""
+        if not uploaded and self._image_status(image_id) in ("queued", "saving"):
+            try:
+                self.images.activate_empty(image_id)
+            except ImageServiceUnavailable as exc:
+                raise ApplicationError(str(exc), type=SERVICE_UNAVAILABLE) from exc
 
     @staticmethod
     def _being_deleted(s: Session, server_id: str) -> Instance | None:
@@ -62,28 +65,31 @@ class SnapshotActivities(ControlActivities):
     @activity.defn(name="finish_snapshot")
     def finish_snapshot(self, inp: FinishSnapshotInput) -> FinishSnapshotResult:
         out = FinishSnapshotResult()
+        status = self._image_status(inp.image_id)
+        if status is not None:
+            self.activate_if_empty(inp.image_id, inp.uploaded)
+        backups = (self.images.backups(inp.ctx.server_id, inp.backup_type)
+                   if inp.backup_type is not None and inp.rotation is not None else [])
         with self.db.writer() as s:
             self.add_events(s, inp.ctx, inp.events)
-            img = s.get(Image, inp.image_id)
-            if img is not None and self._being_deleted(s, inp.ctx.server_id) is None:
+            if status is not None and self._being_deleted(s, inp.ctx.server_id) is None:
                 # A delete came while the host copied the disk: Nova deletes
                 # the snapshot of a server that is going away.
                 self.delete_image(s, inp.image_id)
                 self.finish_action(s, inp.ctx, message="the server was deleted during "
                                                        "the snapshot")
                 return out
-            if img is not None and not inp.uploaded and img.status in ("queued", "saving"):
-                img.status, img.updated_at = "active", utcnow()
-                s.add(img)
-            if inp.backup_type is not None and inp.rotation is not None:
-                for old in self._backups(s, inp.ctx.server_id, inp.backup_type)[inp.rotation:]:
-                    self.delete_image(s, old.id)
-                    out.rotated_out.append(old.id)
+            # The one just made is the newest, whatever Glance's one-second
+            # created_at says.
+            backups = [inp.image_id, *(b for b in backups if b != inp.image_id)]
+            for old in backups[inp.rotation:]:
+                self.delete_image(s, old)
+                out.rotated_out.append(old)
             if not inp.keep_task_state:
                 self._release_task(s, inp.ctx.server_id)
                 self.finish_action(s, inp.ctx, message=(
                     f"image {inp.image_id} was deleted during the snapshot"
-                    if img is None else None))
+                    if status is None else None))
         return out
 
     @activity.defn(name="fail_snapshot")

@@ -18,7 +18,7 @@ from api.microversion import MIN_VERSION, APIVersion
 from api.policy import PolicyEnforcer
 from novaflow import logs
 from novaflow.cloud import host_connection
-from novaflow.images import ImageClient
+from novaflow.images import ImageWriter
 from novaflow.settings import Settings
 from schema.db import Database
 
@@ -73,7 +73,7 @@ class AppHandles:
     token_backend: TokenBackend
     policy: PolicyEnforcer
     temporal: Client | None = None
-    images: ImageClient | None = None  # Glance, from the catalog (made on first use)
+    images: ImageWriter | None = None  # Glance, from the catalog (made on first use)
     _cloud: Any = None  # an openstacksdk Connection as the service user
     background: set = field(default_factory=set)  # tasks the app keeps alive
     # Threads for calls the app makes to its own API (the Neutron stand-in's
@@ -88,9 +88,9 @@ class AppHandles:
             self._cloud = host_connection(self.settings)
         return self._cloud
 
-    def image_client(self) -> ImageClient:
+    def image_client(self) -> ImageWriter:
         if self.images is None:
-            self.images = ImageClient(self.cloud)
+            self.images = ImageWriter(self.cloud)
         return self.images
 
 

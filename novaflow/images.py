@@ -109,6 +109,66 @@ class ImageClient:
         return from_sdk(img)
 
 
+class ImageWriter(ImageClient):
+    """The image writes of snapshots and shelving, as the service user.
+
+    An image is created queued; the host uploads the disk into it (real
+    guests), or, where there are no bits (libvirt's test driver), an empty
+    upload makes it active as a real Glance requires."""
+
+    def _call(self, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except (openstack.exceptions.SDKException, OSError) as exc:
+            if isinstance(exc, openstack.exceptions.NotFoundException):
+                raise
+            raise ImageServiceUnavailable(f"image service: {exc}") from exc
+
+    def create_queued(self, name: str, owner: str, visibility: str, disk_format: str,
+                      container_format: str, min_ram: int, min_disk: int,
+                      properties: dict[str, Any]) -> str:
+        """A queued image with Nova's snapshot properties; its id."""
+        props = {k: str(v) for k, v in properties.items()}
+        img = self._call(lambda: self.conn.image.create_image(
+            name=name, owner=owner, visibility=visibility, disk_format=disk_format,
+            container_format=container_format, min_ram=min_ram, min_disk=min_disk, **props))
+        return img.id
+
+    def status(self, image_id: str) -> str | None:
+        """The image's status; None when it is gone."""
+        try:
+            return self._call(lambda: self.conn.image.get_image(image_id)).status
+        except openstack.exceptions.NotFoundException:
+            return None
+
+    def activate_empty(self, image_id: str) -> None:
+        """A host without image bits (libvirt's test driver): upload one
+        zeroed sector as a raw disk, which makes the queued image active
+        (Glance checks that what is uploaded matches the disk format)."""
+        def upload() -> None:
+            img = self.conn.image.get_image(image_id)
+            if img.disk_format != "raw":
+                img = self.conn.image.update_image(img, disk_format="raw")
+            img.data = bytes(512)
+            img.upload(self.conn.image)
+        self._call(upload)
+
+    def delete(self, image_id: str) -> bool:
+        """Delete the image; False when it was gone already."""
+        try:
+            self._call(lambda: self.conn.image.delete_image(image_id, ignore_missing=False))
+        except openstack.exceptions.NotFoundException:
+            return False
+        return True
+
+    def backups(self, server_id: str, backup_type: str) -> list[str]:
+        """Ids of the server's backups of that type, newest first (Nova's rotation)."""
+        imgs = self._call(lambda: list(self.conn.image.images(
+            instance_uuid=server_id, image_type="backup", backup_type=backup_type)))
+        imgs.sort(key=lambda i: (i.created_at or "", i.id), reverse=True)
+        return [i.id for i in imgs]
+
+
 def boot_refusal(image: GlanceImage, memory_mb: int, root_gb: int,
                  volume_backed: bool = False) -> str | None:
     """Nova's 400 text when ``image`` may not boot on the flavor, else None

@@ -17,25 +17,25 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 from activities.types.catalog import ImageInfo
+from api import images
 from api.actions import action
 from api.deps import AppHandles, RequestContext
 from api.errors import BadRequest
 from api.operations import Operation, check_transition, op_timeouts, start_operation
 from api.validation import is_uuid, no_extra_keys, string
-from schema.models import Image, Instance
+from schema.models import Instance
 from workflows.rescue import RescueInput, RescueServerWorkflow, UnrescueServerWorkflow
 
 
-def _rescue_image(h: AppHandles, ctx: RequestContext, inst: Instance, ref: Any) -> ImageInfo:
+async def _rescue_image(h: AppHandles, ctx: RequestContext, inst: Instance,
+                        ref: Any) -> ImageInfo:
     if ref is None:
         image = inst.image or {}
         return ImageInfo(id=image.get("id", inst.image_ref), name=image.get("name", ""),
                          properties=dict(image.get("properties") or {}))
     ref = str(ref).rstrip("/").split("/")[-1]
-    with h.db.reader() as s:
-        img = s.get(Image, ref) if is_uuid(ref) else None
-    if img is None or img.status != "active" or (
-            img.visibility == "private" and img.owner != ctx.project_id and not ctx.is_admin):
+    img = await images.find_image(h, ctx, ref) if is_uuid(ref) else None
+    if img is None or img.status != "active":
         raise BadRequest(f"Image {ref} could not be found.")
     return ImageInfo(id=img.id, name=img.name, properties=dict(img.properties or {}),
                      min_disk=img.min_disk, min_ram=img.min_ram)
@@ -65,7 +65,7 @@ async def rescue(h: AppHandles, ctx: RequestContext, inst: Instance, body: Any):
     if not inst.image_ref:
         raise BadRequest(f"Instance {inst.uuid} cannot be rescued: Cannot rescue a "
                          "volume-backed instance")
-    image = _rescue_image(h, ctx, inst, body.get("rescue_image_ref"))
+    image = await _rescue_image(h, ctx, inst, body.get("rescue_image_ref"))
     await start_operation(h, ctx, inst, _operation(h, inst, "rescue",
                                                    RescueServerWorkflow.run, image))
     return JSONResponse({"adminPass": password}, status_code=200)

@@ -15,17 +15,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from api.actions import action
-from api.actions.snapshot import snapshot_image
+from api.actions.snapshot import delete_snapshot_image, snapshot_image
 from api.deps import AppHandles, RequestContext
 from api.errors import BadRequest, Conflict
 from api.operations import Operation, check_transition, op_timeouts, start_operation
 from api.validation import no_extra_keys, string
 from novaflow.states import VmState
-from schema.models import ComputeNode, Image, Instance
+from schema.models import ComputeNode, Instance
 from workflows.shelve import (
     ShelveOffloadInput,
     ShelveOffloadWorkflow,
@@ -42,28 +41,23 @@ _UNSET = object()
 @action("shelve", operations=("shelve",))
 async def shelve(h: AppHandles, ctx: RequestContext, inst: Instance, _body: Any) -> None:
     check_transition("shelve", inst, ctx)
-    image = (snapshot_image(h, ctx, inst, f"{inst.display_name}-shelved", "snapshot")
-             if inst.image_ref else None)
+    image_id = (await snapshot_image(h, ctx, inst, f"{inst.display_name}-shelved", "snapshot")
+                if inst.image_ref else None)
     after = float(h.settings.shelved_offload_time)
-
-    def prepare(s: Session, _row: Instance, _workflow_id: str) -> None:
-        if image is not None:
-            s.add(image)
-
-    def undo(s: Session, _row: Instance, _workflow_id: str) -> None:
-        if image is not None:
-            s.execute(delete(Image).where(Image.id == image.id))
-
-    await start_operation(h, ctx, inst, Operation(
-        key="shelve", workflow=ShelveServerWorkflow.run,
-        workflow_id=lambda row, action_id: f"shelve-{row.uuid}-{action_id}",
-        make_input=lambda op_ctx, _started: ShelveServerInput(
-            ctx=op_ctx, host=inst.host or "", image_id=image.id if image else None,
-            offload_after_s=after, timeouts=op_timeouts(h)),
-        prepare=prepare, undo=undo,
-        summary=f"shelve {inst.display_name} on {inst.host}"
-                + (" and offload" if after == 0 else ""),
-        details=f"server {inst.uuid}" + (f", image {image.id}" if image else "")))
+    try:
+        await start_operation(h, ctx, inst, Operation(
+            key="shelve", workflow=ShelveServerWorkflow.run,
+            workflow_id=lambda row, action_id: f"shelve-{row.uuid}-{action_id}",
+            make_input=lambda op_ctx, _started: ShelveServerInput(
+                ctx=op_ctx, host=inst.host or "", image_id=image_id,
+                offload_after_s=after, timeouts=op_timeouts(h)),
+            summary=f"shelve {inst.display_name} on {inst.host}"
+                    + (" and offload" if after == 0 else ""),
+            details=f"server {inst.uuid}" + (f", image {image_id}" if image_id else "")))
+    except BaseException:
+        if image_id:
+            await delete_snapshot_image(h, image_id)
+        raise
 
 
 @action("shelveOffload", operations=("shelveOffload",))

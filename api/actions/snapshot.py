@@ -18,18 +18,19 @@ refuses it).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import delete
-from sqlmodel import Session
 
 from api.actions import action
 from api.deps import AppHandles, RequestContext
-from api.errors import BadRequest
+from api.errors import BadRequest, ServiceUnavailable
 from api.operations import Operation, check_transition, op_timeouts, start_operation
 from api.validation import no_extra_keys, string, validate_metadata
-from schema.models import Image, Instance, new_uuid
+from novaflow.images import ImageServiceUnavailable
+from schema.models import Instance
 from workflows.snapshot import SnapshotServerInput, SnapshotServerWorkflow
 
 # Never copied from the base image (Nova's non_inheritable_image_properties
@@ -40,13 +41,11 @@ _NOT_INHERITED = {"cache_in_nova", "bittorrent", "img_signature", "img_signature
                   "instance_uuid", "image_type", "backup_type", "user_id", "base_image_ref"}
 
 
-def snapshot_image(h: AppHandles, ctx: RequestContext, inst: Instance, name: str,
-                   image_type: str, extra: dict | None = None) -> Image:
-    """The queued image a snapshot of ``inst`` fills, as Nova's
-    ``compute_utils.create_image`` describes it (not yet added to a session)."""
+async def snapshot_image(h: AppHandles, ctx: RequestContext, inst: Instance, name: str,
+                         image_type: str, extra: dict | None = None) -> str:
+    """Create in Glance the queued image a snapshot of ``inst`` fills, as
+    Nova's ``compute_utils.create_image`` describes it; returns its id."""
     base = dict((inst.image or {}).get("properties") or {})
-    with h.db.reader() as s:
-        base_row = s.get(Image, inst.image_ref) if inst.image_ref else None
     props = {k: v for k, v in base.items() if k not in _NOT_INHERITED}
     if inst.image_ref:
         props["base_image_ref"] = inst.image_ref
@@ -54,15 +53,28 @@ def snapshot_image(h: AppHandles, ctx: RequestContext, inst: Instance, name: str
                   "image_type": image_type})
     props.update(extra or {})
     root_gb = int((inst.flavor or {}).get("root_gb") or 0)
-    return Image(
-        id=new_uuid(), name=name, status="queued",
-        # Another project's admin snapshotting shares it; the owner's is private.
-        visibility="private" if ctx.project_id == inst.project_id else "shared",
-        owner=inst.project_id,
-        disk_format=base_row.disk_format if base_row else "qcow2",
-        container_format=base_row.container_format if base_row else "bare",
-        min_ram=base_row.min_ram if base_row else 0,
-        min_disk=max(root_gb, base_row.min_disk if base_row else 0), properties=props)
+    client = h.image_client()
+
+    def create() -> str:
+        base_img = client.get(inst.image_ref, inst.project_id, True) if inst.image_ref \
+            else None
+        return client.create_queued(
+            name, owner=inst.project_id,
+            # Another project's admin snapshotting shares it; the owner's is private.
+            visibility="private" if ctx.project_id == inst.project_id else "shared",
+            disk_format=(base_img.disk_format if base_img else None) or "qcow2",
+            container_format="bare", min_ram=base_img.min_ram if base_img else 0,
+            min_disk=max(root_gb, base_img.min_disk if base_img else 0), properties=props)
+    try:
+        return await asyncio.to_thread(create)
+    except ImageServiceUnavailable as exc:
+        raise ServiceUnavailable(f"The image service is unavailable: {exc}") from exc
+
+
+async def delete_snapshot_image(h: AppHandles, image_id: str) -> None:
+    """The queued image of an operation that did not start."""
+    with contextlib.suppress(ImageServiceUnavailable):
+        await asyncio.to_thread(h.image_client().delete, image_id)
 
 
 def _body(body: Any, name: str, allowed: set[str]) -> dict:
@@ -90,24 +102,21 @@ def _refuse_volume_backed(inst: Instance, what: str) -> None:
 
 
 async def _start(h: AppHandles, ctx: RequestContext, inst: Instance, key: str,
-                 image: Image, backup_type: str | None = None,
+                 image_id: str, backup_type: str | None = None,
                  rotation: int | None = None) -> None:
-    def prepare(s: Session, _row: Instance, _workflow_id: str) -> None:
-        s.add(image)
-
-    def undo(s: Session, _row: Instance, _workflow_id: str) -> None:
-        s.execute(delete(Image).where(Image.id == image.id))
-
     kind = "backup" if backup_type is not None else "snapshot"
-    await start_operation(h, ctx, inst, Operation(
-        key=key, workflow=SnapshotServerWorkflow.run,
-        workflow_id=lambda row, action_id: f"snapshot-{row.uuid}-{action_id}",
-        make_input=lambda op_ctx, _started: SnapshotServerInput(
-            ctx=op_ctx, host=inst.host or "", image_id=image.id, backup_type=backup_type,
-            rotation=rotation, timeouts=op_timeouts(h)),
-        prepare=prepare, undo=undo,
-        summary=f"{kind} {inst.display_name} on {inst.host} to image {image.name}",
-        details=f"server {inst.uuid}, image {image.id}"))
+    try:
+        await start_operation(h, ctx, inst, Operation(
+            key=key, workflow=SnapshotServerWorkflow.run,
+            workflow_id=lambda row, action_id: f"snapshot-{row.uuid}-{action_id}",
+            make_input=lambda op_ctx, _started: SnapshotServerInput(
+                ctx=op_ctx, host=inst.host or "", image_id=image_id,
+                backup_type=backup_type, rotation=rotation, timeouts=op_timeouts(h)),
+            summary=f"{kind} {inst.display_name} on {inst.host} to image {image_id}",
+            details=f"server {inst.uuid}, image {image_id}"))
+    except BaseException:
+        await delete_snapshot_image(h, image_id)
+        raise
 
 
 def _answer(ctx: RequestContext, image_id: str, location: bool) -> Response:
@@ -126,9 +135,9 @@ async def create_image(h: AppHandles, ctx: RequestContext, inst: Instance, body:
     _refuse_volume_backed(inst, f"Snapshot of volume-backed server {inst.uuid} is not "
                                 "supported: the block storage service has no volume "
                                 "snapshots here.")
-    image = snapshot_image(h, ctx, inst, name, "snapshot", metadata)
-    await _start(h, ctx, inst, "createImage", image)
-    return _answer(ctx, image.id, location=True)
+    image_id = await snapshot_image(h, ctx, inst, name, "snapshot", metadata)
+    await _start(h, ctx, inst, "createImage", image_id)
+    return _answer(ctx, image_id, location=True)
 
 
 @action("createBackup", operations=("createBackup",))
@@ -150,7 +159,7 @@ async def create_backup(h: AppHandles, ctx: RequestContext, inst: Instance, body
     metadata = validate_metadata(body.get("metadata", {}))
     check_transition("createBackup", inst, ctx)
     _refuse_volume_backed(inst, "It's not supported to backup volume backed instance.")
-    image = snapshot_image(h, ctx, inst, name, "backup",
-                           {**metadata, "backup_type": backup_type})
-    await _start(h, ctx, inst, "createBackup", image, backup_type, rotation)
-    return _answer(ctx, image.id, location=rotation > 0)
+    image_id = await snapshot_image(h, ctx, inst, name, "backup",
+                                    {**metadata, "backup_type": backup_type})
+    await _start(h, ctx, inst, "createBackup", image_id, backup_type, rotation)
+    return _answer(ctx, image_id, location=rotation > 0)

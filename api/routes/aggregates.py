@@ -33,7 +33,7 @@ from api.schemas.aggregates import (
     AggregateUpdateRequest,
 )
 from novaflow import logs
-from schema.models import Aggregate, AggregateHost, Image, Instance, Service, utcnow
+from schema.models import Aggregate, AggregateHost, Instance, Service, utcnow
 from schema.zones import AZ_KEY
 
 router = APIRouter(prefix="/v2.1/os-aggregates", tags=["aggregates"])
@@ -294,8 +294,8 @@ def cache_images(aggregate_id: str, payload: AggregateImagesRequest, ctx: Ctx,
         raise BadRequest("Duplicate images in request")
     with h.db.reader() as s:
         agg = get_aggregate(s, aggregate_id)
-        for image_id in image_ids:
-            if s.get(Image, image_id) is None:
+        for image_id in image_ids:  # Glance's (this handler runs in a thread)
+            if h.image_client().get(image_id, ctx.project_id, True) is None:
                 raise BadRequest(f"Image {image_id} could not be found.")
         hosts = hosts_of(s, agg.id)
     log.info("image cache request accepted", aggregate=agg.id, images=image_ids,

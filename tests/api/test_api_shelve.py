@@ -15,6 +15,19 @@ from stack import wait_for
 from activities.hypervisor.driver import DriverError
 from schema.models import Allocation
 
+_GLANCE: dict = {}
+
+
+@pytest.fixture(autouse=True)
+def _glance_users(glance):
+    """Images are Glance's: read them there as the tests' users."""
+    _GLANCE["of"] = glance
+
+
+def _glance(user: str):
+    return _GLANCE["of"](user)
+
+
 
 def _action(client, sid, name, body=None, version="2.1"):
     return client.post(f"/v2.1/servers/{sid}/action", json={name: body}, headers=mv(version))
@@ -57,7 +70,7 @@ def test_shelve_offload_and_unshelve_with_the_cli(osc, stack, demo, admin, catal
         shown = server(admin, sid)
         assert shown["OS-EXT-SRV-ATTR:host"] is None
         assert _allocations(stack, sid) == [] and sid not in _domains(stack, host)
-        images = [i for i in demo.get("/image/v2/images").json()["images"]
+        images = [i for i in _glance("demo").get("/images").json()["images"]
                   if i.get("instance_uuid") == sid]
         assert [(i["name"], i["image_type"], i["status"]) for i in images] == [
             ("cli-shelve-shelved", "snapshot", "active")]
@@ -72,7 +85,7 @@ def test_shelve_offload_and_unshelve_with_the_cli(osc, stack, demo, admin, catal
         now = server(admin, sid)["OS-EXT-SRV-ATTR:host"]
         assert now and sid in _domains(stack, now)
         assert len(_allocations(stack, sid)) == 1
-        assert demo.get(f"/image/v2/images/{images[0]['id']}").status_code == 404
+        assert _glance("demo").get(f"/images/{images[0]['id']}").status_code == 404
         assert _events(demo, sid)[1][-1] == ("compute_unshelve_instance", "Success")
     finally:
         delete_all(demo, [sid])
@@ -117,11 +130,11 @@ def test_shelved_server_keeps_its_host_until_the_offload(stack, demo, admin, cat
         assert_nova_error(resp, 403, "forbidden")
         assert _action(admin, sid, "shelveOffload").status_code == 202
         wait_status(demo, sid, {"SHELVED_OFFLOADED"})
-        image_id = next(i["id"] for i in demo.get("/image/v2/images").json()["images"]
+        image_id = next(i["id"] for i in _glance("demo").get("/images").json()["images"]
                         if i.get("instance_uuid") == sid)
     finally:
         delete_all(demo, [sid])
-    assert demo.get(f"/image/v2/images/{image_id}").status_code == 404
+    assert _glance("demo").get(f"/images/{image_id}").status_code == 404
     assert _allocations(stack, sid) == []
 
 
@@ -155,7 +168,7 @@ def test_failed_shelve_snapshot_deletes_the_image(stack, demo, admin, catalog_id
         shown = server(admin, sid)
         assert shown["status"] == "ACTIVE"  # Nova: vm_state as it was
         assert shown["OS-EXT-SRV-ATTR:host"] == host and len(_allocations(stack, sid)) == 1
-        assert not [i for i in demo.get("/image/v2/images").json()["images"]
+        assert not [i for i in _glance("demo").get("/images").json()["images"]
                     if i.get("instance_uuid") == sid]
         _, events, detail = _events(demo, sid)
         assert ("compute_shelve_snapshot", "Error") in events
@@ -188,7 +201,7 @@ def test_delete_during_the_shelve_leaves_nothing(stack, demo, admin, catalog_ids
     finally:
         release.set()
     wait_gone(demo, sid)
-    assert not [i for i in admin.get("/image/v2/images").json()["images"]
+    assert not [i for i in _glance("admin").get("/images").json()["images"]
                 if i.get("instance_uuid") == sid]
     assert _allocations(stack, sid) == [] and sid not in _domains(stack, host)
 
@@ -216,7 +229,7 @@ def test_unshelve_whose_hosts_all_fail_stays_offloaded(stack, demo, admin, catal
         _, events, detail = _events(demo, sid)
         assert ("compute_unshelve_instance", "Error") in events
         # The snapshot stays for the next unshelve.
-        assert [i["status"] for i in demo.get("/image/v2/images").json()["images"]
+        assert [i["status"] for i in _glance("demo").get("/images").json()["images"]
                 if i.get("instance_uuid") == sid] == ["active"]
     finally:
         delete_all(demo, [sid])
