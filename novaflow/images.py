@@ -128,11 +128,16 @@ class ImageWriter(ImageClient):
                       container_format: str, min_ram: int, min_disk: int,
                       properties: dict[str, Any]) -> str:
         """A queued image with Nova's snapshot properties; its id."""
-        props = {k: str(v) for k, v in properties.items()}
-        img = self._call(lambda: self.conn.image.create_image(
-            name=name, owner=owner, visibility=visibility, disk_format=disk_format,
-            container_format=container_format, min_ram=min_ram, min_disk=min_disk, **props))
-        return img.id
+        body = {**{k: str(v) for k, v in properties.items()}, "name": name, "owner": owner,
+                "visibility": visibility, "disk_format": disk_format,
+                "container_format": container_format, "min_ram": min_ram, "min_disk": min_disk}
+        # Glance's own create (the SDK's create_image would reuse an image of
+        # the same name, as its cloud layer does).
+        resp = self._call(lambda: self.conn.image.post("/images", json=body))
+        if resp.status_code != 201:
+            raise ImageServiceUnavailable(f"image service: create answered {resp.status_code}: "
+                                          f"{resp.text[:200]}")
+        return resp.json()["id"]
 
     def status(self, image_id: str) -> str | None:
         """The image's status; None when it is gone."""

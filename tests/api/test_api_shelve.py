@@ -57,9 +57,6 @@ def offload_time(stack):
     settings.shelved_offload_time = before
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "snapshots in Glance, merged late: "
-    "unshelve from the Glance snapshot does not reach ACTIVE; a known bug, issue 14 open"))
 def test_shelve_offload_and_unshelve_with_the_cli(osc, stack, demo, admin, catalog_ids,
                                                    offload_time):
     offload_time(0)
@@ -83,7 +80,9 @@ def test_shelve_offload_and_unshelve_with_the_cli(osc, stack, demo, admin, catal
         assert ("compute_shelve_offload_instance", "Success") in events
 
         osc("server", "unshelve", sid)
-        back = wait_status(demo, sid, {"ACTIVE", "ERROR", "SHELVED_OFFLOADED"})
+        # Until the unshelve ends it shows SHELVED_OFFLOADED with a task state.
+        back = wait_for(lambda: (b := server(demo, sid, "2.1"))["OS-EXT-STS:task_state"] is None
+                        and b, 60, what="the unshelve to end")
         assert back["status"] == "ACTIVE", back.get("fault")
         now = server(admin, sid)["OS-EXT-SRV-ATTR:host"]
         assert now and sid in _domains(stack, now)
