@@ -235,9 +235,14 @@ async def create_server(payload: ServerCreateRequest, response: Response, ctx: C
     want_reservation = server.get("return_reservation_id") in (True, "True", "true", "1")
     hints = body.get("os:scheduler_hints") or body.get("OS-SCH-HNT:scheduler_hints") or {}
 
-    with h.db.reader() as s:
-        flavor = s.exec(select(Flavor).where(Flavor.flavorid == flavor_ref)).first()
-        usable = flavor is not None and not flavor.disabled and may_use(s, ctx, flavor)
+    # The database work runs in threads: on the event loop it held up every
+    # other request (measured: 9% of the API's samples in a boot burst).
+    def load_flavor() -> tuple[Flavor | None, bool]:
+        with h.db.reader() as s:
+            found = s.exec(select(Flavor).where(Flavor.flavorid == flavor_ref)).first()
+            return found, found is not None and not found.disabled and may_use(s, ctx, found)
+
+    flavor, usable = await asyncio.to_thread(load_flavor)
     if not usable:
         raise BadRequest(f"Flavor {flavor_ref} could not be found.")
     # Images are Glance's: checked there (as the project sees them) before the
@@ -246,14 +251,17 @@ async def create_server(payload: ServerCreateRequest, response: Response, ctx: C
     if image_ref:
         image = await images.boot_image(h, ctx, image_ref, flavor.memory_mb, flavor.root_gb)
     bdm_images = await volumes.check_block_device_images(h, ctx, bdms)
-    with h.db.reader() as s:
-        boot_image_id = volumes.check_block_devices(s, ctx, bdms, max_count)
-        if key_name is not None and s.exec(select(KeyPair).where(
-                KeyPair.user_id == ctx.user_id, KeyPair.name == key_name)).first() is None:
-            raise BadRequest("Invalid key_name provided.")
-        quotas.check_metadata_items(s, ctx.project_id, len(metadata), h.settings)
-        network_ids, port_ids = _networks(s, ctx, server, max_count)
-        zone, force_host = _availability_zone(s, ctx, server)
+    def validate() -> tuple:
+        with h.db.reader() as s:
+            boot_image = volumes.check_block_devices(s, ctx, bdms, max_count)
+            if key_name is not None and s.exec(select(KeyPair).where(
+                    KeyPair.user_id == ctx.user_id, KeyPair.name == key_name)).first() is None:
+                raise BadRequest("Invalid key_name provided.")
+            quotas.check_metadata_items(s, ctx.project_id, len(metadata), h.settings)
+            return (boot_image, *_networks(s, ctx, server, max_count),
+                    *_availability_zone(s, ctx, server))
+
+    boot_image_id, network_ids, port_ids, zone, force_host = await asyncio.to_thread(validate)
 
     if volume_backed and boot_image_id:
         # The boot volume's image (Cinder's volume_image_metadata, in Nova).
@@ -263,9 +271,12 @@ async def create_server(payload: ServerCreateRequest, response: Response, ctx: C
     specs = volumes.block_device_specs(bdms)
     created: list[Instance] = []
     async with quotas.project_lock(ctx.project_id):
-        with h.db.reader() as s:
-            count = quotas.instances_allowed(s, ctx.project_id, flavor.vcpus, flavor.memory_mb,
-                                             min_count, max_count, settings=h.settings)
+        def allowed() -> int:
+            with h.db.reader() as s:
+                return quotas.instances_allowed(s, ctx.project_id, flavor.vcpus,
+                                                flavor.memory_mb, min_count, max_count,
+                                                settings=h.settings)
+        count = await asyncio.to_thread(allowed)
         reservation_id = f"r-{secrets.token_hex(4)}"
         for index in range(count):
             display = name if count == 1 else f"{name}-{index + 1}"
@@ -288,9 +299,11 @@ async def create_server(payload: ServerCreateRequest, response: Response, ctx: C
                 port_ids=port_ids,
                 bdm_rows=volumes.block_device_rows(inst.uuid, bdms)))
     if tags:
-        with h.db.writer() as s:
-            for inst in created:
-                set_tags(s, inst.uuid, tags)
+        def write_tags() -> None:
+            with h.db.writer() as s:
+                for inst in created:
+                    set_tags(s, inst.uuid, tags)
+        await asyncio.to_thread(write_tags)
     if want_reservation:
         return {"reservation_id": reservation_id}
     first = created[0]
