@@ -437,8 +437,11 @@ def validate(method: str, path: str, status: int, headers: httpx.Headers, reques
             schema_for(route, _version(served), request_body, body)
     else:
         schema = schema_for(route, _version(served), request_body, body)
-    if status not in schema["status_code"]:
-        raise SchemaViolation(f"{what} at {served}: Nova answers {schema['status_code']}")
+    codes = list(schema["status_code"])
+    if route.template == "/os-server-external-events":
+        codes.append(207)  # Nova's answer when some events failed; tempest only sends good ones
+    if status not in codes:
+        raise SchemaViolation(f"{what} at {served}: Nova answers {codes}")
     body_schema = schema.get("response_body")
     if body_schema:
         error = _first_error(body_schema, body)

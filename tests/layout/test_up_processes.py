@@ -37,12 +37,14 @@ def _alive(pid: int) -> bool:
 def up(tmp_path_factory):
     state = tmp_path_factory.mktemp("up") / "state"
     ports = {name: free_port()
-             for name in ("api", "temporal", "ui", "keystone", "codec", "metadata", "consoles")}
+             for name in ("api", "temporal", "ui", "keystone", "glance", "codec", "metadata",
+                          "consoles")}
     log = (state.parent / "up.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "workers.cli", "up", "--state-dir", str(state),
          "--api-port", str(ports["api"]), "--temporal-port", str(ports["temporal"]),
          "--ui-port", str(ports["ui"]), "--keystone-port", str(ports["keystone"]),
+         "--glance-port", str(ports["glance"]),
          "--codec-port", str(ports["codec"]), "--metadata-port", str(ports["metadata"]),
          "--console-proxy-port", str(ports["consoles"]),
          "--hosts", "2"],
@@ -78,7 +80,9 @@ def test_a_server_boots_through_the_child_processes(up):
                            Login("demo", password, "demo"))
     api = f"http://127.0.0.1:{ports['api']}"
     with httpx.Client(base_url=api, headers={"X-Auth-Token": token}, timeout=30) as http:
-        image = http.get("/image/v2/images", params={"name": "cirros"}).json()["images"][0]
+        image = httpx.get(f"http://127.0.0.1:{ports['glance']}/v2/images",
+                          params={"name": "cirros"}, headers={"X-Auth-Token": token},
+                          timeout=30).json()["images"][0]
         net = http.get("/networking/v2.0/networks", params={"name": "private"}).json()
         resp = http.post("/v2.1/servers", json={"server": {
             "name": "up-vm", "flavorRef": "1", "imageRef": image["id"],
