@@ -152,17 +152,41 @@ class LibvirtDay2Mixin(Day2Driver):
                 os.makedirs(os.path.dirname(disk.path), exist_ok=True)
                 with open(disk.path, "wb") as f:
                     f.truncate(disk.size_gb * 1024**3)
-            flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
-            if dom.isActive():
-                flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
-            try:
-                dom.attachDeviceFlags(xml, flags)
-            except libvirt.libvirtError as exc:
-                if not (self.is_test and exc.get_error_code() in _UNSUPPORTED):
-                    raise DriverError(f"attaching {disk.volume_id} to "
-                                      f"{domain_name(server_id)} failed: {exc}") from exc
-                self._redefine(dom, lambda r: r.find("devices").append(ET.fromstring(xml)))
+            self._plug(dom, xml, f"attaching {disk.volume_id} to {domain_name(server_id)}")
             self._persist()
+
+    @staticmethod
+    def _hotplug_flags(dom) -> int:
+        """The persistent definition always; the running guest too when it runs."""
+        flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+        if dom.isActive():
+            flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
+        return flags
+
+    def _plug(self, dom, xml: str, what: str) -> None:
+        """Hot-plug a device; libvirt's test driver, which cannot, gets it in
+        its persistent definition instead."""
+        try:
+            dom.attachDeviceFlags(xml, self._hotplug_flags(dom))
+        except libvirt.libvirtError as exc:
+            if not (self.is_test and exc.get_error_code() in _UNSUPPORTED):
+                raise DriverError(f"{what} failed: {exc}") from exc
+            self._redefine(dom, lambda r: r.find("devices").append(ET.fromstring(xml)))
+
+    def _unplug(self, dom, xml: str, find, what: str) -> None:
+        """Hot-unplug a device (``find`` locates it in a definition); the test
+        driver's is dropped from its persistent definition instead."""
+        try:
+            dom.detachDeviceFlags(xml, self._hotplug_flags(dom))
+        except libvirt.libvirtError as exc:
+            if not (self.is_test and exc.get_error_code() in _UNSUPPORTED):
+                raise DriverError(f"{what} failed: {exc}") from exc
+
+            def drop(r: ET.Element) -> None:
+                devices, found = r.find("devices"), find(r)
+                if devices is not None and found is not None:
+                    devices.remove(found)
+            self._redefine(dom, drop)
 
     def detach_volume(self, server_id: str, disk: VolumeDisk) -> None:
         with self._lock:
@@ -172,22 +196,8 @@ class LibvirtDay2Mixin(Day2Driver):
             if there is None:
                 return  # gone already
             xml = ET.tostring(there, encoding="unicode")
-            flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
-            if dom.isActive():
-                flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
-            try:
-                dom.detachDeviceFlags(xml, flags)
-            except libvirt.libvirtError as exc:
-                if not (self.is_test and exc.get_error_code() in _UNSUPPORTED):
-                    raise DriverError(f"detaching {disk.device} from "
-                                      f"{domain_name(server_id)} failed: {exc}") from exc
-
-                def drop(r: ET.Element) -> None:
-                    devices = r.find("devices")
-                    found = _disk_at(r, disk.device)
-                    if devices is not None and found is not None:
-                        devices.remove(found)
-                self._redefine(dom, drop)
+            self._unplug(dom, xml, lambda r: _disk_at(r, disk.device),
+                         f"detaching {disk.device} from {domain_name(server_id)}")
             self._persist()
 
     def swap_volume(self, server_id: str, old: VolumeDisk, new: VolumeDisk,
@@ -218,16 +228,7 @@ class LibvirtDay2Mixin(Day2Driver):
             root = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
             if _interface_with(root, port.mac_address) is not None:
                 return  # a retried attach
-            flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
-            if dom.isActive():
-                flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
-            try:
-                dom.attachDeviceFlags(xml, flags)
-            except libvirt.libvirtError as exc:
-                if not (self.is_test and exc.get_error_code() in _UNSUPPORTED):
-                    raise DriverError(f"attaching port {port.id} to "
-                                      f"{domain_name(server_id)} failed: {exc}") from exc
-                self._redefine(dom, lambda r: r.find("devices").append(ET.fromstring(xml)))
+            self._plug(dom, xml, f"attaching port {port.id} to {domain_name(server_id)}")
             self._persist()
 
     def detach_interface(self, server_id: str, port: PortInfo) -> None:
@@ -237,21 +238,9 @@ class LibvirtDay2Mixin(Day2Driver):
             there = _interface_with(root, port.mac_address)
             if there is None:
                 return  # gone already
-            flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
-            if dom.isActive():
-                flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
-            try:
-                dom.detachDeviceFlags(ET.tostring(there, encoding="unicode"), flags)
-            except libvirt.libvirtError as exc:
-                if not (self.is_test and exc.get_error_code() in _UNSUPPORTED):
-                    raise DriverError(f"detaching port {port.id} from "
-                                      f"{domain_name(server_id)} failed: {exc}") from exc
-
-                def drop(r: ET.Element) -> None:
-                    devices, found = r.find("devices"), _interface_with(r, port.mac_address)
-                    if devices is not None and found is not None:
-                        devices.remove(found)
-                self._redefine(dom, drop)
+            self._unplug(dom, ET.tostring(there, encoding="unicode"),
+                         lambda r: _interface_with(r, port.mac_address),
+                         f"detaching port {port.id} from {domain_name(server_id)}")
             self._persist()
 
     # -- rescue -------------------------------------------------------------------------
