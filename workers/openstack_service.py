@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from workers.temporal_server import _die_with_parent
+from workers.temporal_server import _die_with_parent, stop_process
 
 REPO = Path(__file__).resolve().parents[1]
 OPENSTACK_VENV = Path(os.environ.get("NOVAFLOW_OPENSTACK_VENV", REPO / ".venv-openstack"))
@@ -92,11 +92,4 @@ class OpenStackService:
         raise RuntimeError(f"{self.name} not ready after {timeout}s; see {self.dir}")
 
     def stop(self, timeout: float = 10.0) -> None:
-        if not self.proc or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, 9)
-            self.proc.wait(5)
+        stop_process(self.proc, timeout)

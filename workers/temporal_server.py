@@ -31,6 +31,19 @@ def _die_with_parent() -> None:
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def stop_process(proc: subprocess.Popen | None, timeout: float) -> None:
+    """SIGTERM a server child (started in a session of its own), then kill its
+    whole process group if it is still there after ``timeout``."""
+    if not proc or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+        proc.wait(5)
+
+
 def temporal_cli() -> str:
     """Path of the `temporal` CLI: beside this interpreter, else on PATH."""
     beside = Path(sys.executable).parent / "temporal"
@@ -108,11 +121,4 @@ class DevServer:
         raise RuntimeError(f"temporal dev server not ready after {timeout}s: {last}")
 
     def stop(self, timeout: float = 15.0) -> None:
-        if not self.proc or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, 9)
-            self.proc.wait(5)
+        stop_process(self.proc, timeout)
