@@ -79,12 +79,13 @@ class SnapshotActivities(ControlActivities):
                 self.finish_action(s, inp.ctx, message="the server was deleted during "
                                                        "the snapshot")
                 return out
-            # The one just made is the newest, whatever Glance's one-second
-            # created_at says.
-            backups = [inp.image_id, *(b for b in backups if b != inp.image_id)]
-            for old in backups[inp.rotation:]:
-                self.delete_image(s, old)
-                out.rotated_out.append(old)
+            if inp.rotation is not None:  # a backup: Nova's _rotate_backups
+                # The one just made is the newest, whatever Glance's
+                # one-second created_at says.
+                backups = [inp.image_id, *(b for b in backups if b != inp.image_id)]
+                for old in backups[inp.rotation:]:
+                    self.delete_image(s, old)
+                    out.rotated_out.append(old)
             if not inp.keep_task_state:
                 self._release_task(s, inp.ctx.server_id)
                 self.finish_action(s, inp.ctx, message=(

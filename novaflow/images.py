@@ -168,10 +168,24 @@ class ImageWriter(ImageClient):
 
     def backups(self, server_id: str, backup_type: str) -> list[str]:
         """Ids of the server's backups of that type, newest first (Nova's rotation)."""
-        imgs = self._call(lambda: list(self.conn.image.images(
-            instance_uuid=server_id, image_type="backup", backup_type=backup_type)))
-        imgs.sort(key=lambda i: (i.created_at or "", i.id), reverse=True)
-        return [i.id for i in imgs]
+        # Glance filters on any image property given as a query parameter;
+        # the SDK's images() passes only the keys it knows and would drop these.
+        query = {"instance_uuid": server_id, "image_type": "backup",
+                 "backup_type": backup_type, "limit": 100}
+        imgs: list[dict] = []
+        url: str | None = "/images"
+        while url:
+            resp = self._call(lambda u=url: self.conn.image.get(
+                u, params=query if u == "/images" else None))
+            if resp.status_code != 200:
+                raise ImageServiceUnavailable(f"image service: list answered "
+                                              f"{resp.status_code}: {resp.text[:200]}")
+            page = resp.json()
+            imgs += page.get("images", [])
+            nxt = page.get("next")
+            url = nxt.removeprefix("/v2") if nxt else None
+        imgs.sort(key=lambda i: (i.get("created_at") or "", i["id"]), reverse=True)
+        return [i["id"] for i in imgs]
 
 
 def boot_refusal(image: GlanceImage, memory_mb: int, root_gb: int,

@@ -77,6 +77,8 @@ def test_server_image_create_with_the_cli(osc, demo, admin, active_server, catal
         assert img["min_disk"] >= 1  # the flavor's root disk
         shown = _idle(demo, sid)
         assert shown["status"] == "ACTIVE"
+        # The snapshot outlives its operation (no rotation for createImage).
+        assert _image("demo", made["id"]).json()["status"] == "active"
         action, events, _ = _events(demo, sid)
         assert action == "createImage"
         assert events == [("compute_snapshot_instance", "Success")]
@@ -84,9 +86,6 @@ def test_server_image_create_with_the_cli(osc, demo, admin, active_server, catal
         _glance("admin").delete(f"/images/{made['id']}")
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "snapshots in Glance, merged late: "
-    "the image named by the pre-2.45 Location is not found in Glance; a known bug"))
 def test_create_image_answers_image_id_at_2_45_and_keeps_metadata(demo, admin, active_server):
     sid = active_server
     old = _action(demo, sid, "createImage", {"name": "old-style"})
@@ -110,9 +109,6 @@ def test_create_image_answers_image_id_at_2_45_and_keeps_metadata(demo, admin, a
             _glance("admin").delete(f"/images/{image_id}")
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "snapshots in Glance, merged late: "
-    "backup rotation against Glance not yet reliable; a known bug"))
 def test_backup_rotation_deletes_the_oldest(osc, demo, admin, active_server):
     sid = active_server
     ids = []
