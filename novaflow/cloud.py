@@ -8,6 +8,9 @@ service user through Keystone; endpoints come from Keystone's catalog.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 import openstack.connection
 
 from novaflow.settings import Settings
@@ -25,3 +28,20 @@ def host_connection(settings: Settings) -> openstack.connection.Connection:
         password=settings.effective_service_password(),
         project_name=settings.service_project, user_domain_id="default",
         project_domain_id="default", region_name=settings.region_name, interface="public")
+
+
+class LazyConnection:
+    """One openstacksdk Connection, made on first use and shared by threads
+    (the base of every client that calls the cloud: images, hosts' lookups)."""
+
+    def __init__(self, connect: Callable[[], openstack.connection.Connection]):
+        self._connect = connect
+        self._conn: openstack.connection.Connection | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def conn(self) -> openstack.connection.Connection:
+        with self._lock:
+            if self._conn is None:
+                self._conn = self._connect()
+            return self._conn

@@ -11,13 +11,14 @@ project is a member of.  Calls block: run them in a thread from async code.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import openstack.connection
 import openstack.exceptions
+
+from novaflow.cloud import LazyConnection
 
 GiB = 1024 ** 3
 
@@ -64,20 +65,8 @@ def from_sdk(img: Any) -> GlanceImage:
                                    if k not in ("properties", "stores")})
 
 
-class ImageClient:
+class ImageClient(LazyConnection):
     """Glance over one lazily made openstacksdk Connection (thread-safe)."""
-
-    def __init__(self, connect: Callable[[], openstack.connection.Connection]):
-        self._connect = connect
-        self._conn: openstack.connection.Connection | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def conn(self) -> openstack.connection.Connection:
-        with self._lock:
-            if self._conn is None:
-                self._conn = self._connect()
-            return self._conn
 
     def endpoint(self) -> str:
         """Glance's URL, from the catalog."""

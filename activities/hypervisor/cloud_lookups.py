@@ -7,8 +7,7 @@ port's subnet (Neutron)."""
 from __future__ import annotations
 
 import base64
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import openstack.connection
 
@@ -16,6 +15,7 @@ from activities.hypervisor.config_drive import GuestMetadata, GuestPort, SubnetI
 from activities.hypervisor.driver import DriverError
 from activities.hypervisor.image_cache import ImageMeta
 from activities.types.catalog import PortInfo
+from novaflow.cloud import LazyConnection
 
 CHUNK = 1024 * 1024
 # The microversion that shows hostname and user_data to admins (2.3) and
@@ -23,20 +23,8 @@ CHUNK = 1024 * 1024
 _MICROVERSION = "2.10"
 
 
-class CloudLookups:
+class CloudLookups(LazyConnection):
     """The host's openstacksdk calls, over one lazily made Connection."""
-
-    def __init__(self, connect: Callable[[], openstack.connection.Connection]):
-        self._connect = connect
-        self._conn: openstack.connection.Connection | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def conn(self) -> openstack.connection.Connection:
-        with self._lock:
-            if self._conn is None:
-                self._conn = self._connect()
-            return self._conn
 
     def image_meta(self, image_id: str) -> ImageMeta:
         try:
