@@ -1,7 +1,7 @@
 """Request schemas of POST /v2.1/servers/{id}/action, one model per action
-(Nova's ``schemas/servers.py`` reboot/resize, ``migrate_server.py``,
-``evacuate``-free subset), and ``ServerActionRequest``: the body holds
-exactly one of them.
+(Nova's ``schemas/servers.py`` reboot/resize, ``migrate_server.py``;
+the day-2 ones in ``day2_actions.py``), and ``ServerActionRequest``: the
+body holds exactly one of them, for every action ``api/actions`` serves.
 
 ``ServerActionRequest`` is the action route's body in the OpenAPI document
 (api/routes/server_actions.py), so tools can validate and fuzz actions; each
@@ -16,6 +16,19 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from api.schemas.common import NovaBoolean, RequestBody, Str255, since, until
+from api.schemas.day2_actions import (
+    ChangePassword,
+    CreateBackup,
+    CreateImage,
+    Evacuate,
+    GetSerialConsole,
+    GetVNCConsole,
+    Lock,
+    Rebuild,
+    Rescue,
+    ResetState,
+    Unshelve,
+)
 
 
 class Reboot(RequestBody):
@@ -49,17 +62,6 @@ class GetConsoleOutput(RequestBody):
     length: int | str | None = None
 
 
-# Actions whose body is ``null``: os-start, os-stop, pause, unpause, suspend,
-# resume, confirmResize, revertResize.
-NO_BODY = ("os-start", "os-stop", "pause", "unpause", "suspend", "resume", "confirmResize",
-           "revertResize")
-
-ACTION_BODIES: dict[str, type[RequestBody] | None] = {
-    "reboot": Reboot, "resize": Resize, "migrate": Migrate, "os-migrateLive": LiveMigrate,
-    "os-getConsoleOutput": GetConsoleOutput, **{name: None for name in NO_BODY},
-}
-
-
 class ServerActionRequest(RequestBody):
     """The action body: exactly one key, the action's name."""
 
@@ -76,6 +78,25 @@ class ServerActionRequest(RequestBody):
     confirm_resize: None = Field(None, alias="confirmResize")
     revert_resize: None = Field(None, alias="revertResize")
     get_console_output: GetConsoleOutput | None = Field(None, alias="os-getConsoleOutput")
+    # Day-2 operations (api/schemas/day2_actions.py).
+    create_image: CreateImage | None = Field(None, alias="createImage")
+    create_backup: CreateBackup | None = Field(None, alias="createBackup")
+    rebuild: Rebuild | None = None
+    evacuate: Evacuate | None = None
+    shelve: None = None
+    shelve_offload: None = Field(None, alias="shelveOffload")
+    unshelve: Unshelve | None = None
+    rescue: Rescue | None = None
+    unrescue: None = None
+    lock: Lock | None = None
+    unlock: None = None
+    restore: None = None
+    force_delete: None = Field(None, alias="forceDelete")
+    reset_state: ResetState | None = Field(None, alias="os-resetState")
+    change_password: ChangePassword | None = Field(None, alias="changePassword")
+    trigger_crash_dump: None = None
+    get_vnc_console: GetVNCConsole | None = Field(None, alias="os-getVNCConsole")
+    get_serial_console: GetSerialConsole | None = Field(None, alias="os-getSerialConsole")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ServerActionRequest:

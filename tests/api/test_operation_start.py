@@ -14,6 +14,7 @@ from api_support import assert_nova_error, boot, mv, wait_gone, wait_status
 from sqlmodel import select
 
 from api.actions import ACTIONS
+from api.schemas.server_actions import ServerActionRequest
 from novaflow.states import TRANSITIONS, TaskState, transition
 from schema.models import Instance
 
@@ -52,6 +53,17 @@ def test_every_action_names_rows_of_the_transitions_table():
     assert set(BODIES) == set(ACTIONS), "a new action needs a body here"
     for registered in ACTIONS.values():
         assert registered.operations and set(registered.operations) <= set(TRANSITIONS)
+
+
+def test_every_action_is_declared_in_the_openapi_body():
+    """The action route's published body names every action, and each valid
+    body above validates against it (so tools can build and fuzz them)."""
+    declared = {f.alias or n for n, f in ServerActionRequest.model_fields.items()}
+    assert declared == set(ACTIONS)
+    for name, body in BODIES.items():
+        ServerActionRequest.model_validate({name: body})
+    with pytest.raises(ValueError):
+        ServerActionRequest.model_validate({"createBackup": {"name": "b", "rotation": 1}})
 
 
 @pytest.fixture(scope="module")
