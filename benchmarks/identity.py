@@ -72,9 +72,9 @@ def token(keystone: str, state: Path, user: str = "demo",
     return resp.headers.get("X-Subject-Token") if resp.status_code == 201 else None
 
 
-def start(state: Path, ports: dict[str, int]) -> subprocess.Popen:
+def start(state: Path, ports: dict[str, int], hosts: int = 1) -> subprocess.Popen:
     cmd = [sys.executable, "-c", "import sys; from workers.cli import main; main(sys.argv[1:])",
-           "up", "--state-dir", str(state), "--hosts", "1"]
+           "up", "--state-dir", str(state), "--hosts", str(hosts)]
     for flag in PORT_FLAGS:
         cmd += [flag, str(ports[flag])]
     log = open(state / "up.log", "a")
@@ -103,11 +103,12 @@ def stop(proc: subprocess.Popen, ports: dict[str, int], deadline: float = 60.0) 
         time.sleep(0.1)
 
 
-def come_up(state: Path, ports: dict[str, int], deadline: float) -> tuple[subprocess.Popen, dict]:
+def come_up(state: Path, ports: dict[str, int], deadline: float,
+            hosts: int = 1) -> tuple[subprocess.Popen, dict]:
     keystone = f"http://127.0.0.1:{ports['--keystone-port']}"
     api = f"http://127.0.0.1:{ports['--api-port']}"
     t0 = time.monotonic()
-    proc = start(state, ports)
+    proc = start(state, ports, hosts)
     seen: dict[str, float] = {}
     tok = None
     while time.monotonic() - t0 < deadline and proc.poll() is None and "api" not in seen:
