@@ -253,6 +253,7 @@ COMPUTE_RULES.update({
     f"{_C}extensions": ANY,
     f"{_C}os-instance-usage-audit-log:list": ADMIN,
     f"{_C}os-instance-usage-audit-log:show": ADMIN,
+    f"{_C}os-server-diagnostics": ADMIN,
     "compute:server:topology:index": READER, "compute:server:topology:host:index": ADMIN,
     f"{_C}os-quota-class-sets:show": ADMIN, f"{_C}os-quota-class-sets:update": ADMIN,
 })
@@ -283,6 +284,7 @@ ROUTE_RULES.update({
     ("GET", "/v2.1/os-instance_usage_audit_log/{before_timestamp}"):
         f"{_C}os-instance-usage-audit-log:show",
     ("GET", f"{_S}/{{server_id}}/topology"): "compute:server:topology:index",
+    ("GET", f"{_S}/{{server_id}}/diagnostics"): f"{_C}os-server-diagnostics",
     ("GET", "/v2.1/os-quota-class-sets/{class_name}"): f"{_C}os-quota-class-sets:show",
     ("PUT", "/v2.1/os-quota-class-sets/{class_name}"): f"{_C}os-quota-class-sets:update",
     ("GET", "/v2.1/extensions"): f"{_C}extensions",

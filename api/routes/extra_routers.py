@@ -11,6 +11,7 @@ from api.routes import (
     quota_classes,
     removed,
     server_addresses,
+    server_diagnostics,
     server_password,
     server_tags,
     server_topology,
@@ -23,5 +24,5 @@ from api.routes import (
 def include(app: FastAPI) -> None:
     for module in (aggregates, server_tags, flavor_access, tenant_usage, server_addresses,
                    server_password, extensions, usage_audit_log, server_topology,
-                   quota_classes, volumes_boot, removed):
+                   quota_classes, volumes_boot, server_diagnostics, removed):
         app.include_router(module.router)
