@@ -14,6 +14,7 @@ from activities.identity import TokenBackend, keystone_backend
 from api import errors
 from api.deps import AppHandles
 from api.guard import RequestGuard
+from api.legacy_v2 import LegacyV2Compat
 from api.microversion import requested_version, response_headers
 from api.policy import PolicyEnforcer
 from api.routes import (
@@ -131,6 +132,8 @@ def create_app(settings: Settings, temporal: Client | None = None,
     # Interface attach: Neutron's port writes (stand-in) and Nova's os-interface.
     for module in (server_interfaces,):
         app.include_router(module.router)
+    # Outermost: /v2/... is served as /v2.1/... in Nova's legacy-v2 mode.
+    app.add_middleware(LegacyV2Compat)
     return app
 
 
