@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from api.routes import (
     aggregates,
+    baremetal_nodes,
     extensions,
     flavor_access,
     quota_classes,
@@ -24,5 +25,6 @@ from api.routes import (
 def include(app: FastAPI) -> None:
     for module in (aggregates, server_tags, flavor_access, tenant_usage, server_addresses,
                    server_password, extensions, usage_audit_log, server_topology,
-                   quota_classes, volumes_boot, server_diagnostics, removed):
+                   quota_classes, volumes_boot, server_diagnostics, baremetal_nodes,
+                   removed):
         app.include_router(module.router)
