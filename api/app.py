@@ -31,6 +31,7 @@ from api.routes import (
     metadata,
     migrations,
     os_hosts,
+    proxy_image_metadata,
     proxy_images,
     proxy_networks,
     proxy_volumes,
@@ -124,7 +125,8 @@ def create_app(settings: Settings, temporal: Client | None = None,
     app.include_router(remote_consoles_router)
     extra_routers.include(app)  # aggregates, tags, flavor access, usage, ... (issue 15)
     # APIs Nova keeps below the microversion that removed them (issue 18).
-    for module in (proxy_images, proxy_volumes, proxy_networks, os_hosts):
+    for module in (proxy_images, proxy_image_metadata, proxy_volumes, proxy_networks,
+                   os_hosts):
         app.include_router(module.router)
     # Volume attach: Cinder's attachments (stand-in) and Nova's os-volume_attachments.
     for module in (cinder_attachments, server_volumes):

@@ -502,10 +502,12 @@ def check(response: httpx.Response) -> None:
         response.read()
         _check_volume(method, volume.group(1), response)
         return
-    if path in ("/v2", "/v2/"):
-        rest = ""  # the legacy endpoint's version document
-    elif path.startswith("/v2/"):
-        rest = path[len("/v2"):]  # the v2.1 API in legacy-v2 mode: answers as 2.1
+    legacy = path in ("/v2", "/v2/") or path.startswith("/v2/")
+    if legacy and "x-compute-request-id" not in response.headers:
+        return  # another service's /v2 (Glance's image API)
+    if legacy:
+        # The legacy endpoint: its version document, or the v2.1 API answering as 2.1.
+        rest = "" if path in ("/v2", "/v2/") else path[len("/v2"):]
     elif path == "/v2.1" or path.startswith("/v2.1/"):
         rest = path[len("/v2.1"):]
     else:

@@ -246,9 +246,6 @@ _FLOATING = ("nova-network's floating-IP proxy to Neutron (< 2.36): the Neutron 
              "has no floating IPs (no router, no external network) to proxy")
 _SNAPSHOTS = ("the volume-snapshot proxy to Cinder (< 2.36): the Cinder stand-in has no "
               "snapshots to proxy")
-_IMAGE_META = ("image metadata writes through the image proxy (< 2.39): the reads are "
-               "served; the writes (Glance image property updates with Nova's 128-item "
-               "quota) are not done yet")
 # Live Nova routes novaflow does not serve, and why.
 NOT_SERVED: dict[tuple[str, str], str] = {
     ("POST", "/os-assisted-volume-snapshots"): _ASSISTED,
@@ -275,10 +272,6 @@ NOT_SERVED: dict[tuple[str, str], str] = {
     ("GET", "/os-snapshots/detail"): _SNAPSHOTS,
     ("GET", "/os-snapshots/{id}"): _SNAPSHOTS,
     ("DELETE", "/os-snapshots/{id}"): _SNAPSHOTS,
-    ("POST", "/images/{image_id}/metadata"): _IMAGE_META,
-    ("PUT", "/images/{image_id}/metadata"): _IMAGE_META,
-    ("PUT", "/images/{image_id}/metadata/{id}"): _IMAGE_META,
-    ("DELETE", "/images/{image_id}/metadata/{id}"): _IMAGE_META,
 }
 
 
