@@ -58,5 +58,14 @@ def test_servers_through_v2_are_served_as_the_base_version(demo, catalog_ids, st
         wait_gone(demo, sid)
 
 
+def test_v2_extensions_are_nova_s_legacy_list(demo):
+    v21 = demo.get("/v2.1/extensions").json()["extensions"]
+    v2 = demo.get("/v2/extensions").json()["extensions"]
+    assert len(v2) == len(v21) + 1
+    assert demo.get("/v2/extensions/OS-EXT-VIF-NET").json()["extension"]["name"] == \
+        "ExtendedVIFNet"
+    assert_nova_error(demo.get("/v2.1/extensions/OS-EXT-VIF-NET"), 404, "itemNotFound")
+
+
 def test_v2_needs_a_token(anon):
     assert_nova_error(anon.get("/v2/servers"), 401, "unauthorized")
