@@ -22,20 +22,11 @@ from activities.types.day2 import GUEST_NOT_RUNNING, NOT_SUPPORTED
 from api.deps import Ctx, Handles
 from api.diagnostics_view import POWER_STATE_NAMES, driver_diagnostics, instance_diagnostics
 from api.errors import Conflict, NotImplementedByDriver
-from api.operations import read_on_host
+from api.operations import failure_type, read_on_host
 from api.routes.servers import get_instance
 from workflows.diagnostics import ServerDiagnosticsWorkflow, ServerDiagnosticsWorkflowInput
 
 router = APIRouter(prefix="/v2.1/servers", tags=["server diagnostics"])
-
-
-def _failure_type(exc: BaseException) -> str | None:
-    cause: BaseException | None = exc
-    while cause is not None:
-        if getattr(cause, "type", None):
-            return cause.type
-        cause = cause.__cause__ or getattr(cause, "cause", None)
-    return None
 
 
 def _uptime(launched_at: datetime | None) -> int | None:
@@ -63,7 +54,7 @@ async def show_diagnostics(server_id: str, ctx: Ctx, h: Handles) -> dict:
             f"diagnostics-{inst.uuid}-{uuid.uuid4().hex[:8]}",
             f"diagnostics of {inst.display_name} on {inst.host}")
     except WorkflowFailureError as exc:
-        kind = _failure_type(exc.cause)
+        kind = failure_type(exc.cause)
         if kind == NOT_SUPPORTED:
             raise NotImplementedByDriver("The requested functionality is not supported.") \
                 from exc
