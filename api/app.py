@@ -14,6 +14,7 @@ from activities.identity import TokenBackend, keystone_backend
 from api import errors
 from api.deps import AppHandles
 from api.guard import RequestGuard
+from api.legacy_v2 import LegacyV2Compat
 from api.microversion import requested_version, response_headers
 from api.policy import PolicyEnforcer
 from api.routes import (
@@ -30,6 +31,7 @@ from api.routes import (
     metadata,
     migrations,
     os_hosts,
+    proxy_image_metadata,
     proxy_images,
     proxy_networks,
     proxy_volumes,
@@ -123,7 +125,8 @@ def create_app(settings: Settings, temporal: Client | None = None,
     app.include_router(remote_consoles_router)
     extra_routers.include(app)  # aggregates, tags, flavor access, usage, ... (issue 15)
     # APIs Nova keeps below the microversion that removed them (issue 18).
-    for module in (proxy_images, proxy_volumes, proxy_networks, os_hosts):
+    for module in (proxy_images, proxy_image_metadata, proxy_volumes, proxy_networks,
+                   os_hosts):
         app.include_router(module.router)
     # Volume attach: Cinder's attachments (stand-in) and Nova's os-volume_attachments.
     for module in (cinder_attachments, server_volumes):
@@ -131,6 +134,8 @@ def create_app(settings: Settings, temporal: Client | None = None,
     # Interface attach: Neutron's port writes (stand-in) and Nova's os-interface.
     for module in (server_interfaces,):
         app.include_router(module.router)
+    # Outermost: /v2/... is served as /v2.1/... in Nova's legacy-v2 mode.
+    app.add_middleware(LegacyV2Compat)
     return app
 
 

@@ -27,7 +27,7 @@ from temporalio.client import WorkflowFailureError
 from activities.types.consoles import SERIAL, VNC
 from api.deps import AppHandles, RequestContext
 from api.errors import BadRequest, Conflict, NotFound
-from api.operations import check_transition, read_on_host
+from api.operations import check_transition, failure_type, read_on_host
 from novaflow import errors
 from schema import console_tokens
 from schema.models import Instance
@@ -52,15 +52,6 @@ def access_url(base: str, console_type: str, token: str) -> str:
     return f"{ws_base}/?token={token}"
 
 
-def _failure_type(exc: BaseException) -> str | None:
-    cause: BaseException | None = exc
-    while cause is not None:
-        if getattr(cause, "type", None):
-            return cause.type
-        cause = cause.__cause__ or getattr(cause, "cause", None)
-    return None
-
-
 async def console_url(h: AppHandles, ctx: RequestContext, inst: Instance, protocol: str,
                       console_type: str) -> str:
     """The URL of a new console session on ``inst`` (see the module docstring)."""
@@ -76,7 +67,7 @@ async def console_url(h: AppHandles, ctx: RequestContext, inst: Instance, protoc
             f"remote-console-{inst.uuid}-{uuid.uuid4().hex[:8]}",
             f"{protocol} console of {inst.display_name} on {inst.host}")
     except WorkflowFailureError as exc:
-        kind = _failure_type(exc.cause)
+        kind = failure_type(exc.cause)
         if kind == errors.CONSOLE_UNAVAILABLE:  # Nova's libvirt driver names the protocol
             raise BadRequest(f"Unavailable console type {protocol}.") from exc
         if kind == errors.NOT_FOUND:

@@ -35,6 +35,13 @@ class RequestContext:
     token: str
     base_url: str
     policy: PolicyEnforcer | None = None
+    legacy_v2: bool = False  # reached through /v2 (api/legacy_v2.py)
+
+    @property
+    def api_url(self) -> str:
+        """The compute endpoint the caller used, for links: ``/v2.1``, or
+        ``/v2`` in the legacy-v2 mode (Nova builds them from the request's)."""
+        return f"{self.base_url}/{'v2' if self.legacy_v2 else 'v2.1'}"
 
     @property
     def project_id(self) -> str:
@@ -128,6 +135,7 @@ async def request_context(request: Request, token: AuthToken = None,
         token=token or "",
         base_url=str(request.base_url).rstrip("/"),
         policy=h.policy,
+        legacy_v2=bool(getattr(request.state, "legacy_v2", False)),
     )
     await h.policy.authorize_route(request, ident)
     return ctx

@@ -224,6 +224,17 @@ async def read_on_host(h: AppHandles, workflow: Any, inp: Any, workflow_id: str,
                                  headers={"Retry-After": str(RETRY_AFTER_S)}) from exc
 
 
+def failure_type(exc: BaseException) -> str | None:
+    """The failure type (novaflow.errors) of a host read's failure: the first
+    ``type`` down its chain of causes (an activity's ApplicationError)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if getattr(cause, "type", None):
+            return cause.type
+        cause = cause.__cause__ or getattr(cause, "cause", None)
+    return None
+
+
 def _undo(h: AppHandles, row: Instance, op: Operation, started: Started,
           before: _Before) -> None:
     """Put the rows back as they were before ``start_operation``: a create

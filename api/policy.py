@@ -253,6 +253,8 @@ COMPUTE_RULES.update({
     f"{_C}extensions": ANY,
     f"{_C}os-instance-usage-audit-log:list": ADMIN,
     f"{_C}os-instance-usage-audit-log:show": ADMIN,
+    f"{_C}os-server-diagnostics": ADMIN,
+    f"{_C}os-baremetal-nodes:list": ADMIN, f"{_C}os-baremetal-nodes:show": ADMIN,
     "compute:server:topology:index": READER, "compute:server:topology:host:index": ADMIN,
     f"{_C}os-quota-class-sets:show": ADMIN, f"{_C}os-quota-class-sets:update": ADMIN,
 })
@@ -283,6 +285,13 @@ ROUTE_RULES.update({
     ("GET", "/v2.1/os-instance_usage_audit_log/{before_timestamp}"):
         f"{_C}os-instance-usage-audit-log:show",
     ("GET", f"{_S}/{{server_id}}/topology"): "compute:server:topology:index",
+    ("GET", f"{_S}/{{server_id}}/diagnostics"): f"{_C}os-server-diagnostics",
+    ("GET", "/v2.1/os-baremetal-nodes"): f"{_C}os-baremetal-nodes:list",
+    ("GET", "/v2.1/os-baremetal-nodes/{node_id}"): f"{_C}os-baremetal-nodes:show",
+    # Nova checks no policy before refusing the writes (use Ironic).
+    ("POST", "/v2.1/os-baremetal-nodes"): None,
+    ("DELETE", "/v2.1/os-baremetal-nodes/{node_id}"): None,
+    ("POST", "/v2.1/os-baremetal-nodes/{node_id}/action"): None,
     ("GET", "/v2.1/os-quota-class-sets/{class_name}"): f"{_C}os-quota-class-sets:show",
     ("PUT", "/v2.1/os-quota-class-sets/{class_name}"): f"{_C}os-quota-class-sets:update",
     ("GET", "/v2.1/extensions"): f"{_C}extensions",
@@ -331,6 +340,10 @@ _LEGACY_ROUTES = {
     ("GET", "/v2.1/images/{image_id}"): None, ("DELETE", "/v2.1/images/{image_id}"): None,
     ("GET", "/v2.1/images/{image_id}/metadata"): None,
     ("GET", "/v2.1/images/{image_id}/metadata/{key}"): None,
+    ("POST", "/v2.1/images/{image_id}/metadata"): None,
+    ("PUT", "/v2.1/images/{image_id}/metadata"): None,
+    ("PUT", "/v2.1/images/{image_id}/metadata/{key}"): None,
+    ("DELETE", "/v2.1/images/{image_id}/metadata/{key}"): None,
     ("GET", "/v2.1/os-hosts"): f"{_C}os-hosts:list",
     ("GET", "/v2.1/os-hosts/{host_name}"): f"{_C}os-hosts:show",
     ("PUT", "/v2.1/os-hosts/{host_name}"): f"{_C}os-hosts:update",

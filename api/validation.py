@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from api.errors import BadRequest
+from api.legacy_v2 import LEGACY_V2
 
 
 def require_dict(body: Any, key: str) -> dict:
@@ -59,7 +60,7 @@ def is_uuid(value: Any) -> bool:
 
 def no_extra_keys(d: dict, allowed: set[str], where: str) -> None:
     extra = sorted(set(d) - allowed)
-    if extra:
+    if extra and not LEGACY_V2.get():  # /v2 tolerates them (api/legacy_v2.py)
         raise BadRequest(f"Invalid input for field/attribute {where}. Additional properties "
                          f"are not allowed ({', '.join(repr(e) for e in extra)} "
                          f"{'was' if len(extra) == 1 else 'were'} unexpected)")

@@ -20,7 +20,7 @@ def isotime(ts: datetime | None) -> str | None:
 
 def links(ctx: RequestContext, collection: str, item_id: str) -> list[dict]:
     return [
-        {"rel": "self", "href": f"{ctx.base_url}/v2.1/{collection}/{item_id}"},
+        {"rel": "self", "href": f"{ctx.api_url}/{collection}/{item_id}"},
         {"rel": "bookmark", "href": f"{ctx.base_url}/{collection}/{item_id}"},
     ]
 
@@ -240,5 +240,5 @@ def page(ctx: RequestContext, request: Any, rows: list, key: Callable[[Any], str
         return rows, None
     params = [(k, v) for k, v in q.multi_items() if k != "marker"]
     params.append(("marker", key(rows[-1])))
-    href = f"{ctx.base_url}/v2.1/{collection}?{urlencode(params)}"
+    href = f"{ctx.api_url}/{collection}?{urlencode(params)}"
     return rows, [{"rel": "next", "href": href}]

@@ -41,6 +41,7 @@ from workflows.boot import BootServerWorkflow
 from workflows.console import ConsoleOutputWorkflow, RemoteConsoleWorkflow
 from workflows.control_monitor import ControlMonitorInput, ControlMonitorWorkflow
 from workflows.delete import DeleteServerWorkflow
+from workflows.diagnostics import ServerDiagnosticsWorkflow
 from workflows.evacuate import EvacuateServerWorkflow
 from workflows.guest_action import GuestActionWorkflow
 from workflows.host_group_monitor import HostGroupMonitorWorkflow
@@ -65,7 +66,8 @@ WORKFLOWS = [BootServerWorkflow, DeleteServerWorkflow, RegisterHostWorkflow,
              RegisterHostsWorkflow]
 WORKFLOWS += [PowerActionWorkflow, HostMonitorWorkflow, HostGroupMonitorWorkflow]
 WORKFLOWS += [ResizeServerWorkflow, LiveMigrateServerWorkflow, ControlMonitorWorkflow]
-WORKFLOWS += [AuditWorkflow, ConsoleOutputWorkflow, RemoteConsoleWorkflow]
+WORKFLOWS += [AuditWorkflow, ConsoleOutputWorkflow, RemoteConsoleWorkflow,
+              ServerDiagnosticsWorkflow]
 WORKFLOWS += [GuestActionWorkflow, RebuildServerWorkflow, SoftDeleteServerWorkflow]
 WORKFLOWS += [AttachVolumeWorkflow, DetachVolumeWorkflow, SwapVolumeWorkflow]  # volumes
 WORKFLOWS += [AttachInterfaceWorkflow, DetachInterfaceWorkflow]  # interfaces

@@ -15,6 +15,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.hypervisor.console import ConsoleOutputInput, ConsoleOutputResult
+from activities.hypervisor.day2_driver import Day2Driver, GuestNotRunning, NotSupported
 from activities.hypervisor.driver import (
     ComputeDriver,
     ConsoleUnavailable,
@@ -24,6 +25,8 @@ from activities.hypervisor.driver import (
 )
 from activities.hypervisor.fencing import Fence
 from activities.types.consoles import ConsoleEndpoint, ConsoleEndpointInput
+from activities.types.day2 import GUEST_NOT_RUNNING, NOT_SUPPORTED
+from activities.types.diagnostics import DiagnosticsInput, GuestDiagnostics
 from activities.types.hypervisor import DestroyInput, SpawnInput, SpawnResult
 from novaflow import errors, logs
 
@@ -121,10 +124,30 @@ class HostActivities:
             raise ApplicationError(str(exc), type="ConsoleNotAvailable",
                                    non_retryable=True) from exc
 
+    @activity.defn(name="get_diagnostics")
+    def get_diagnostics(self, inp: DiagnosticsInput) -> GuestDiagnostics:
+        """The running guest's counters, read on this host.  As Nova's compute
+        manager, only a running guest has them: a domain that is not running,
+        or not here at all, is GuestNotRunning (the API's 409)."""
+        if not isinstance(self.driver, Day2Driver):
+            raise ApplicationError(f"{self.hostname}'s driver cannot read diagnostics",
+                                   type=NOT_SUPPORTED, non_retryable=True)
+        try:
+            return self.driver.get_diagnostics(inp.server_id)
+        except (DomainNotFound, GuestNotRunning) as exc:
+            raise ApplicationError(str(exc), type=GUEST_NOT_RUNNING,
+                                   non_retryable=True) from exc
+        except NotSupported as exc:
+            raise ApplicationError(str(exc), type=NOT_SUPPORTED, non_retryable=True) from exc
+        except DriverError as exc:
+            self.log.warning("diagnostics failed", server_id=inp.server_id, error=str(exc))
+            raise ApplicationError(str(exc), type="DiagnosticsFailed",
+                                   non_retryable=True) from exc
+
     @activity.defn(name="node_info")
     def node_info(self) -> NodeInfo:
         return self.driver.node_info()
 
     def all(self) -> list:
         return [self.spawn, self.destroy_domain, self.get_power_state, self.node_info,
-                self.get_console_output, self.get_console_endpoint]
+                self.get_console_output, self.get_console_endpoint, self.get_diagnostics]

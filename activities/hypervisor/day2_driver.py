@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from activities.hypervisor.driver import DomainInfo, DriverError
 from activities.types.catalog import ImageInfo, PortInfo, VolumeDisk
+from activities.types.diagnostics import GuestDiagnostics
 from activities.types.hypervisor import SpawnInput
 
 
@@ -30,6 +31,12 @@ class Day2Driver:
         so a kernel configured for it writes a crash dump.  Raises
         DomainNotFound, GuestNotRunning, or NotSupported."""
         raise NotSupported(f"{type(self).__name__} cannot inject an NMI")
+
+    def get_diagnostics(self, server_id: str) -> GuestDiagnostics:
+        """The running guest's counters (Nova's ``get_diagnostics``): vCPU
+        times, disk and interface statistics, memory.  Raises DomainNotFound,
+        GuestNotRunning when the domain is not running, or NotSupported."""
+        raise NotSupported(f"{type(self).__name__} cannot read diagnostics")
 
     def rebuild(self, inp: SpawnInput, preserve_ephemeral: bool = False,
                 power_on: bool = True) -> DomainInfo:

@@ -16,10 +16,13 @@ import libvirt
 
 from activities.hypervisor import disks
 from activities.hypervisor.day2_driver import Day2Driver, GuestNotRunning, NotSupported
+from activities.hypervisor.diagnostics import read_diagnostics
 from activities.hypervisor.domain_xml import METADATA_NS, domain_name
 from activities.hypervisor.driver import DomainInfo, DriverError
 from activities.types.catalog import ImageInfo, PortInfo, VolumeDisk
+from activities.types.diagnostics import GuestDiagnostics
 from activities.types.hypervisor import SpawnInput
+from novaflow.states import PowerState
 
 ET.register_namespace("nf", METADATA_NS)
 ET.register_namespace("nfr", f"{METADATA_NS}/rescue")
@@ -103,6 +106,18 @@ class LibvirtDay2Mixin(Day2Driver):
                 if code == libvirt.VIR_ERR_OPERATION_INVALID or not dom.isActive():
                     raise GuestNotRunning(f"{domain_name(server_id)} is not running") from exc
                 raise DriverError(f"inject NMI into {domain_name(server_id)} failed: "
+                                  f"{exc}") from exc
+
+    def get_diagnostics(self, server_id: str) -> GuestDiagnostics:
+        with self._lock:
+            dom = self._lookup(server_id)
+            try:
+                power_state = self._info(dom).power_state
+                if power_state != PowerState.RUNNING:
+                    raise GuestNotRunning(f"{domain_name(server_id)} is not running")
+                return read_diagnostics(dom, power_state)
+            except libvirt.libvirtError as exc:
+                raise DriverError(f"diagnostics of {domain_name(server_id)} failed: "
                                   f"{exc}") from exc
 
     def live_migration_force_complete(self, server_id: str) -> None:

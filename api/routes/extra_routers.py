@@ -6,11 +6,13 @@ from fastapi import FastAPI
 
 from api.routes import (
     aggregates,
+    baremetal_nodes,
     extensions,
     flavor_access,
     quota_classes,
     removed,
     server_addresses,
+    server_diagnostics,
     server_password,
     server_tags,
     server_topology,
@@ -23,5 +25,6 @@ from api.routes import (
 def include(app: FastAPI) -> None:
     for module in (aggregates, server_tags, flavor_access, tenant_usage, server_addresses,
                    server_password, extensions, usage_audit_log, server_topology,
-                   quota_classes, volumes_boot, removed):
+                   quota_classes, volumes_boot, server_diagnostics, baremetal_nodes,
+                   removed):
         app.include_router(module.router)

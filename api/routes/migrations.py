@@ -34,7 +34,7 @@ def _ts(ts: datetime | None) -> str | None:
 
 def _links(ctx: RequestContext, mig: Migration) -> list[dict]:
     path = f"servers/{mig.instance_uuid}/migrations/{mig.id}"
-    return [{"rel": "self", "href": f"{ctx.base_url}/v2.1/{path}"},
+    return [{"rel": "self", "href": f"{ctx.api_url}/{path}"},
             {"rel": "bookmark", "href": f"{ctx.base_url}/{path}"}]
 
 
@@ -146,7 +146,7 @@ async def list_migrations(request: Request, ctx: Ctx, h: Handles,
         params["marker"] = rows[-1].uuid
         query = "&".join(f"{k}={v}" for k, v in params.items())
         out["migrations_links"] = [{"rel": "next",
-                                    "href": f"{ctx.base_url}/v2.1/os-migrations?{query}"}]
+                                    "href": f"{ctx.api_url}/os-migrations?{query}"}]
     return out
 
 

@@ -95,7 +95,7 @@ def add_tag(server_id: str, tag: str, ctx: Ctx, h: Handles) -> Response:
             raise BadRequest(f"The number of tags exceeded the per-server limit {MAX_TAGS}")
         # The published schema wants the Location on both answers (Nova's
         # code sends it only with 201; a client loses nothing by it).
-        location = {"Location": f"{ctx.base_url}/v2.1/servers/{server_id}/tags/{tag}"}
+        location = {"Location": f"{ctx.api_url}/servers/{server_id}/tags/{tag}"}
         if tag in tags:
             return Response(status_code=204, headers=location)
         s.add(InstanceTag(instance_uuid=inst.uuid, tag=tag))

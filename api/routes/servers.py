@@ -307,7 +307,7 @@ async def create_server(payload: ServerCreateRequest, response: Response, ctx: C
     if want_reservation:
         return {"reservation_id": reservation_id}
     first = created[0]
-    response.headers["Location"] = f"{ctx.base_url}/v2.1/servers/{first.uuid}"
+    response.headers["Location"] = f"{ctx.api_url}/servers/{first.uuid}"
     return {"server": {
         "id": first.uuid,
         "links": views.links(ctx, "servers", first.uuid),
@@ -445,7 +445,7 @@ def _list(request: Request, ctx: RequestContext, h, detail: bool) -> dict:
         params = [(k, v) for k, v in q.multi_items() if k != "marker"]
         params.append(("marker", rows[-1].uuid))
         out["servers_links"] = [{"rel": "next",
-                                 "href": f"{ctx.base_url}/v2.1/{path}?{urlencode(params)}"}]
+                                 "href": f"{ctx.api_url}/{path}?{urlencode(params)}"}]
     return out
 
 

@@ -123,7 +123,7 @@ def _usages(ctx: RequestContext, request: Request, h, project: str | None, links
 def _next(ctx: RequestContext, request: Request, path: str, servers: list[dict]) -> list:
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "marker"]
     params.append(("marker", servers[-1]["instance_id"]))
-    return [{"rel": "next", "href": f"{ctx.base_url}/v2.1/{path}?{urlencode(params)}"}]
+    return [{"rel": "next", "href": f"{ctx.api_url}/{path}?{urlencode(params)}"}]
 
 
 @router.get("")

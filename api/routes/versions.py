@@ -1,6 +1,7 @@
 """Version discovery as Nova answers it: ``GET /`` lists v2.0 (DEPRECATED, the
 legacy v2 endpoint) and v2.1 (CURRENT, with the microversion range);
-``GET /v2.1/`` and ``GET /v2/`` describe one version each."""
+``GET /v2.1/`` and ``GET /v2/`` describe one version each (``/v2/...`` is
+the v2.1 API in Nova's legacy-v2 mode: api/legacy_v2.py)."""
 
 from __future__ import annotations
 
@@ -57,8 +58,9 @@ async def version_v21(request: Request) -> dict:
 
 @router.get("/v2.1/versions/{version_id}")
 async def show_version(version_id: str, request: Request) -> dict:
-    """Nova answers v2.1's document whatever the id."""
-    return {"version": _version(_base(request), "v2.1")}
+    """Nova answers v2.1's document whatever the id (v2.0's through /v2)."""
+    legacy = getattr(request.state, "legacy_v2", False)
+    return {"version": _version(_base(request), "v2.0" if legacy else "v2.1")}
 
 
 @router.get("/v2")

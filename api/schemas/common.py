@@ -20,9 +20,11 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    model_validator,
 )
 
 from api.errors import BadRequest
+from api.legacy_v2 import LEGACY_V2
 from api.microversion import APIVersion
 
 MAX_INT = 0x7FFFFFFF  # Nova's db.MAX_INT: the largest value an Integer column holds
@@ -126,6 +128,17 @@ class RequestBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_v2_drops_unknown(cls, data: Any) -> Any:
+        """Through /v2 (api/legacy_v2.py) an undeclared key is dropped, not refused."""
+        if (LEGACY_V2.get() and isinstance(data, dict)
+                and cls.model_config.get("extra") == "forbid"):
+            known = set(cls.model_fields) | {f.alias for f in cls.model_fields.values()
+                                             if f.alias}
+            return {k: v for k, v in data.items() if k in known}
+        return data
+
     def as_dict(self) -> dict:
         """The keys the client sent, validated, under their wire names."""
         return self.model_dump(by_alias=True, exclude_unset=True)
@@ -158,6 +171,10 @@ def check_versions(model: BaseModel, version: APIVersion, where: str = "") -> No
         low, high = extra.get("x-openstack-min-version"), extra.get("x-openstack-max-version")
         if (low and not version.at_least(str(low))) or (
                 high and version > APIVersion.parse(str(high))):
+            if LEGACY_V2.get():  # undeclared in the base schema: dropped (Nova's soft check)
+                setattr(model, name, field.default)
+                model.model_fields_set.discard(name)
+                continue
             raise _unexpected(where or type(model).__name__, key)
         value = getattr(model, name)
         for item in (value if isinstance(value, list) else [value]):

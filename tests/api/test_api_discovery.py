@@ -75,3 +75,23 @@ def test_os_volumes_boot_is_the_servers_api(demo, other, catalog_ids):
     finally:
         assert demo.delete(f"/v2.1/os-volumes_boot/{sid}").status_code == 204
         delete_all(demo, [sid])
+
+
+def test_baremetal_nodes_proxy_without_ironic(demo, admin):
+    """Nova's os-baremetal-nodes (< 2.36): no Ironic here, so 501 for admins'
+    reads; the writes always name the Ironic command to use instead."""
+    assert_nova_error(admin.get("/v2.1/os-baremetal-nodes"), 501, "notImplemented",
+                      "Ironic client unavailable")
+    assert_nova_error(admin.get("/v2.1/os-baremetal-nodes/n1"), 501, "notImplemented")
+    assert_nova_error(demo.get("/v2.1/os-baremetal-nodes"), 403, "forbidden",
+                      "os_compute_api:os-baremetal-nodes:list")
+    assert_nova_error(demo.post("/v2.1/os-baremetal-nodes", json={"node": {}}), 400,
+                      "badRequest", "Please use Ironic command node-create")
+    assert_nova_error(demo.delete("/v2.1/os-baremetal-nodes/n1"), 400, "badRequest",
+                      "node-delete")
+    assert_nova_error(demo.post("/v2.1/os-baremetal-nodes/n1/action",
+                                json={"add_interface": {"address": "aa:bb:cc:dd:ee:ff"}}),
+                      400, "badRequest", "port-create")
+    assert_nova_error(admin.get("/v2.1/os-baremetal-nodes",
+                                headers={"OpenStack-API-Version": "compute 2.36"}),
+                      404, "itemNotFound")

@@ -41,6 +41,37 @@ def test_image_proxy_reads_and_deletes_through_the_image_service(demo, admin, ca
     assert_nova_error(admin.get(f"/v2.1/images/{gone}"), 404, "itemNotFound")
 
 
+def test_image_metadata_writes_through_the_image_service(demo, other, glance):
+    made = glance("demo").post("/images", json={
+        "name": "proxy-meta", "disk_format": "raw", "container_format": "bare",
+        "kept": "yes"})
+    assert made.status_code == 201, made.text
+    image_id = made.json()["id"]
+    meta = f"/v2.1/images/{image_id}/metadata"
+    try:
+        merged = demo.post(meta, json={"metadata": {"k1": "v1", "kept": "still"}})
+        assert merged.status_code == 200, merged.text
+        assert merged.json()["metadata"] == {"kept": "still", "k1": "v1"}
+        one = demo.put(f"{meta}/k2", json={"meta": {"k2": "v2"}})
+        assert one.status_code == 200 and one.json() == {"meta": {"k2": "v2"}}
+        assert_nova_error(demo.put(f"{meta}/k3", json={"meta": {"k2": "v2"}}), 400,
+                          "badRequest", "Request body and URI mismatch")
+        assert demo.get(meta).json()["metadata"] == {"kept": "still", "k1": "v1", "k2": "v2"}
+        assert glance("demo").get(f"/images/{image_id}").json()["k2"] == "v2"
+        assert demo.delete(f"{meta}/k1").status_code == 204
+        assert_nova_error(demo.delete(f"{meta}/k1"), 404, "itemNotFound",
+                          "Invalid metadata key")
+        replaced = demo.put(meta, json={"metadata": {"only": "this"}})
+        assert replaced.status_code == 200 and replaced.json() == {"metadata": {"only": "this"}}
+        assert demo.get(meta).json()["metadata"] == {"only": "this"}
+        # Glance hides another project's private image; 2.39 removed the API.
+        assert_nova_error(other.post(meta, json={"metadata": {"x": "y"}}), 404, "itemNotFound")
+        assert_nova_error(demo.post(meta, json={"metadata": {"x": "y"}}, headers=mv("2.39")),
+                          404, "itemNotFound")
+    finally:
+        glance("demo").delete(f"/images/{image_id}")
+
+
 def test_os_hosts_until_2_42(admin, demo):
     hosts = admin.get("/v2.1/os-hosts").json()["hosts"]
     computes = [h for h in hosts if h["service"] == "compute"]

@@ -257,6 +257,28 @@ def test_two_guests_on_one_network_reach_each_other(api, booted):
     assert f"ping {a_ip}: ok" in out
 
 
+def test_diagnostics_of_a_real_guest(api, booted):
+    """libvirt's counters of a running QEMU guest, read on its host: vCPU
+    time, its disks (root and config drive) with the reads of its boot, the
+    packets vm-b's ping brought it, its memory."""
+    sid = booted["vm-a"][0]
+    wait_console(api, booted["vm-b"][0], "novaflow-guest: ready")
+    d = api.get(f"/v2.1/servers/{sid}/diagnostics",
+                headers={"OpenStack-API-Version": "compute 2.48"})
+    assert d.status_code == 200, d.text
+    d = d.json()
+    assert (d["state"], d["driver"], d["config_drive"]) == ("running", "libvirt", True)
+    assert d["hypervisor"] in ("qemu", "kvm") and d["num_cpus"] == 1
+    assert d["cpu_details"][0]["time"] > 0
+    assert d["num_disks"] >= 2 and sum(k["read_bytes"] for k in d["disk_details"]) > 0
+    assert d["memory_details"]["maximum"] == 256
+    (nic,) = d["nic_details"]
+    assert nic["mac_address"] == booted["vm-a"][1]["addresses"]["private"][0][
+        "OS-EXT-IPS-MAC:mac_addr"] and nic["rx_packets"] > 0
+    flat = api.get(f"/v2.1/servers/{sid}/diagnostics").json()  # the driver's own dict
+    assert flat["memory"] == 256 * 1024 and flat["cpu0_time"] > 0 and "vda_read" in flat
+
+
 def test_the_openstack_cli_boots_a_guest_and_shows_its_console(real_stack, booted,
                                                                  tmp_path):
     """The issue's acceptance: server create --user-data --wait, console log show."""
