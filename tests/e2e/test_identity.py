@@ -101,6 +101,7 @@ def test_member_acts_in_its_project_only_and_admin_everywhere(demo, other, admin
         wait_gone(admin, sid)
 
 
+@pytest.mark.db_agnostic
 def test_a_revoked_token_is_refused_once_the_cache_time_has_passed(stack):
     token, _ = issue_token(stack.auth_url, stack.login("demo"))
     assert _get(stack, token).status_code == 200  # now cached
@@ -114,6 +115,7 @@ def test_a_revoked_token_is_refused_once_the_cache_time_has_passed(stack):
     assert time.monotonic() - started <= cache_time + 5
 
 
+@pytest.mark.db_agnostic
 def test_an_expired_token_gets_401(stack):
     token, body = issue_token(stack.auth_url, stack.login("demo"))
     assert _get(stack, token).status_code == 200
@@ -123,6 +125,7 @@ def test_an_expired_token_gets_401(stack):
     _assert_401(_get(stack, token))
 
 
+@pytest.mark.db_agnostic
 def test_keystone_down_is_503_and_recovers(stack, demo):
     ks = stack.stack.keystone
     token, _ = issue_token(stack.auth_url, stack.login("demo"))  # not yet cached
@@ -137,6 +140,7 @@ def test_keystone_down_is_503_and_recovers(stack, demo):
     assert _get(stack, token).status_code == 200
 
 
+@pytest.mark.db_agnostic
 def test_no_workflow_history_holds_a_token_in_clear(stack, demo, catalog_ids):
     sid = boot(demo, catalog_ids, "secret-keeper")
     wait_status(demo, sid, {"ACTIVE"})
