@@ -7,21 +7,27 @@ on the one network the project may use: AttachInterfaceWorkflow, started
 through the one operation start and waited for, since Nova answers when its
 compute has plugged the port (200 with the interface).  DELETE starts
 DetachInterfaceWorkflow (202).  The list and show read the ports bound to
-the server; ``tag`` is shown from 2.70.  The server's ``addresses`` follow.
+the server; ``tag`` is shown from 2.70.  Ports and networks are read from the
+network service through openstacksdk as the caller, as Nova's neutron API
+does with the request's context, never from the stand-in's tables.  The
+server's ``addresses`` follow.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+from typing import Any
 
+import openstack.exceptions
 from fastapi import APIRouter, Response
-from sqlmodel import Session, select
+from sqlmodel import select
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
 from activities.types.day2 import NOT_SUPPORTED
 from activities.types.interface_attach import PORT_IN_USE, InterfaceRequest
+from api import cloud_proxy
 from api.deps import AppHandles, Ctx, Handles, RequestContext
 from api.errors import BadRequest, ComputeFault, Conflict, NotFound
 from api.operations import Operation, check_transition, op_timeouts, start_operation
@@ -29,7 +35,7 @@ from api.routes.servers import get_instance
 from api.schemas.common import check_versions
 from api.schemas.interfaces import InterfaceAttachmentCreateRequest
 from novaflow import errors
-from schema.models import Instance, Network, Port, Subnet, VirtualInterface
+from schema.models import Instance, VirtualInterface
 from workflows.interface_attach import (
     AttachInterfaceWorkflow,
     DetachInterfaceWorkflow,
@@ -40,61 +46,81 @@ from workflows.interface_attach import (
 router = APIRouter(prefix="/v2.1/servers/{server_id}/os-interface", tags=["interfaces"])
 
 
-def interface_view(ctx: RequestContext, p: Port, tag: str | None) -> dict:
+def interface_view(ctx: RequestContext, p: Any, tag: str | None) -> dict:
+    """One port (an openstacksdk Port, as Neutron shows it) as Nova's interface."""
     body = {"port_state": p.status, "port_id": p.id, "net_id": p.network_id,
             "mac_addr": p.mac_address,
-            "fixed_ips": [{"subnet_id": p.subnet_id, "ip_address": p.ip_address}]}
+            "fixed_ips": [{"subnet_id": f.get("subnet_id"), "ip_address": f.get("ip_address")}
+                          for f in p.fixed_ips or []]}
     if ctx.version.at_least("2.70"):
         body["tag"] = tag
     return body
 
 
-def _tags(s: Session, server_id: str) -> dict[str, str | None]:
-    return {v.port_id: v.tag for v in s.exec(select(VirtualInterface).where(
-        VirtualInterface.instance_uuid == server_id)).all()}
+def _tags(h: AppHandles, server_id: str) -> dict[str, str | None]:
+    with h.db.reader() as s:
+        return {v.port_id: v.tag for v in s.exec(select(VirtualInterface).where(
+            VirtualInterface.instance_uuid == server_id)).all()}
 
 
-def _bound_port(s: Session, server_id: str, port_id: str) -> Port:
-    p = s.get(Port, port_id)
-    if p is None or p.device_id != server_id:
-        raise NotFound(f"Instance {server_id} does not have a port with id {port_id}")
+def _server(h: AppHandles, ctx: RequestContext, server_id: str) -> Instance:
+    with h.db.reader() as s:
+        return get_instance(s, ctx, server_id)
+
+
+async def _server_ports(h: AppHandles, ctx: RequestContext, server_id: str) -> list[Any]:
+    """The server's ports, from the network service as the caller sees them."""
+    ports = await cloud_proxy.call(
+        h, ctx, lambda conn: list(cloud_proxy.network(conn).ports(device_id=server_id)))
+    return sorted(ports, key=lambda p: (p.created_at or "", p.id))
+
+
+async def _bound_port(h: AppHandles, ctx: RequestContext, server_id: str,
+                      port_id: str) -> Any:
+    missing = f"Instance {server_id} does not have a port with id {port_id}"
+    try:
+        p = await cloud_proxy.call(h, ctx, lambda conn: cloud_proxy.network(conn).get_port(
+            port_id), not_found=missing)
+    except BadRequest:  # not a port id at all
+        raise NotFound(missing) from None
+    if p.device_id != server_id:
+        raise NotFound(missing)
     return p
 
 
 @router.get("")
 async def list_interfaces(server_id: str, ctx: Ctx, h: Handles) -> dict:
-    def read() -> list[dict]:
-        with h.db.reader() as s:
-            get_instance(s, ctx, server_id)
-            tags = _tags(s, server_id)
-            ports = s.exec(select(Port).where(Port.device_id == server_id)
-                           .order_by(Port.created_at)).all()
-            return [interface_view(ctx, p, tags.get(p.id)) for p in ports]
-    return {"interfaceAttachments": await asyncio.to_thread(read)}
+    await asyncio.to_thread(_server, h, ctx, server_id)
+    ports = await _server_ports(h, ctx, server_id)
+    tags = await asyncio.to_thread(_tags, h, server_id)
+    return {"interfaceAttachments": [interface_view(ctx, p, tags.get(p.id)) for p in ports]}
 
 
 @router.get("/{port_id}")
 async def show_interface(server_id: str, port_id: str, ctx: Ctx, h: Handles) -> dict:
-    def read() -> dict:
-        with h.db.reader() as s:
-            get_instance(s, ctx, server_id)
-            p = _bound_port(s, server_id, port_id)
-            return interface_view(ctx, p, _tags(s, server_id).get(p.id))
-    return {"interfaceAttachment": await asyncio.to_thread(read)}
+    await asyncio.to_thread(_server, h, ctx, server_id)
+    p = await _bound_port(h, ctx, server_id, port_id)
+    tags = await asyncio.to_thread(_tags, h, server_id)
+    return {"interfaceAttachment": interface_view(ctx, p, tags.get(p.id))}
 
 
-def _check_request(s: Session, ctx: RequestContext, req: InterfaceRequest) -> None:
-    """Nova's checks before it asks its compute: the port is the caller's and
-    free, the network one the caller may use, the address on it."""
+def _check_request(conn: Any, ctx: RequestContext, req: InterfaceRequest) -> None:
+    """Nova's checks before it asks its compute, through the network service
+    as the caller: the port is the caller's and free, the network one the
+    caller may use, the address on it."""
+    net = cloud_proxy.network(conn)
     if req.port_id:
-        p = s.get(Port, req.port_id)
-        if p is None or (p.project_id != ctx.project_id and not ctx.is_admin):
+        try:
+            p = net.get_port(req.port_id)
+        except (openstack.exceptions.NotFoundException,
+                openstack.exceptions.BadRequestException):
+            p = None
+        if p is None:
             raise NotFound(f"Port id {req.port_id} could not be found.")
         if p.device_id:
             raise Conflict(f"Port {req.port_id} is still in use.")
         return
-    nets = [n for n in s.exec(select(Network).order_by(Network.created_at)).all()
-            if n.shared or n.project_id == ctx.project_id or ctx.is_admin]
+    nets = sorted(net.networks(), key=lambda n: (n.created_at or "", n.id))
     if req.network_id is None:
         if len(nets) != 1:
             raise Conflict("Multiple possible networks found, use a Network ID to be more "
@@ -104,17 +130,18 @@ def _check_request(s: Session, ctx: RequestContext, req: InterfaceRequest) -> No
     if req.network_id not in {n.id for n in nets}:
         raise NotFound(f"Network {req.network_id} could not be found.")
     if req.ip_address:
-        subnet = s.exec(select(Subnet).where(Subnet.network_id == req.network_id)).first()
+        subnets = list(net.subnets(network_id=req.network_id))
         try:
-            inside = subnet is not None and ipaddress.ip_address(req.ip_address) in \
-                ipaddress.ip_network(subnet.cidr)
+            inside = any(ipaddress.ip_address(req.ip_address) in
+                         ipaddress.ip_network(sub.cidr) for sub in subnets)
         except ValueError:
             inside = False
         if not inside:
             raise BadRequest(f"Invalid input received: IP address {req.ip_address} is not "
                              f"on network {req.network_id}")
-        if s.exec(select(Port).where(Port.network_id == req.network_id,
-                                     Port.ip_address == req.ip_address)).first():
+        taken = any(f.get("ip_address") == req.ip_address
+                    for p in net.ports(network_id=req.network_id) for f in p.fixed_ips or [])
+        if taken:
             raise Conflict(f"Fixed IP address {req.ip_address} is already in use on "
                            "instance")
 
@@ -159,14 +186,9 @@ async def attach_interface(server_id: str, payload: InterfaceAttachmentCreateReq
     if req.ip_address and not req.network_id:
         raise BadRequest("Must input network_id when request IP address")
 
-    def check() -> Instance:
-        with h.db.reader() as s:
-            inst = get_instance(s, ctx, server_id)
-            check_transition("attach_interface", inst, ctx)
-            _check_request(s, ctx, req)
-            return inst
-
-    inst = await asyncio.to_thread(check)
+    inst = await asyncio.to_thread(_server, h, ctx, server_id)
+    check_transition("attach_interface", inst, ctx)
+    await cloud_proxy.call(h, ctx, lambda conn: _check_request(conn, ctx, req))
     workflow_id = await _start(h, ctx, inst, "attach_interface", AttachInterfaceWorkflow.run,
                                req)
     handle = h.temporal.get_workflow_handle(workflow_id, result_type=InterfaceResult)
@@ -177,25 +199,17 @@ async def attach_interface(server_id: str, payload: InterfaceAttachmentCreateReq
     except TimeoutError as exc:
         raise ComputeFault(f"Failed to attach network adapter device to {server_id}") from exc
 
-    def shown() -> dict:
-        with h.db.reader() as s:
-            p = s.get(Port, result.port.id)
-            if p is None:  # detached or deleted meanwhile
-                raise NotFound(f"Port id {result.port.id} could not be found.")
-            return interface_view(ctx, p, req.tag)
-    return {"interfaceAttachment": await asyncio.to_thread(shown)}
+    gone = f"Port id {result.port.id} could not be found."  # detached or deleted meanwhile
+    p = await cloud_proxy.call(h, ctx, lambda conn: cloud_proxy.network(conn).get_port(
+        result.port.id), not_found=gone)
+    return {"interfaceAttachment": interface_view(ctx, p, req.tag)}
 
 
 @router.delete("/{port_id}", status_code=202)
 async def detach_interface(server_id: str, port_id: str, ctx: Ctx, h: Handles) -> Response:
-    def check() -> Instance:
-        with h.db.reader() as s:
-            inst = get_instance(s, ctx, server_id)
-            check_transition("detach_interface", inst, ctx)
-            _bound_port(s, server_id, port_id)
-            return inst
-
-    inst = await asyncio.to_thread(check)
+    inst = await asyncio.to_thread(_server, h, ctx, server_id)
+    check_transition("detach_interface", inst, ctx)
+    await _bound_port(h, ctx, server_id, port_id)
     await _start(h, ctx, inst, "detach_interface", DetachInterfaceWorkflow.run,
                  InterfaceRequest(port_id=port_id))
     return Response(status_code=202)
