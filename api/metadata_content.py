@@ -1,18 +1,22 @@
 """What the metadata service tells a guest about itself (Nova's
 ``nova/api/metadata/base.py`` ``InstanceMetadata``): the OpenStack tree
 (meta_data.json, user_data, network_data.json, vendor data, password) and the
-EC2-compatible tree, built from the database rows of one instance."""
+EC2-compatible tree, built from the database rows of one instance and its
+ports as the network service reports them; network_data.json is the config
+drive's own (novaflow/guest_network.py), as Nova serves one
+InstanceMetadata to both."""
 
 from __future__ import annotations
 
 import base64
-import ipaddress
 import os
 from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
-from schema.models import Instance, KeyPair, Network, Port, Subnet
+from novaflow import guest_network
+from novaflow.guest_network import GuestPort
+from schema.models import Instance, KeyPair
 
 EC2_VERSIONS = ["1.0", "2007-01-19", "2007-03-01", "2007-08-29", "2007-10-10",
                 "2007-12-15", "2008-02-01", "2008-09-01", "2009-04-04"]
@@ -44,33 +48,9 @@ def _keys(s: Session, inst: Instance) -> list[dict]:
              "data": kp.public_key}]
 
 
-def _network_data(s: Session, inst: Instance) -> dict:
-    links, networks, dns = [], [], []
-    ports = s.exec(select(Port).where(Port.device_id == inst.uuid)
-                   .order_by(Port.created_at)).all()
-    for i, port in enumerate(ports):
-        net = s.get(Network, port.network_id)
-        subnet = s.get(Subnet, port.subnet_id)
-        link = f"tap{port.id[:11]}"
-        links.append({"id": link, "vif_id": port.id, "type": "bridge",
-                      "mtu": net.mtu if net else 1500,
-                      "ethernet_mac_address": port.mac_address})
-        entry = {"id": f"network{i}", "link": link, "network_id": port.network_id,
-                 "services": []}
-        if subnet is not None:
-            cidr = ipaddress.ip_network(subnet.cidr, strict=False)
-            v4 = cidr.version == 4
-            entry.update({"type": "ipv4" if v4 else "ipv6", "ip_address": port.ip_address,
-                          "netmask": str(cidr.netmask) if v4 else str(cidr.prefixlen),
-                          "routes": ([{"network": "0.0.0.0" if v4 else "::",
-                                       "netmask": "0.0.0.0" if v4 else "0",
-                                       "gateway": subnet.gateway_ip, "services": []}]
-                                     if subnet.gateway_ip else [])})
-        networks.append(entry)
-    return {"links": links, "networks": networks, "services": dns}
-
-
-def build(s: Session, inst: Instance) -> InstanceMetadata:
+def build(s: Session, inst: Instance, ports: list[GuestPort]) -> InstanceMetadata:
+    """``ports``: the server's ports as Neutron has them (the network service's
+    answer, never the stand-in's tables)."""
     keys = _keys(s, inst)
     hostname = inst.hostname or inst.display_name
     meta_data = {
@@ -98,7 +78,7 @@ def build(s: Session, inst: Instance) -> InstanceMetadata:
         ec2["public-keys"] = {f"0={keys[0]['name']}": {"openssh-key": keys[0]["data"]}}
     user_data = base64.b64decode("".join(inst.user_data.split())) if inst.user_data else None
     return InstanceMetadata(uuid=inst.uuid, project_id=inst.project_id, meta_data=meta_data,
-                            network_data=_network_data(s, inst), ec2=ec2,
+                            network_data=guest_network.network_data(ports), ec2=ec2,
                             user_data=user_data)
 
 

@@ -20,7 +20,9 @@ import asyncio
 import hashlib
 import hmac
 import time
+from collections.abc import Callable
 
+import openstack.exceptions
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlmodel import select
@@ -34,6 +36,8 @@ from api.metadata_content import (
     lookup,
 )
 from novaflow import logs
+from novaflow.cloud import LazyConnection, host_connection
+from novaflow.guest_network import GuestPort, server_ports
 from novaflow.settings import Settings
 from schema.db import Database, get_database
 from schema.models import Instance, InstancePassword, utcnow
@@ -59,8 +63,10 @@ class _Refused(Exception):
 class MetadataService:
     """Request authentication, the per-instance cache and the two trees."""
 
-    def __init__(self, db: Database, secret: str, cache_seconds: float):
+    def __init__(self, db: Database, secret: str, cache_seconds: float,
+                 ports: Callable[[str], list[GuestPort]]):
         self.db, self.secret, self.cache_seconds = db, secret, cache_seconds
+        self.ports = ports  # a server's ports, from the network service
         self._cache: dict[str, tuple[float, InstanceMetadata]] = {}
 
     def caller(self, request: Request) -> InstanceMetadata:
@@ -91,7 +97,15 @@ class MetadataService:
         with self.db.reader() as s:
             inst = s.exec(select(Instance).where(Instance.uuid == instance_id,
                                                  Instance.deleted == False)).first()  # noqa: E712
-            meta = build(s, inst) if inst is not None else None
+            if inst is None:
+                return None
+            try:
+                ports = self.ports(instance_id)
+            except (openstack.exceptions.SDKException, OSError) as exc:
+                log.warning("the network service did not answer", error=repr(exc)[:200])
+                raise _Refused(503, "The network service is unavailable; try again "
+                                    "later.") from None
+            meta = build(s, inst, ports)
         if meta is not None:
             if len(self._cache) > 10000:
                 self._cache.clear()
@@ -151,9 +165,11 @@ def _ec2(meta: InstanceMetadata, version: str, rest: list[str]) -> Response:
 
 def create_metadata_app(settings: Settings, db: Database | None = None) -> FastAPI:
     """The metadata service's app (its own process or the embedded stack's)."""
+    neutron = LazyConnection(lambda: host_connection(settings))
     svc = MetadataService(db or get_database(settings.effective_database_url()),
                           settings.effective_metadata_secret(),
-                          settings.metadata_cache_expiration)
+                          settings.metadata_cache_expiration,
+                          lambda server_id: server_ports(neutron.conn, server_id))
     app = FastAPI(title="novaflow metadata service", docs_url=None, redoc_url=None,
                   openapi_url=None)
 

@@ -11,11 +11,12 @@ from collections.abc import Iterator
 
 import openstack.connection
 
-from activities.hypervisor.config_drive import GuestMetadata, GuestPort, SubnetInfo
+from activities.hypervisor.config_drive import GuestMetadata
 from activities.hypervisor.driver import DriverError
 from activities.hypervisor.image_cache import ImageMeta
 from activities.types.catalog import PortInfo
 from novaflow.cloud import LazyConnection
+from novaflow.guest_network import GuestPort, guest_port
 
 CHUNK = 1024 * 1024
 # The microversion that shows hostname and user_data to admins (2.3) and
@@ -80,12 +81,5 @@ class CloudLookups(LazyConnection):
             ports=[self._guest_port(p) for p in ports])
 
     def _guest_port(self, port: PortInfo) -> GuestPort:
-        subnet = None
-        for sn in self.conn.network.subnets(network_id=port.network_id):
-            if sn.network_id == port.network_id and sn.ip_version == 4:
-                subnet = SubnetInfo(cidr=sn.cidr, gateway_ip=sn.gateway_ip,
-                                    dns_nameservers=list(sn.dns_nameservers or []))
-                break
-        return GuestPort(port_id=port.id, network_id=port.network_id,
-                         mac_address=port.mac_address, ip_address=port.ip_address,
-                         subnet=subnet)
+        return guest_port(self.conn, port.id, port.network_id, port.mac_address,
+                          port.ip_address)

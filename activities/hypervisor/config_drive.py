@@ -7,7 +7,6 @@ Built with ``genisoimage`` and Nova's own options.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import subprocess
@@ -16,25 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from activities.hypervisor.driver import DriverError
-
-
-@dataclass
-class SubnetInfo:
-    cidr: str
-    gateway_ip: str | None = None
-    dns_nameservers: list[str] = field(default_factory=list)
-
-
-@dataclass
-class GuestPort:
-    """One NIC as the guest should configure it."""
-
-    port_id: str
-    network_id: str
-    mac_address: str
-    ip_address: str
-    subnet: SubnetInfo | None = None
-    mtu: int = 1500
+from novaflow.guest_network import GuestPort, network_data
 
 
 @dataclass
@@ -62,30 +43,6 @@ def meta_data(md: GuestMetadata) -> dict:
         "keys": [{"name": k, "type": "ssh", "data": v} for k, v in md.public_keys.items()],
         "devices": [],
     }
-
-
-def network_data(ports: list[GuestPort]) -> dict:
-    """Nova's network_data.json: one link and one static IPv4 network per port."""
-    links, networks, services = [], [], []
-    for i, p in enumerate(ports):
-        link_id = f"tap{p.port_id[:11]}"
-        links.append({"id": link_id, "vif_id": p.port_id, "type": "phy",
-                      "mtu": p.mtu, "ethernet_mac_address": p.mac_address})
-        net = {"id": f"network{i}", "type": "ipv4", "link": link_id,
-               "ip_address": p.ip_address, "network_id": p.network_id}
-        if p.subnet is not None:
-            iface = ipaddress.ip_interface(f"{p.ip_address}/{p.subnet.cidr.split('/')[1]}")
-            net["netmask"] = str(iface.netmask)  # before the routes' own netmasks
-        net["routes"] = []
-        if p.subnet is not None:
-            if p.subnet.gateway_ip:
-                net["routes"].append({"network": "0.0.0.0", "netmask": "0.0.0.0",
-                                      "gateway": p.subnet.gateway_ip})
-            dns = [{"type": "dns", "address": a} for a in p.subnet.dns_nameservers]
-            net["services"] = dns
-            services.extend(d for d in dns if d not in services)
-        networks.append(net)
-    return {"links": links, "networks": networks, "services": services}
 
 
 def build(path: Path, md: GuestMetadata) -> None:

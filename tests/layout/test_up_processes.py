@@ -21,6 +21,8 @@ import pytest
 from identity import Login, issue_token
 from stack import free_port, wait_for
 
+from api.metadata_service import sign
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -91,7 +93,18 @@ def test_a_server_boots_through_the_child_processes(up):
         sid = resp.json()["server"]["id"]
         wait_for(lambda: http.get(f"/v2.1/servers/{sid}").json()["server"]["status"]
                  in ("ACTIVE", "ERROR"), 60, what="the server to boot")
-        assert http.get(f"/v2.1/servers/{sid}").json()["server"]["status"] == "ACTIVE"
+        shown = http.get(f"/v2.1/servers/{sid}").json()["server"]
+        assert shown["status"] == "ACTIVE"
+        # The metadata child tells the guest its port, read from the network
+        # service as the service user (Neutron's metadata proxy signs the id).
+        secret = json.loads((state / "metadata-secret.json").read_text())["secret"]
+        md = httpx.get(f"http://127.0.0.1:{ports['metadata']}/openstack/latest/"
+                       "network_data.json", timeout=30, headers={
+                           "X-Instance-ID": sid, "X-Tenant-ID": shown["tenant_id"],
+                           "X-Instance-ID-Signature": sign(secret, sid)})
+        assert md.status_code == 200, md.text
+        addr = shown["addresses"]["private"][0]
+        assert md.json()["networks"][0]["ip_address"] == addr["addr"]
         assert http.delete(f"/v2.1/servers/{sid}").status_code == 204
         wait_for(lambda: http.get(f"/v2.1/servers/{sid}").status_code == 404, 60,
                  what="the server to go")

@@ -20,6 +20,7 @@ from activities.hypervisor.guest_files import GuestPaths
 from activities.hypervisor.image_cache import ImageCache, ImageMeta
 from activities.types.catalog import FlavorInfo, ImageInfo, PortInfo
 from activities.types.hypervisor import SpawnInput
+from novaflow import guest_network
 
 DATA = b"image bytes " * 1000
 
@@ -64,11 +65,11 @@ def test_unused_base_images_age_out(tmp_path):
 
 
 def test_network_data_gives_the_port_its_address():
-    port = config_drive.GuestPort(
+    port = guest_network.GuestPort(
         port_id="p-1234567890abc", network_id="net-1", mac_address="fa:16:3e:00:00:01",
-        ip_address="10.0.0.5", subnet=config_drive.SubnetInfo(
+        ip_address="10.0.0.5", subnet=guest_network.SubnetInfo(
             cidr="10.0.0.0/24", gateway_ip="10.0.0.1", dns_nameservers=["10.0.0.2"]))
-    data = config_drive.network_data([port])
+    data = guest_network.network_data([port])
     assert data["links"][0]["ethernet_mac_address"] == "fa:16:3e:00:00:01"
     net = data["networks"][0]
     assert (net["ip_address"], net["netmask"]) == ("10.0.0.5", "255.255.255.0")
