@@ -40,6 +40,7 @@ from activities.scheduler.activities import SchedulerActivities
 from activities.temporal_ops import TemporalActivities
 from activities.types.catalog import (
     AllocateNetworkResult,
+    BindPortsResult,
     FlavorInfo,
     ImageInfo,
     NetworkInfo,
@@ -153,6 +154,8 @@ class Cloud:
             return AllocateNetworkResult(ports=[PortInfo(
                 id="port-1", network_id="net-1", network_name="private",
                 ip_address="10.0.0.5", mac_address="fa:16:3e:00:00:01")])
+        if name == "bind_ports":
+            return BindPortsResult(ports=["port-1"], changed=1)
         if name in ("spawn", "finish_resize", "finish_revert_resize",
                     "post_live_migration_at_destination", "rebuild_domain"):
             return SpawnResult(host=host or "", domain_name="instance-1", power_state=1)
