@@ -10,8 +10,9 @@ ports novaflow created are deleted, ports the user brought are unbound and
 kept.  Moves rebind the server's ports, as Nova's
 ``migrate_instance_finish`` and ``setup_instance_network_on_host`` do:
 ``bind_ports`` sets ``binding:host_id`` of every port of the server to its
-new host, or clears it (a shelve offload).  All three calls are idempotent (a retried activity finds the server's
-ports by ``device_id``), so a retry never leaks or duplicates a port.
+new host, or clears it (a shelve offload).  All three calls are
+idempotent (a retried activity finds the server's ports by ``device_id``),
+so a retry never leaks or duplicates a port.
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ the source host's service is down or forced down, taken task_state
 
 When no host takes it, the server is left in ERROR on its source with a
 fault, its allocation back there, its ports bound there again, the
-migration ``error`` (Nova's failed rebuild).  A delete cancels the evacuation; the delete then cleans every
-host the migration touched.
+migration ``error`` (Nova's failed rebuild).  A delete cancels the
+evacuation; the delete then cleans every host the migration touched.
 """
 
 from __future__ import annotations

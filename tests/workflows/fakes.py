@@ -55,11 +55,11 @@ from activities.types.catalog import (
     PortInfo,
 )
 from activities.types.day2 import RebuildPlan
-from activities.types.snapshot import FinishSnapshotResult, SnapshotDomainResult
 from activities.types.hypervisor import PowerActionResult, SpawnResult
 from activities.types.instances import DeleteTargets
 from activities.types.moves import HostCapabilities, LiveMigrateData, MigrationPlan
 from activities.types.scheduling import ClaimResult, SelectDestinationsResult
+from activities.types.snapshot import FinishSnapshotResult, SnapshotDomainResult
 from activities.volume_attach import VolumeAttachActivities
 from activities.volumes import VolumeActivities
 from novaflow import errors
