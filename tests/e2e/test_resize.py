@@ -248,11 +248,14 @@ def test_revert_brings_the_server_back_on_its_source_with_the_old_flavor(
         {"name": name, "server_uuid": sid, "tag": "p-1"}
         for name in ("network-changed", "network-vif-unplugged")]})
     assert events_sent.status_code == 200, events_sent.text
-    history = stack.call(stack.stack.client.get_workflow_handle(
-        migration(stack, sid).workflow_id).fetch_history())
-    assert len([e for e in history.events
-                if e.workflow_execution_signaled_event_attributes.signal_name
-                == "external_event"]) >= 2
+    handle = stack.stack.client.get_workflow_handle(migration(stack, sid).workflow_id)
+
+    def signalled() -> bool:  # a signal sent during a workflow task is written after it
+        history = stack.call(handle.fetch_history())
+        return len([e for e in history.events
+                    if e.workflow_execution_signaled_event_attributes.signal_name
+                    == "external_event"]) >= 2
+    wait_for(signalled, 10, what="both events in the resize's history")
 
     act(demo, sid, {"revertResize": None}, expect=202)
     s = settled(demo, sid, {"ACTIVE", "ERROR"})
