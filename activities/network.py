@@ -7,8 +7,12 @@ server, ``device_owner`` = ``compute:<zone>``) or a pre-created port the
 user named is taken, and each is bound to the chosen host
 (``binding:host_id``) before the spawn.  Failure, reschedule and delete:
 ports novaflow created are deleted, ports the user brought are unbound and
-kept.  Both calls are idempotent (a retried activity finds the server's
-ports by ``device_id``), so a retry never leaks or duplicates a port.
+kept.  Moves rebind the server's ports, as Nova's
+``migrate_instance_finish`` and ``setup_instance_network_on_host`` do:
+``bind_ports`` sets ``binding:host_id`` of every port of the server to its
+new host, or clears it (a shelve offload).  All three calls are
+idempotent (a retried activity finds the server's ports by ``device_id``),
+so a retry never leaks or duplicates a port.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from activities.base import ControlActivities
 from activities.types.catalog import (
     AllocateNetworkInput,
     AllocateNetworkResult,
+    BindPortsInput,
+    BindPortsResult,
     NetworkInfo,
     PortInfo,
 )
@@ -118,6 +124,24 @@ class NetworkActivities(ControlActivities):
                            details=", ".join(f"{p.ip_address} on {inp.host}" if inp.host
                                              else p.ip_address for p in ports))
         return AllocateNetworkResult(ports=ports)
+
+    @activity.defn(name="bind_ports")
+    def bind_ports(self, inp: BindPortsInput) -> BindPortsResult:
+        """Bind every port of the server to ``inp.host`` ("" : unbind it, as
+        Nova leaves the ports of a shelved-offloaded server: ``binding:host_id``
+        None, still the server's); ports already there are left alone."""
+        host = inp.host or None
+        conn = self.cloud
+        try:
+            ports = list(conn.network.ports(device_id=inp.ctx.server_id))
+            changed = 0
+            for port in ports:
+                if (port.binding_host_id or None) != host:
+                    conn.network.update_port(port.id, binding_host_id=host)
+                    changed += 1
+        except (openstack.exceptions.SDKException, OSError) as exc:
+            raise _unavailable(exc) from exc
+        return BindPortsResult(ports=[p.id for p in ports], changed=changed)
 
     @activity.defn(name="deallocate_network")
     def deallocate_network(self, ctx: OpContext) -> int:

@@ -184,13 +184,13 @@ class Capture:
         await self.save("boot_cancelled_by_delete", f"boot-{sid}")
         await self.save("delete_during_build", f"delete-{sid}")
 
-    async def resize_reverted(self) -> None:
+    async def resize_reverted(self, name: str = "resize_reverted") -> None:
         sid = await self.boot("to-resize", zone="nova")
         await self.status(sid, {"ACTIVE"})
         resp = await self.api.post(f"/v2.1/servers/{sid}/action",
                                    json={"resize": {"flavorRef": "2"}})
         if resp.status_code != 202:
-            print(f"skipped resize_reverted: resize answered {resp.status_code} {resp.text}")
+            print(f"skipped {name}: resize answered {resp.status_code} {resp.text}")
             return
         await self.status(sid, {"VERIFY_RESIZE"})
         wf_id = (await self.admin.get(f"/v2.1/servers/{sid}")).headers.get(
@@ -198,7 +198,36 @@ class Capture:
         resp = await self.api.post(f"/v2.1/servers/{sid}/action", json={"revertResize": None})
         resp.raise_for_status()
         await self.status(sid, {"ACTIVE"})
-        await self.save("resize_reverted", wf_id)
+        await self.save(name, wf_id)
+
+    async def resize_reverted_rebinding_ports(self) -> None:
+        """A resize reverted since moves rebind the ports (patch ``rebind-ports``):
+        bound to the destination, then back to the source."""
+        await self.resize_reverted("resize_reverted_rebinding_ports")
+
+    async def live_migrated_rebinding_ports(self) -> None:
+        """A live migration whose ports follow the guest to the destination."""
+        sid = await self.boot("to-live-migrate", zone="nova")
+        await self.status(sid, {"ACTIVE"})
+        resp = await self.admin.post(f"/v2.1/servers/{sid}/action",
+                                     json={"os-migrateLive": {"host": None,
+                                                              "block_migration": "auto"}},
+                                     headers={"OpenStack-API-Version": "compute 2.25"})
+        resp.raise_for_status()
+        wf_id = (await self.admin.get(f"/v2.1/servers/{sid}")).headers.get(
+            "Novaflow-Workflow")
+        await self.save("live_migrated_rebinding_ports", wf_id)
+
+    async def shelve_offloaded_unbinding_ports(self) -> None:
+        """A shelve offloaded at once (shelved_offload_time 0): ports unbound."""
+        sid = await self.boot("to-offload", zone="nova")
+        await self.status(sid, {"ACTIVE"})
+        (await self.api.post(f"/v2.1/servers/{sid}/action",
+                             json={"shelve": None})).raise_for_status()
+        wf_id = (await self.admin.get(f"/v2.1/servers/{sid}")).headers.get(
+            "Novaflow-Workflow")
+        await self.status(sid, {"SHELVED_OFFLOADED"})
+        await self.save("shelve_offloaded_unbinding_ports", wf_id)
 
     async def volume_attach_failed_on_host(self) -> None:
         sid = await self.boot("vol-attach", zone="volfail")
@@ -285,7 +314,9 @@ async def main() -> None:
             scenarios = (cap.no_valid_host, cap.reschedule_then_success, cap.max_retries,
                          cap.host_never_picked_up, cap.delete_during_build,
                          cap.resize_reverted, cap.volume_attach_failed_on_host,
-                         cap.unshelve_no_valid_host, cap.evacuate_target_host_fails)
+                         cap.unshelve_no_valid_host, cap.evacuate_target_host_fails,
+                         cap.resize_reverted_rebinding_ports, cap.live_migrated_rebinding_ports,
+                         cap.shelve_offloaded_unbinding_ports)
             for scenario in scenarios:
                 if args.only is None or scenario.__name__ in args.only:
                     await scenario()

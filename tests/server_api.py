@@ -39,3 +39,11 @@ def wait_status(client: httpx.Client, server_id: str, statuses: set[str],
 def wait_gone(client: httpx.Client, server_id: str, timeout: float = 60) -> None:
     wait_for(lambda: client.get(f"/v2.1/servers/{server_id}").status_code == 404, timeout,
              what=f"server {server_id} to be deleted")
+
+
+def port_hosts(admin: httpx.Client, server_id: str) -> list[str]:
+    """The ``binding:host_id`` of each of the server's ports, as the network
+    API shows them to an admin ("" : unbound)."""
+    resp = admin.get("/networking/v2.0/ports", params={"device_id": server_id})
+    assert resp.status_code == 200, resp.text
+    return [p["binding:host_id"] for p in resp.json()["ports"]]

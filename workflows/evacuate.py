@@ -8,8 +8,10 @@ the source host's service is down or forced down, taken task_state
 2. ``place`` schedules with the source excluded (or to the admin's
    ``host``; with ``force`` up to 2.67, past the filters) and claims there:
    the source allocation moves to the migration, as for any move;
-3. the server is spawned on the claimed host from its image with its own
-   ports and volumes (event ``compute_rebuild_instance``); a host that
+3. its ports are bound to the claimed host (``bind_ports``, Nova's
+   ``setup_instance_network_on_host``), then the server is spawned there from
+   its image with its own ports and volumes (event
+   ``compute_rebuild_instance``); a host that
    fails it is excluded and the next one tried (Nova's rebuild retries);
    a stopped server (or any at 2.95) is left stopped;
 4. ``finish_evacuation``: the server on its new host, the migration
@@ -17,9 +19,9 @@ the source host's service is down or forced down, taken task_state
    queued for destruction when the source host reports again.
 
 When no host takes it, the server is left in ERROR on its source with a
-fault, its allocation back there, the migration ``error`` (Nova's failed
-rebuild).  A delete cancels the evacuation; the delete then cleans every
-host the migration touched.
+fault, its allocation back there, its ports bound there again, the
+migration ``error`` (Nova's failed rebuild).  A delete cancels the
+evacuation; the delete then cleans every host the migration touched.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ with workflow.unsafe.imports_passed_through():
     from novaflow.states import PowerState, VmState
 
 from workflows.common import OpTimeouts, control, failure_message, failure_type, on_host
-from workflows.move_steps import best_effort, move_placement, spawn_input
+from workflows.move_steps import best_effort, bind_ports, move_placement, spawn_input
 from workflows.scheduling import HostRejected, place
 from workflows.steps import StepTracking
 
@@ -82,6 +84,10 @@ class _EvacuationFailed(Exception):
 
 @workflow.defn(name="EvacuateServerWorkflow")
 class EvacuateServerWorkflow(StepTracking):
+    def __init__(self) -> None:
+        super().__init__()
+        self._source: str | None = None  # set once the ports were bound elsewhere
+
     @workflow.run
     async def run(self, inp: EvacuateServerInput) -> str:
         """Returns the host the server was rebuilt on."""
@@ -89,6 +95,8 @@ class EvacuateServerWorkflow(StepTracking):
             return await self._evacuate(inp)
         except _EvacuationFailed as exc:
             self.steps.at(f"failed: {exc.error_type}")
+            if self._source:  # the server stays on its source: so do its ports
+                await bind_ports(self.steps, inp.ctx, self._source, best=True)
             await control(MigrationActivities.fail_migration, MoveFailedInput(
                 ctx=inp.ctx, migration_id=inp.migration_id, message=exc.message,
                 error_type=exc.error_type, details=str(exc.details)[:2000] if exc.details
@@ -122,6 +130,8 @@ class EvacuateServerWorkflow(StepTracking):
         async def try_host(claim: ClaimResult, attempt: int) -> str:
             host = claim.host
             try:
+                self._source = plan.source_host
+                await bind_ports(self.steps, ctx, host)
                 with self.steps.step("compute_rebuild_instance", host=host,
                                      where=f"spawn on {host} (attempt {attempt})") as step:
                     spawned: SpawnResult = await on_host(

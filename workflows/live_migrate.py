@@ -14,12 +14,15 @@ Workflow id ``live-migrate-<server>-<migration>``.  Nova's sequence:
 2. ``pre_live_migration`` on the destination;
 3. ``live_migration`` on the source: the switch-over (libvirt's
    migrateToURI3 on QEMU); the guest keeps running throughout;
-4. ``post_live_migration_at_destination``, the record (host, allocation),
-   then ``post_live_migration`` to clean the source.
+4. ``post_live_migration_at_destination``, the ports' ``binding:host_id``
+   moved to the destination (``bind_ports``, Nova's
+   ``migrate_instance_finish``), then ``post_live_migration`` to clean the
+   source and the record (host, allocation).
 
 Migration statuses: queued (the API) → preparing → running → completed, or
 error.  A failure before the switch-over rolls back: the destination is
-cleaned, its claim released, the server keeps running on the source, and a
+cleaned, its claim released, the server keeps running on the source (its
+ports still bound there), and a
 fault plus an instance-action event say what failed where.  After the
 switch-over there is no going back: a failure there leaves the server where
 its domain now is, in ERROR if it may not be running, never silently.
@@ -72,6 +75,7 @@ from workflows.move_steps import (
     MIGRATION_STEP_FAILED,
     HostStepFailed,
     best_effort,
+    bind_ports,
     checkpoint,
     describe,
     host_step,
@@ -326,6 +330,12 @@ class LiveMigrateServerWorkflow(StepTracking):
             inp.timeouts, retry=HOST_CLEANUP_RETRY,
             fail=lambda why, exc: _LiveFailed(failure_type(exc) or MIGRATION_STEP_FAILED, why,
                                               landed=True))
+        try:
+            await bind_ports(self.steps, ctx, dest.host)
+        except STEP_ERRORS as exc:
+            raise _LiveFailed(failure_type(exc) or MIGRATION_STEP_FAILED,
+                              f"binding the ports to {dest.host} failed: "
+                              f"{failure_message(exc)}", landed=True) from exc
         cleaned, _ = await best_effort(self.steps, HostMoveActivities.post_live_migration,
                                        step, source, inp.timeouts)
         error = "" if cleaned else self.steps.last_details()

@@ -1,7 +1,8 @@
 """Pieces both move workflows share (ResizeServerWorkflow and
-LiveMigrateServerWorkflow): how a move asks the scheduler for a destination,
-a best-effort host step, the failure shapes, and honouring a cancellation
-that arrived during a host step."""
+LiveMigrateServerWorkflow, and evacuate, shelve and unshelve): how a move
+asks the scheduler for a destination, a best-effort host step, moving the
+ports' host binding, the failure shapes, and honouring a cancellation that
+arrived during a host step."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.migrations import MigrationActivities
-    from activities.types.catalog import FlavorInfo
+    from activities.network import NetworkActivities
+    from activities.types.catalog import BindPortsInput, BindPortsResult, FlavorInfo
     from activities.types.context import OpContext
     from activities.types.hypervisor import SpawnInput
     from activities.types.moves import ClaimMigrationInput, MigrationPlan
@@ -31,6 +33,9 @@ from workflows.scheduling import Placement
 from workflows.steps import STEP_ERRORS, Steps
 
 MIGRATION_STEP_FAILED = "MigrationStepFailed"
+# Moves that rebind the ports (binding:host_id) came after these workflows were
+# released: histories without the marker replay without the new steps.
+REBIND_PORTS = "rebind-ports"
 
 
 def step_error(step: str, host: str, exc: BaseException) -> str:
@@ -124,3 +129,32 @@ async def host_step(steps: Steps, method: Any, arg: Any, host: str, timeouts: Op
     except STEP_ERRORS as exc:
         why = step_error(name, host, exc)
         raise (fail(why, exc) if fail else HostStepFailed(why, failure_type(exc))) from exc
+
+
+async def bind_ports(steps: Steps, ctx: OpContext, host: str | None, *,
+                     best: bool = False) -> bool:
+    """Move the server's ports' ``binding:host_id`` to ``host`` (None: clear
+    it), as Nova's network API does when a guest lands on a host
+    (``migrate_instance_finish``, ``setup_instance_network_on_host``) or is
+    offloaded; an event ``bind_ports`` / ``unbind_ports`` says so.
+
+    Returns False if skipped (a history from before the step, see
+    REBIND_PORTS) or, with ``best``, if it failed (its event says why);
+    otherwise a failure is raised as the step's ActivityError."""
+    if not workflow.patched(REBIND_PORTS):
+        return False
+    event = "bind_ports" if host else "unbind_ports"
+    where = f"{event} to {host}" if host else event
+    try:
+        with steps.step(event, host=host, where=where) as step:
+            out: BindPortsResult = await control(
+                NetworkActivities.bind_ports, BindPortsInput(ctx=ctx, host=host or ""),
+                summary=where)
+            step.details = (f"{len(out.ports)} port(s) " + (f"bound to {host}" if host
+                                                            else "unbound")
+                            + (": " + ", ".join(out.ports) if out.ports else ""))
+    except STEP_ERRORS:
+        if best:
+            return False
+        raise
+    return True

@@ -11,12 +11,15 @@ migration, which is the same move with the same flavor).  Nova's sequence:
    next host, the failed one excluded);
 4. ``resize_instance`` on the source: the domain powers off, kept for a revert;
 5. ``finish_resize`` on the destination: defined with the new flavor and
-   started → vm_state ``resized``, API status VERIFY_RESIZE.
+   started; the ports' ``binding:host_id`` moves to it (``bind_ports``,
+   Nova's ``migrate_instance_finish``) → vm_state ``resized``, API status
+   VERIFY_RESIZE.
 
 Then it waits, durably, for a ``confirmResize`` or ``revertResize`` Update
 (validators refuse them unless the server is waiting in VERIFY_RESIZE, so a
 refused request never enters history), or for ``resize_confirm_window`` to
-pass (a timer), after which it confirms by itself.
+pass (a timer), after which it confirms by itself.  A revert binds the
+ports back to the source once the guest runs there again.
 
 A failure before VERIFY_RESIZE puts the server back on its source as it was
 (domain started again, allocation back), the migration in ``error``, and a
@@ -72,6 +75,7 @@ from workflows.move_steps import (
     MIGRATION_STEP_FAILED,
     HostStepFailed,
     best_effort,
+    bind_ports,
     checkpoint,
     host_step,
     move_placement,
@@ -135,6 +139,7 @@ class ResizeServerWorkflow(StepTracking):
         self._plan: MigrationPlan | None = None
         self._dest: str | None = None
         self._source_touched = False  # resize_instance ran: a roll-back restarts the source
+        self._ports_moved = False  # bind_ports to the destination began: a roll-back undoes it
 
 
     @workflow.run
@@ -259,6 +264,9 @@ class ResizeServerWorkflow(StepTracking):
             FinishResizeInput(spawn=spawn_input(ctx, plan, plan.new_flavor),
                               power_on=plan.vm_state == VmState.ACTIVE),
             dest, inp.timeouts, fail=failed, details=f"flavor {plan.new_flavor.name}")
+        if dest != source:
+            self._ports_moved = True
+            await bind_ports(self.steps, ctx, dest)
         checkpoint()
         self.steps.at("finish_resize_record")
         await control(MigrationActivities.finish_resize_record,
@@ -300,6 +308,8 @@ class ResizeServerWorkflow(StepTracking):
                             f"{self.steps.last_details()}")
             else:
                 power_state = back.power_state
+            if self._ports_moved:
+                await bind_ports(self.steps, ctx, plan.source_host, best=True)
         self.steps.at(f"failed: {exc.error_type}")
         await control(MigrationActivities.fail_migration,
                       MoveFailedInput(ctx=ctx, migration_id=inp.migration_id, message=message,
@@ -449,6 +459,8 @@ class ResizeServerWorkflow(StepTracking):
                 FinishResizeInput(spawn=spawn_input(ctx, plan, plan.old_flavor),
                                   power_on=power_on),
                 source, inp.timeouts, details=f"flavor {plan.old_flavor.name}")
+            if dest != source:  # Nova's finish_revert_resize: migrate_instance_finish
+                await bind_ports(self.steps, ctx, source, best=True)
         except HostStepFailed as exc:
             # Back to where it was: resized, on the destination.
             self.steps.at(f"revert failed: finish_resize again on {dest}")

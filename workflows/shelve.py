@@ -12,16 +12,17 @@ survives restarts where Nova polls in a periodic task).
 
 Offload (also ShelveOffloadWorkflow, the admin's ``shelveOffload``): the
 domain is destroyed (a host that is down gets a pending host clean-up, as
-delete does), the allocation released, and the server SHELVED_OFFLOADED on
-no host.  Its ports stay with it (this Neutron stand-in has no host binding
-to clear).
+delete does), its ports unbound from the host (``binding:host_id``
+cleared, as Nova does; they stay the server's), the allocation released,
+and the server SHELVED_OFFLOADED on no host.
 
 UnshelveServerWorkflow (id ``unshelve-<uuid>-<action id>``): a SHELVED server
 is powered on where it is; a SHELVED_OFFLOADED one is scheduled anew through
-``workflows.scheduling.place`` (2.77 availability_zone, 2.91 host), spawned
-from the snapshot on the claimed host (a host that fails it is excluded and
-the next tried), and the snapshot deleted.  NoValidHost leaves the server
-SHELVED_OFFLOADED with task_state cleared, as Nova's conductor does.
+``workflows.scheduling.place`` (2.77 availability_zone, 2.91 host), its
+ports bound to the claimed host, spawned from the snapshot there (a host
+that fails it is excluded and the next tried), and the snapshot deleted.
+NoValidHost leaves the server SHELVED_OFFLOADED with task_state cleared and
+its ports unbound, as Nova's conductor does.
 
 A failed shelve deletes the snapshot image and leaves the vm_state as it was
 (the guest may stay powered off; power sync reports it).  A delete cancels
@@ -68,7 +69,7 @@ with workflow.unsafe.imports_passed_through():
     from novaflow.states import TaskState, VmState
 
 from workflows.common import OpTimeouts, control, failure_message, failure_type, on_host
-from workflows.move_steps import HostStepFailed, best_effort, checkpoint
+from workflows.move_steps import HostStepFailed, best_effort, bind_ports, checkpoint
 from workflows.scheduling import HostRejected, Placement, place
 from workflows.snapshot import snapshot_on_host
 from workflows.steps import STEP_ERRORS, Steps, StepTracking
@@ -111,6 +112,7 @@ async def offload(steps: Steps, ctx: OpContext, host: str, timeouts: OpTimeouts)
         await control(HostStateActivities.queue_host_cleanup, QueueHostCleanupInput(
             ctx=ctx, host=host, reason=f"destroy the offloaded domain when {host} returns"),
             summary=f"queue_host_cleanup on {host}")
+    await bind_ports(steps, ctx, None, best=True)
     with steps.step("compute_shelve_offload_instance", host=host,
                     where="release allocation") as step:
         freed = await control(SchedulerActivities.release_claim,
@@ -202,6 +204,10 @@ class _UnshelveFailed(Exception):
 
 @workflow.defn(name="UnshelveServerWorkflow")
 class UnshelveServerWorkflow(StepTracking):
+    def __init__(self) -> None:
+        super().__init__()
+        self._bound = False  # the ports were bound to a host tried
+
     @workflow.run
     async def run(self, inp: UnshelveServerInput) -> str:
         """Returns the host the server runs on."""
@@ -210,6 +216,8 @@ class UnshelveServerWorkflow(StepTracking):
             return await self._unshelve(inp)
         except _UnshelveFailed as exc:
             self.steps.at(f"failed: {exc.error_type}")
+            if self._bound:  # still offloaded: on no host
+                await bind_ports(self.steps, ctx, None, best=True)
             await control(ShelveActivities.fail_unshelve, FailUnshelveInput(
                 ctx=ctx, message=exc.message, events=self.steps.take()),
                 summary=f"fail_unshelve {exc.error_type}")
@@ -249,6 +257,8 @@ class UnshelveServerWorkflow(StepTracking):
 
         async def try_host(claim: ClaimResult, attempt: int) -> str:
             try:
+                self._bound = True
+                await bind_ports(self.steps, ctx, claim.host)
                 with self.steps.step("compute_unshelve_instance", host=claim.host,
                                      where=f"spawn on {claim.host} (attempt {attempt})") as step:
                     spawned: SpawnResult = await on_host(

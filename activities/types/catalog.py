@@ -71,6 +71,20 @@ class AllocateNetworkResult:
 
 
 @dataclass
+class BindPortsInput:
+    """Move the server's ports' ``binding:host_id`` to ``host`` ("" : unbind)."""
+
+    ctx: OpContext
+    host: str = ""
+
+
+@dataclass
+class BindPortsResult:
+    ports: list[str]  # the server's ports, now bound to the host (or unbound)
+    changed: int = 0  # how many had to be updated
+
+
+@dataclass
 class BlockDeviceSpec:
     """One block_device_mapping_v2 entry a build honours (after API validation)."""
 

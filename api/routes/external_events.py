@@ -5,9 +5,14 @@
 Each event is answered on its own, as Nova does: 200 delivered, 404 no such
 server, 422 a server that is neither on a host nor being built; the response
 is 200 when every event was delivered, 207 when some were not, 404 when none
-was.  Delivered means signalled to the server's running build workflow
-(``external_event``, see workflows/boot.py); a server no workflow waits on
-takes the event and ignores it, as a Nova compute does."""
+was.  Delivered means signalled (``external_event``) to the server's running
+build workflow (see workflows/boot.py) or to its latest operation's while
+that runs (a move, a shelve...), as Nova's compute hands an event to the
+operation waiting for it.  Neutron's ``network-vif-plugged``,
+``network-vif-unplugged`` and ``network-changed`` arrive this way when a
+move rebinds the server's ports; a workflow that waits for none of them
+ignores them, and a server no workflow runs for takes the event and
+ignores it, as a Nova compute does."""
 
 from __future__ import annotations
 
@@ -58,10 +63,11 @@ async def create_events(payload: ExternalEventsRequest, response: Response, ctx:
             result["code"] = 422
         else:
             result["code"] = 200
-            if inst.vm_state == VmState.BUILDING:
-                await _signal_build(h, ExternalEvent(name=ev["name"], server_uuid=inst.uuid,
-                                                     tag=ev.get("tag") or "",
-                                                     status=ev["status"]))
+            workflow_id = _running_workflow(inst)
+            if workflow_id:
+                await _signal(h, workflow_id, ExternalEvent(
+                    name=ev["name"], server_uuid=inst.uuid, tag=ev.get("tag") or "",
+                    status=ev["status"]))
         out.append(result)
     if all(r["code"] != 200 for r in out):
         raise NotFound("No instances found for any event")
@@ -69,11 +75,20 @@ async def create_events(payload: ExternalEventsRequest, response: Response, ctx:
     return {"events": out}
 
 
-async def _signal_build(h, event: ExternalEvent) -> None:
-    handle = h.temporal.get_workflow_handle(f"boot-{event.server_uuid}")
+def _running_workflow(inst: Instance) -> str | None:
+    """The workflow an event for the server goes to: its build, or its
+    latest operation's (a resize waiting in VERIFY_RESIZE holds no
+    task_state but still runs; one that ended just refuses the signal)."""
+    if inst.vm_state == VmState.BUILDING:
+        return f"boot-{inst.uuid}"
+    return inst.workflow_id
+
+
+async def _signal(h, workflow_id: str, event: ExternalEvent) -> None:
+    handle = h.temporal.get_workflow_handle(workflow_id)
     try:
         await handle.signal(SIGNAL, event)
     except RPCError as exc:
-        # The build already ended (or was never started): nothing waits.
+        # The operation already ended (or was never started): nothing waits.
         log.info("external event not delivered", event_name=event.name,
-                 server_id=event.server_uuid, reason=str(exc))
+                 server_id=event.server_uuid, workflow_id=workflow_id, reason=str(exc))

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import httpx
-from server_api import boot, mv, server, wait_gone, wait_status  # noqa: F401
+from server_api import boot, mv, port_hosts, server, wait_gone, wait_status  # noqa: F401
 
 OPENSTACK = Path(sys.executable).parent / "openstack"
 
@@ -60,6 +60,15 @@ class OpenStackCLI:
 
     def json(self, *args: str, cloud: str = "novaflow", timeout: float = 120):
         return json.loads(self(*args, "-f", "json", cloud=cloud, timeout=timeout).stdout)
+
+
+def cli_port_hosts(osc: OpenStackCLI, admin: httpx.Client, server_id: str) -> list[str]:
+    """``binding_host_id`` of each of the server's ports, as ``openstack port
+    show`` prints it to an admin."""
+    ids = [p["id"] for p in admin.get("/networking/v2.0/ports",
+                                      params={"device_id": server_id}).json()["ports"]]
+    return [osc.json("port", "show", i, cloud="novaflow-admin")["binding_host_id"] or ""
+            for i in ids]
 
 
 def ssh_public_key() -> str:

@@ -1,8 +1,10 @@
 """evacuate through the API and the openstack CLI: only from a host whose
 service is down or forced down; rebuilt elsewhere with its ports, a
 migration of type ``evacuation``, the source's allocation released and its
-leftover domain destroyed by the pending host clean-up; a target host that
-fails leaves the server in ERROR on its source with nothing leaked."""
+leftover domain destroyed by the pending host clean-up, its ports bound to
+the new host (Neutron's ``binding:host_id``); a target host that fails
+leaves the server in ERROR on its source, ports bound there, nothing
+leaked."""
 
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ import threading
 from api_support import (
     assert_nova_error,
     boot,
+    cli_port_hosts,
     delete_all,
     mv,
+    port_hosts,
     server,
     wait_gone,
     wait_status,
@@ -82,6 +86,7 @@ def test_evacuate_with_the_cli_and_the_leftover_domain_destroyed(osc, stack, dem
             target = server(admin, sid)["OS-EXT-SRV-ATTR:host"]
             assert target != source and sid in _domains(stack, target)
             assert _addresses(demo, sid) == addresses  # its ports kept
+            assert cli_port_hosts(osc, admin, sid) == [target]  # and bound to the new host
             assert _allocation_hosts(stack, sid) == [target]
             migs = admin.get("/v2.1/os-migrations", params={"instance_uuid": sid},
                              headers=mv("2.59")).json()["migrations"]
@@ -126,6 +131,7 @@ def test_evacuate_to_a_failing_host_leaves_the_server_in_error_on_its_source(
                 "spawn refused" in str(shown["fault"]), shown["fault"]
             assert shown["OS-EXT-SRV-ATTR:host"] == source
             assert _allocation_hosts(stack, sid) == [source]  # back where it was
+            assert port_hosts(admin, sid) == [source]  # its port too
             assert sid not in _domains(stack, target)
             migs = admin.get("/v2.1/os-migrations", params={"instance_uuid": sid},
                              headers=mv("2.59")).json()["migrations"]

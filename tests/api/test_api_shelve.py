@@ -1,14 +1,27 @@
 """shelve, shelveOffload and unshelve through the API and the openstack CLI:
 offload at once (``shelved_offload_time`` 0), by the durable timer, or by
 the admin; unshelve back on the same host or scheduled anew (2.91 host);
-the table's 409s; a snapshot that fails; delete in shelved states."""
+the table's 409s; a snapshot that fails; delete in shelved states.  The
+ports stay the server's throughout, unbound from any host while it is
+offloaded (Neutron's ``binding:host_id``) and bound to its new host by the
+unshelve."""
 
 from __future__ import annotations
 
 import threading
 
 import pytest
-from api_support import assert_nova_error, boot, delete_all, mv, server, wait_gone, wait_status
+from api_support import (
+    assert_nova_error,
+    boot,
+    cli_port_hosts,
+    delete_all,
+    mv,
+    port_hosts,
+    server,
+    wait_gone,
+    wait_status,
+)
 from sqlmodel import select
 from stack import wait_for
 
@@ -78,6 +91,8 @@ def test_shelve_offload_and_unshelve_with_the_cli(osc, stack, demo, admin, catal
         assert action == "shelve"
         assert ("compute_shelve_instance", "Success") in events
         assert ("compute_shelve_offload_instance", "Success") in events
+        assert ("unbind_ports", "Success") in events
+        assert cli_port_hosts(osc, admin, sid) == [""]  # the server's, on no host
 
         osc("server", "unshelve", sid)
         # Until the unshelve ends it shows SHELVED_OFFLOADED with a task state.
@@ -87,6 +102,7 @@ def test_shelve_offload_and_unshelve_with_the_cli(osc, stack, demo, admin, catal
         now = server(admin, sid)["OS-EXT-SRV-ATTR:host"]
         assert now and sid in _domains(stack, now)
         assert len(_allocations(stack, sid)) == 1
+        assert port_hosts(admin, sid) == [now]
         assert _glance("demo").get(f"/images/{images[0]['id']}").status_code == 404
         assert _events(demo, sid)[1][-1] == ("compute_unshelve_instance", "Success")
     finally:
@@ -104,6 +120,7 @@ def test_shelved_server_keeps_its_host_until_the_offload(stack, demo, admin, cat
         wait_status(demo, sid, {"SHELVED"})
         assert server(admin, sid)["OS-EXT-SRV-ATTR:host"] == host
         assert len(_allocations(stack, sid)) == 1
+        assert port_hosts(admin, sid) == [host]  # shelved, not offloaded: still bound
         # 2.77: a zone only for an offloaded server (Nova's 409).
         resp = _action(demo, sid, "unshelve", {"availability_zone": "nova"}, "2.77")
         assert_nova_error(resp, 409, "conflictingRequest", "SHELVED_OFFLOADED")
@@ -117,12 +134,14 @@ def test_shelved_server_keeps_its_host_until_the_offload(stack, demo, admin, cat
         wait_for(lambda: server(demo, sid)["status"] in ("SHELVED_OFFLOADED",), 30,
                  what="the offload timer")
         assert _allocations(stack, sid) == []
+        assert port_hosts(admin, sid) == [""]
         # 2.91: unshelve to a host the admin names.
         others = sorted(h for h in stack.stack.running_hosts if h != host)
         resp = _action(admin, sid, "unshelve", {"host": others[0]}, "2.91")
         assert resp.status_code == 202, resp.text
         wait_status(demo, sid, {"ACTIVE"})
         assert server(admin, sid)["OS-EXT-SRV-ATTR:host"] == others[0]
+        assert port_hosts(admin, sid) == [others[0]]
         assert sid not in _domains(stack, host)
         # shelveOffload by the admin, then delete from SHELVED_OFFLOADED.
         offload_time(-1)
@@ -132,6 +151,7 @@ def test_shelved_server_keeps_its_host_until_the_offload(stack, demo, admin, cat
         assert_nova_error(resp, 403, "forbidden")
         assert _action(admin, sid, "shelveOffload").status_code == 202
         wait_status(demo, sid, {"SHELVED_OFFLOADED"})
+        assert port_hosts(admin, sid) == [""]
         image_id = next(i["id"] for i in _glance("demo").get("/images").json()["images"]
                         if i.get("instance_uuid") == sid)
     finally:
@@ -227,6 +247,7 @@ def test_unshelve_whose_hosts_all_fail_stays_offloaded(stack, demo, admin, catal
         shown = server(admin, sid)
         assert shown["status"] == "SHELVED_OFFLOADED" and shown["OS-EXT-SRV-ATTR:host"] is None
         assert _allocations(stack, sid) == []
+        assert port_hosts(admin, sid) == [""]  # bound to each host tried, then unbound
         assert all(sid not in _domains(stack, h) for h in stack.stack.running_hosts)
         _, events, detail = _events(demo, sid)
         assert ("compute_unshelve_instance", "Error") in events

@@ -6,7 +6,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import httpx
-from server_api import boot, mv, server, wait_gone, wait_status  # noqa: F401
+from server_api import boot, mv, port_hosts, server, wait_gone, wait_status  # noqa: F401
 from sqlmodel import select
 from stack import StackThread
 

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from helpers import boot, domain, server, wait_status
+from helpers import boot, domain, port_hosts, server, wait_status
 from stack import wait_for
 from test_resize import (
     TINY,
@@ -59,6 +59,7 @@ def test_cold_migrate_to_a_named_host(stack, demo, admin, catalog_ids):
     assert (mig["migration_type"], mig["status"]) == ("migration", "finished")
     assert (mig["source_compute"], mig["dest_compute"]) == (source, target)
     assert mig["old_instance_type_id"] == mig["new_instance_type_id"] is not None
+    assert port_hosts(admin, sid) == [target]
     actions = admin.get(f"/v2.1/servers/{sid}/os-instance-actions").json()["instanceActions"]
     assert any(a["action"] == "migrate" and a["request_id"] == req for a in actions)
 
@@ -66,6 +67,7 @@ def test_cold_migrate_to_a_named_host(stack, demo, admin, catalog_ids):
     assert settled(demo, sid, {"ACTIVE", "ERROR"})["status"] == "ACTIVE"
     assert host_of(admin, sid) == target and domain(stack, source, sid) is None
     assert all_allocations(stack, sid) == {"instance": [(target, *TINY)], "migration": []}
+    assert port_hosts(admin, sid) == [target]
     delete_all(demo, sid)
 
 
@@ -135,6 +137,7 @@ def test_live_migration_moves_the_domain_and_keeps_the_server_running(
     assert domain(stack, dest, sid).power_state == PowerState.RUNNING
     assert domain(stack, source, sid) is None
     assert all_allocations(stack, sid) == {"instance": [(dest, *TINY)], "migration": []}
+    assert port_hosts(admin, sid) == [dest]  # Neutron: bound where the guest runs
     mig = migration(stack, sid)
     assert (mig.migration_type, mig.status) == ("live-migration", "completed")
     # Nothing in progress any more.
@@ -264,6 +267,7 @@ def test_a_failed_live_migration_step_leaves_the_server_running_on_its_source(
     assert domain(stack, "lm-a", sid).power_state == PowerState.RUNNING
     assert domain(stack, "lm-b", sid) is None  # rolled back at the destination
     assert all_allocations(stack, sid) == {"instance": [("lm-a", *TINY)], "migration": []}
+    assert port_hosts(admin, sid) == ["lm-a"]  # the roll-back keeps the source's binding
     assert f"injected failure in {driver_step}" in migration(stack, sid).error
     assert f"{step} on {broken} failed" in fault(stack, sid)["message"]
     assert failed_events(admin, sid, req)[0][:2] == (step, broken)

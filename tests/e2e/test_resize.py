@@ -22,6 +22,7 @@ from helpers import (
     allocations,
     boot,
     domain,
+    port_hosts,
     server,
     service_of,
     wait_gone,
@@ -211,9 +212,10 @@ def test_resize_then_confirm_runs_on_the_destination_with_the_new_flavor(
     assert domain(stack, source, sid).power_state == PowerState.SHUTDOWN  # kept for a revert
     mig = migration(stack, sid)
     assert (mig.status, mig.source_compute, mig.dest_compute) == ("finished", source, dest)
+    assert port_hosts(admin, sid) == [dest]  # Neutron: the port went with the guest
     steps = [e["event"] for e in events(admin, sid, req)]
     for step in ("select_destinations", "claim_for_migration", "prep_resize",
-                 "resize_instance", "finish_resize"):
+                 "resize_instance", "finish_resize", "bind_ports"):
         assert step in steps
 
     resp = act(demo, sid, {"confirmResize": None}, expect=204)
@@ -224,6 +226,7 @@ def test_resize_then_confirm_runs_on_the_destination_with_the_new_flavor(
     assert domain(stack, dest, sid).power_state == PowerState.RUNNING
     assert all_allocations(stack, sid) == {"instance": [(dest, *SMALL)], "migration": []}
     assert migration(stack, sid).status == "confirmed"
+    assert port_hosts(admin, sid) == [dest]
     confirm_steps = events(admin, sid, resp.headers["x-openstack-request-id"])
     assert [(e["event"], e["host"]) for e in confirm_steps] == [("confirm_resize", source)]
     # Nothing left to confirm.
@@ -239,11 +242,26 @@ def test_revert_brings_the_server_back_on_its_source_with_the_old_flavor(
     resize(demo, sid, "2")
     assert settled(demo, sid, {"VERIFY_RESIZE", "ACTIVE", "ERROR"})["status"] == "VERIFY_RESIZE"
     dest = host_of(admin, sid)
+    assert port_hosts(admin, sid) == [dest]
+    # Neutron's events reach the waiting resize, which waits for none and ignores them.
+    events_sent = admin.post("/v2.1/os-server-external-events", json={"events": [
+        {"name": name, "server_uuid": sid, "tag": "p-1"}
+        for name in ("network-changed", "network-vif-unplugged")]})
+    assert events_sent.status_code == 200, events_sent.text
+    handle = stack.stack.client.get_workflow_handle(migration(stack, sid).workflow_id)
+
+    def signalled() -> bool:  # a signal sent during a workflow task is written after it
+        history = stack.call(handle.fetch_history())
+        return len([e for e in history.events
+                    if e.workflow_execution_signaled_event_attributes.signal_name
+                    == "external_event"]) >= 2
+    wait_for(signalled, 10, what="both events in the resize's history")
 
     act(demo, sid, {"revertResize": None}, expect=202)
     s = settled(demo, sid, {"ACTIVE", "ERROR"})
     assert s["status"] == "ACTIVE"
     assert host_of(admin, sid) == source
+    assert port_hosts(admin, sid) == [source]  # bound back with the guest
     assert s["flavor"]["id"] == "1"
     back = domain(stack, source, sid)
     assert (back.power_state, back.memory_mb) == (PowerState.RUNNING, 512)

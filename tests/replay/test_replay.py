@@ -3,6 +3,7 @@ and the guard really guards: a changed workflow fails to replay."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import os
@@ -29,11 +30,28 @@ REQUIRED = {
     "volume_attach_failed_on_host",
     "unshelve_no_valid_host",
     "evacuate_target_host_fails",
+    # Recorded after moves began rebinding the ports (workflow.patched("rebind-ports")).
+    "resize_reverted_rebinding_ports",
+    "live_migrated_rebinding_ports",
+    "shelve_offloaded_unbinding_ports",
 }
+REBINDING = {"resize_reverted_rebinding_ports", "live_migrated_rebinding_ports",
+             "shelve_offloaded_unbinding_ports"}
 
 
 def load(path: Path) -> WorkflowHistory:
     return WorkflowHistory.from_json(path.stem, path.read_text())
+
+
+def patches(history: dict) -> list[str]:
+    """The ids of the workflow.patched markers a history recorded."""
+    out = []
+    for event in history["events"]:
+        marker = event.get("markerRecordedEventAttributes")
+        if marker and marker["markerName"] == "core_patch":
+            for payload in marker["details"]["patch-data"]["payloads"]:
+                out.append(json.loads(base64.b64decode(payload["data"]))["id"])
+    return out
 
 
 def test_the_required_histories_are_recorded():
@@ -69,6 +87,9 @@ def test_histories_record_the_failure_they_are_named_for():
     assert failure_type(by_name["volume_attach_failed_on_host"]) == "VolumeAttachFailed"
     assert failure_type(by_name["unshelve_no_valid_host"]) == "NoValidHost"
     assert failure_type(by_name["evacuate_target_host_fails"]) == "MaxRetriesExceeded"
+    for name in REBINDING:  # they hold the patched branch, not the old one
+        assert patches(by_name[name]) == ["rebind-ports"], name
+    assert patches(by_name["resize_reverted"]) == []
     assert by_name["boot_cancelled_by_delete"]["events"][-1]["eventType"] in (
         "EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED", "WorkflowExecutionCanceled")
 

@@ -26,20 +26,29 @@ from temporalio.worker import Worker
 
 from activities.catalog import CatalogActivities
 from activities.day2 import Day2Activities
+from activities.evacuate import EvacuateActivities
 from activities.host_reports import HostStateActivities
 from activities.hypervisor.activities import HostActivities
 from activities.hypervisor.day2 import HostDay2Activities
+from activities.hypervisor.interface_hotplug import HostInterfaceActivities
 from activities.hypervisor.moves import HostMoveActivities
 from activities.hypervisor.power import HostPowerActivities
+from activities.hypervisor.rescue import HostRescueActivities
+from activities.hypervisor.snapshot import HostSnapshotActivities
+from activities.hypervisor.volume_hotplug import HostVolumeActivities
 from activities.identity import IdentityActivities
 from activities.instances import InstanceActivities
+from activities.interface_attach import InterfaceAttachActivities
 from activities.migrations import MigrationActivities
 from activities.network import NetworkActivities
 from activities.rebuild import RebuildActivities
+from activities.rescue import RescueActivities
 from activities.scheduler.activities import SchedulerActivities
+from activities.shelve import ShelveActivities
 from activities.temporal_ops import TemporalActivities
 from activities.types.catalog import (
     AllocateNetworkResult,
+    BindPortsResult,
     FlavorInfo,
     ImageInfo,
     NetworkInfo,
@@ -50,6 +59,8 @@ from activities.types.hypervisor import PowerActionResult, SpawnResult
 from activities.types.instances import DeleteTargets
 from activities.types.moves import HostCapabilities, LiveMigrateData, MigrationPlan
 from activities.types.scheduling import ClaimResult, SelectDestinationsResult
+from activities.types.snapshot import FinishSnapshotResult, SnapshotDomainResult
+from activities.volume_attach import VolumeAttachActivities
 from activities.volumes import VolumeActivities
 from novaflow import errors
 from novaflow.queues import host_queue
@@ -57,21 +68,43 @@ from novaflow.states import VmState
 from workers.control import WORKFLOW_RUNNER
 from workflows.boot import BootServerWorkflow
 from workflows.delete import DeleteServerWorkflow
+from workflows.evacuate import EvacuateServerWorkflow
 from workflows.guest_action import GuestActionWorkflow
+from workflows.interface_attach import AttachInterfaceWorkflow, DetachInterfaceWorkflow
 from workflows.live_migrate import LiveMigrateServerWorkflow
 from workflows.power import PowerActionWorkflow
 from workflows.rebuild import RebuildServerWorkflow
+from workflows.rescue import RescueServerWorkflow, UnrescueServerWorkflow
 from workflows.resize import ResizeServerWorkflow
+from workflows.shelve import (
+    ShelveOffloadWorkflow,
+    ShelveServerWorkflow,
+    UnshelveServerWorkflow,
+)
+from workflows.snapshot import SnapshotServerWorkflow
 from workflows.soft_delete import SoftDeleteServerWorkflow
+from workflows.volume_attach import (
+    AttachVolumeWorkflow,
+    DetachVolumeWorkflow,
+    SwapVolumeWorkflow,
+)
 
 WORKFLOWS = [BootServerWorkflow, DeleteServerWorkflow, ResizeServerWorkflow,
              LiveMigrateServerWorkflow, PowerActionWorkflow, GuestActionWorkflow,
              RebuildServerWorkflow, SoftDeleteServerWorkflow]
+WORKFLOWS += [SnapshotServerWorkflow, ShelveServerWorkflow, ShelveOffloadWorkflow,
+              UnshelveServerWorkflow, EvacuateServerWorkflow, RescueServerWorkflow,
+              UnrescueServerWorkflow, AttachVolumeWorkflow, DetachVolumeWorkflow,
+              SwapVolumeWorkflow, AttachInterfaceWorkflow, DetachInterfaceWorkflow]
 
 CONTROL = [CatalogActivities, HostStateActivities, IdentityActivities, InstanceActivities,
            MigrationActivities, NetworkActivities, SchedulerActivities, TemporalActivities,
            VolumeActivities, Day2Activities, RebuildActivities]
+CONTROL += [ShelveActivities, EvacuateActivities, RescueActivities, VolumeAttachActivities,
+            InterfaceAttachActivities]  # ShelveActivities brings the snapshot ones
 HOST = [HostActivities, HostMoveActivities, HostPowerActivities, HostDay2Activities]
+HOST += [HostSnapshotActivities, HostRescueActivities, HostVolumeActivities,
+         HostInterfaceActivities]
 
 TINY = FlavorInfo(flavorid="1", name="m1.tiny", vcpus=1, memory_mb=512, root_gb=1)
 SMALL = FlavorInfo(flavorid="2", name="m1.small", vcpus=1, memory_mb=2048, root_gb=20)
@@ -81,6 +114,15 @@ IMAGE = ImageInfo(id="img-1", name="cirros")
 async def hang_until_cancelled() -> None:
     """A host step still running when the test cancels its workflow."""
     await asyncio.Event().wait()
+
+
+async def heartbeat_until_cancelled() -> None:
+    """A host step still running when its workflow is cancelled, for steps the
+    workflow waits on until they end (the cancellation reaches an activity
+    with its heartbeat's answer: run these with a short host_heartbeat_s)."""
+    while True:
+        activity.heartbeat()
+        await asyncio.sleep(0.05)
 
 
 def conflict(what: str = "the host's usage changed") -> ApplicationError:
@@ -96,12 +138,14 @@ def failed(what: str, kind: str = errors.SPAWN_FAILED) -> ApplicationError:
 
 
 def _activity_methods(classes: list[type]) -> list[Callable[..., Any]]:
-    out = []
+    """Each activity of the classes once (subclasses inherit their base's)."""
+    out: dict[str, Callable[..., Any]] = {}
     for cls in classes:
         for _name, fn in inspect.getmembers(cls, inspect.isfunction):
-            if activity._Definition.from_callable(fn) is not None:
-                out.append(fn)
-    return out
+            defn = activity._Definition.from_callable(fn)
+            if defn is not None:
+                out.setdefault(defn.name, fn)
+    return list(out.values())
 
 
 @dataclass
@@ -153,6 +197,8 @@ class Cloud:
             return AllocateNetworkResult(ports=[PortInfo(
                 id="port-1", network_id="net-1", network_name="private",
                 ip_address="10.0.0.5", mac_address="fa:16:3e:00:00:01")])
+        if name == "bind_ports":
+            return BindPortsResult(ports=["port-1"], changed=1)
         if name in ("spawn", "finish_resize", "finish_revert_resize",
                     "post_live_migration_at_destination", "rebuild_domain"):
             return SpawnResult(host=host or "", domain_name="instance-1", power_state=1)
@@ -169,7 +215,8 @@ class Cloud:
             return 1
         if name in ("destroy_domain", "revert_resize", "abandon_migration"):
             return name != "abandon_migration"
-        if name in ("power_on", "power_off", "reboot", "pause", "unpause", "suspend", "resume"):
+        if name in ("power_on", "power_off", "reboot", "pause", "unpause", "suspend", "resume",
+                    "rescue_domain", "unrescue_domain"):
             return PowerActionResult(power_state=1)
         if name == "get_delete_targets":
             return DeleteTargets(hosts=[], down_hosts=[], consumer_ids=[arg.server_id],
@@ -179,6 +226,16 @@ class Cloud:
                                flavor=TINY, image=IMAGE)
         if name == "get_volume_disks":
             return []
+        if name == "snapshot_domain":
+            return SnapshotDomainResult(uploaded=True, size=1)
+        if name == "finish_snapshot":
+            return FinishSnapshotResult()
+        if name == "finish_shelve":
+            return True
+        if name == "volume_connector":
+            return {"host": host}
+        if name == "connect_volume":
+            return f"/dev/fake/{arg.volume_id}"
         if name == "finish_power_action":
             return True
         if name == "wait_workflow_closed":

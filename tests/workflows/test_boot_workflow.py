@@ -50,6 +50,8 @@ async def test_a_failed_spawn_reschedules_to_the_next_host(temporal):
     assert active.host == env.host(2)
     assert ("spawn (attempt 1)", "Error") in [(e.event, e.result) for e in
                                               cloud.called("allocate_network")[1].events]
+    # Each attempt binds the ports to its own host (the second rebinds them).
+    assert [a.host for a in cloud.called("allocate_network")] == [env.host(1), env.host(2)]
 
 
 async def test_a_host_that_never_picks_up_the_spawn_is_skipped(temporal):

@@ -16,6 +16,7 @@ from temporalio.client import (
 )
 from temporalio.exceptions import ApplicationError
 
+from activities.types.catalog import BindPortsResult
 from activities.types.context import OpContext
 from novaflow import errors
 from workflows.common import OpTimeouts
@@ -60,6 +61,14 @@ async def test_resize_confirm_cleans_the_source(temporal):
     assert env.cloud.called("resize_instance", env.host(1))
     assert env.cloud.called("confirm_resize", env.host(1))
     assert [d.decision for d in env.cloud.called("finish_resize_decision")] == ["confirm"]
+    # The ports follow the guest once it is finished on the destination.
+    assert [b.host for b in env.cloud.called("bind_ports")] == [env.host(2)]
+    names = env.cloud.names()
+    assert names.index("finish_resize") < names.index("bind_ports") \
+        < names.index("finish_resize_record")
+    recorded = env.cloud.called("finish_resize_record")[0].events
+    assert ("bind_ports", "Success", env.host(2)) in [(e.event, e.result, e.host)
+                                                     for e in recorded]
 
 
 async def test_resize_revert_restarts_on_the_source_with_the_old_flavor(temporal):
@@ -76,6 +85,8 @@ async def test_resize_revert_restarts_on_the_source_with_the_old_flavor(temporal
     assert env.cloud.called("revert_resize", env.host(2))
     back = env.cloud.called("finish_revert_resize", env.host(1))[0]
     assert back.spawn.flavor.name == "m1.tiny"
+    # Bound to the destination for VERIFY_RESIZE, back to the source on revert.
+    assert [b.host for b in env.cloud.called("bind_ports")] == [env.host(2), env.host(1)]
 
 
 async def test_resize_confirms_itself_when_the_window_passes(temporal):
@@ -130,6 +141,30 @@ async def test_a_failed_prep_resize_reschedules_and_a_failed_move_rolls_back(tem
     assert env.cloud.called("revert_resize", env.host(3))
     assert env.cloud.called("finish_revert_resize", env.host(1))
     assert env.cloud.called("fail_migration")[0].host == env.host(1)
+    assert not env.cloud.called("bind_ports")  # the ports never left the source
+
+
+async def test_a_failed_port_binding_rolls_the_resize_back_and_rebinds_the_source(temporal):
+    async with Env(temporal) as env:
+        env.cloud.plan = plan(env.host(1))
+
+        def bind(inp):
+            if inp.host == env.host(2):
+                raise failed("binding failed for host", "PortBindingFailed")
+            return BindPortsResult(ports=["port-1"], changed=1)
+
+        env.cloud.on["bind_ports"] = bind
+        handle = await env.start(ResizeServerWorkflow.run, resize_input(), "resize")
+        with pytest.raises(WorkflowFailureError) as info:
+            await handle.result()
+    assert info.value.cause.type == "PortBindingFailed"
+    assert [b.host for b in env.cloud.called("bind_ports")] == [env.host(2), env.host(1)]
+    assert env.cloud.called("revert_resize", env.host(2))
+    assert env.cloud.called("finish_revert_resize", env.host(1))
+    (fail,) = env.cloud.called("fail_migration")
+    assert fail.host == env.host(1) and "binding failed" in fail.message
+    assert ("bind_ports", "Error", env.host(2)) in [(e.event, e.result, e.host)
+                                                   for e in fail.events]
 
 
 async def test_resize_selects_again_after_a_lost_claim_race(temporal):
@@ -156,6 +191,7 @@ async def test_live_migration_rolls_back_when_pre_live_migration_fails(temporal)
     assert not env.cloud.called("live_migration")
     failed_mig = env.cloud.called("fail_migration")[0]
     assert (failed_mig.host, failed_mig.vm_state) == (env.host(1), "active")
+    assert not env.cloud.called("bind_ports")  # the roll-back keeps the source's binding
 
 
 async def test_live_migration_tries_the_next_host_when_a_precheck_fails(temporal):
@@ -169,6 +205,11 @@ async def test_live_migration_tries_the_next_host_when_a_precheck_fails(temporal
     assert result.host == env.host(3)
     assert [r.dest_host for r in env.cloud.called("release_migration_claim")] == [env.host(2)]
     assert env.cloud.called("live_migration", env.host(1))[0].dest.host == env.host(3)
+    # Bound to the destination once the guest runs there, before the source is cleaned.
+    assert [b.host for b in env.cloud.called("bind_ports")] == [env.host(3)]
+    names = env.cloud.names()
+    assert names.index("post_live_migration_at_destination") < names.index("bind_ports") \
+        < names.index("post_live_migration")
 
 
 async def test_live_migration_selects_again_after_a_lost_claim_race(temporal):
