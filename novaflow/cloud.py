@@ -12,6 +12,8 @@ import threading
 from collections.abc import Callable
 
 import openstack.connection
+from keystoneauth1 import session as ks_session
+from keystoneauth1.identity import v3
 
 from novaflow.settings import Settings
 
@@ -22,12 +24,22 @@ def api_url(settings: Settings) -> str:
 
 
 def host_connection(settings: Settings) -> openstack.connection.Connection:
-    """An openstacksdk Connection as the service user (password auth)."""
-    return openstack.connection.Connection(
+    """An openstacksdk Connection as the service user (password auth).
+
+    keystoneauth renews a token that has less than two minutes left; with
+    Keystone's tokens shorter-lived than a few times that (the test stack's
+    live 30 s), every call would log in anew, so a token is renewed when a
+    quarter of its life is left instead, if that comes later."""
+    auth = v3.Password(
         auth_url=settings.keystone_auth_url(), username=settings.service_user,
         password=settings.effective_service_password(),
         project_name=settings.service_project, user_domain_id="default",
-        project_domain_id="default", region_name=settings.region_name, interface="public")
+        project_domain_id="default")
+    auth.MIN_TOKEN_LIFE_SECONDS = min(auth.MIN_TOKEN_LIFE_SECONDS,
+                                      max(1, settings.keystone_token_expiration // 4))
+    return openstack.connection.Connection(
+        session=ks_session.Session(auth=auth), region_name=settings.region_name,
+        interface="public")
 
 
 class LazyConnection:
