@@ -12,8 +12,8 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
-from starlette.concurrency import run_in_threadpool
 from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
 
 from api import compute, images, quotas, server_sort, views
 from api import security_groups as security_groups_api
