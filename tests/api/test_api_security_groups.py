@@ -175,6 +175,17 @@ def test_an_unknown_group_is_novas_400_and_leaves_nothing(demo, admin, catalog_i
                       "Unable to find security_group with name or id 'sg-no-such'")
     assert demo.get("/v2.1/servers", params={"name": "^sg-unknown$"}).json()["servers"] == []
     assert {p["id"] for p in admin.get(f"{N}/ports").json()["ports"]} == ports_before
+    # A name two groups share is Nova's 409.
+    twins = [make_group(demo, "sg-twin") for _ in range(2)]
+    try:
+        assert_nova_error(demo.post("/v2.1/servers", json={"server": {
+            "name": "sg-unknown", "flavorRef": "1", "imageRef": catalog_ids["image"],
+            "networks": [{"uuid": catalog_ids["network"]}],
+            "security_groups": [{"name": "sg-twin"}]}}), 409, "conflictingRequest",
+            "Multiple security_group matches found for name 'sg-twin'")
+    finally:
+        for twin in twins:
+            demo.delete(f"{N}/security-groups/{twin['id']}")
     # Another project's group is unknown too.
     theirs = admin.post(f"{N}/security-groups", json={"security_group": {
         "name": "sg-admins"}}).json()["security_group"]
