@@ -10,6 +10,7 @@ import pytest
 from api.errors import BadRequest
 from api.routes.neutron_security_groups import _ports, _protocol
 from api.routes.server_security_groups import nova_group, nova_rule
+from api.schemas.server_actions import ServerActionRequest
 
 
 def rule(**fields) -> dict:
@@ -64,3 +65,10 @@ def test_protocols_neutron_takes(value, stored):
 def test_rules_neutron_refuses(protocol, low, high, message):
     with pytest.raises(BadRequest, match=message.replace("(", r"\(").replace(")", r"\)")):
         _ports(_protocol(protocol)[1], low, high)
+
+
+def test_the_actions_are_declared_in_the_openapi_body():
+    for action in ("addSecurityGroup", "removeSecurityGroup"):
+        ServerActionRequest.model_validate({action: {"name": "web"}})
+        with pytest.raises(ValueError):
+            ServerActionRequest.model_validate({action: {"name": ""}})
