@@ -2,7 +2,8 @@
 from, every port of the server, through the network service (Nova's
 ``SecurityGroupActionController``).
 
-As in Nova these start no workflow and take no task_state: the ports change
+As in Nova these start no workflow and take no task_state (their rows of
+the transitions table accept every state, and a locked server): the ports change
 at once (off the event loop) and the answer is 202.  Nova's faults: a group
 the project does not have, or a server without ports, 404; a name two
 groups share, 409; a port that cannot carry groups, 400; removing a group
@@ -19,6 +20,7 @@ from api import security_groups as security_groups_api
 from api.actions import action
 from api.deps import AppHandles, RequestContext
 from api.errors import BadRequest
+from api.operations import check_transition
 from api.validation import no_extra_keys
 from schema.models import Instance
 
@@ -41,16 +43,18 @@ def group_name(body: Any, name: str) -> str:
     return value
 
 
-@action("addSecurityGroup", operations=())
+@action("addSecurityGroup", operations=("addSecurityGroup",))
 async def add_security_group(h: AppHandles, ctx: RequestContext, inst: Instance,
                              body: Any) -> None:
     name = group_name(body, "addSecurityGroup")
+    check_transition("addSecurityGroup", inst, ctx)
     await security_groups_api.call(h, sg_api.add_to_server, inst.project_id, inst.uuid, name)
 
 
-@action("removeSecurityGroup", operations=())
+@action("removeSecurityGroup", operations=("removeSecurityGroup",))
 async def remove_security_group(h: AppHandles, ctx: RequestContext, inst: Instance,
                                 body: Any) -> None:
     name = group_name(body, "removeSecurityGroup")
+    check_transition("removeSecurityGroup", inst, ctx)
     await security_groups_api.call(h, sg_api.remove_from_server, inst.project_id, inst.uuid,
                                    name)
