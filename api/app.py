@@ -30,6 +30,7 @@ from api.routes import (
     limits,
     metadata,
     migrations,
+    neutron_security_group_rules,
     neutron_security_groups,
     os_hosts,
     proxy_image_metadata,
@@ -137,7 +138,8 @@ def create_app(settings: Settings, temporal: Client | None = None,
     for module in (server_interfaces,):
         app.include_router(module.router)
     # Security groups: Neutron's (stand-in) and Nova's per-server list.
-    for module in (neutron_security_groups, server_security_groups):
+    for module in (neutron_security_groups, neutron_security_group_rules,
+                   server_security_groups):
         app.include_router(module.router)
     # Outermost: /v2/... is served as /v2.1/... in Nova's legacy-v2 mode.
     app.add_middleware(LegacyV2Compat)

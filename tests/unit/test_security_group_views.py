@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from api.errors import BadRequest
-from api.routes.neutron_security_groups import _ports, _protocol
+from api.routes.neutron_security_group_rules import _ports, _protocol
 from api.routes.server_security_groups import nova_group, nova_rule
 from api.schemas.server_actions import ServerActionRequest
 
