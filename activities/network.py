@@ -7,12 +7,15 @@ server, ``device_owner`` = ``compute:<zone>``) or a pre-created port the
 user named is taken, and each is bound to the chosen host
 (``binding:host_id``) before the spawn.  Failure, reschedule and delete:
 ports novaflow created are deleted, ports the user brought are unbound and
-kept.  Moves rebind the server's ports, as Nova's
-``migrate_instance_finish`` and ``setup_instance_network_on_host`` do:
-``bind_ports`` sets ``binding:host_id`` of every port of the server to its
-new host, or clears it (a shelve offload).  All three calls are
-idempotent (a retried activity finds the server's ports by ``device_id``),
-so a retry never leaks or duplicates a port.
+kept.  Ports novaflow creates get the security groups the boot asked for
+(resolved to ids by the API, kept on the instance row), else Neutron's
+default group; the user's own ports keep theirs, as in Nova.  Moves rebind
+the server's ports, as Nova's ``migrate_instance_finish`` and
+``setup_instance_network_on_host`` do: ``bind_ports`` sets
+``binding:host_id`` of every port of the server to its new host, or clears
+it (a shelve offload).  All three calls are idempotent (a retried activity
+finds the server's ports by ``device_id``), so a retry never leaks or
+duplicates a port.
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ class NetworkActivities(ControlActivities):
     """Port allocation and release through the network API."""
 
     def _bind(self, ctx: OpContext, net: NetworkInfo, host: str, owner: str,
-              have: dict[str, object]) -> PortInfo:
+              have: dict[str, object], groups: list[str]) -> PortInfo:
         """The server's port for ``net``: the user's, else one made for it."""
         conn = self.cloud
         fields = {"device_id": ctx.server_id, "device_owner": owner, "binding_host_id": host}
@@ -85,10 +88,14 @@ class NetworkActivities(ControlActivities):
             if existing.binding_host_id != host:
                 existing = conn.network.update_port(existing.id, binding_host_id=host)
             return _port_info(existing, net.name)
+        if groups:
+            fields["security_group_ids"] = groups
         try:
             port = conn.network.create_port(network_id=net.id, project_id=ctx.project_id,
                                             **fields)
-        except openstack.exceptions.ConflictException as exc:
+        except (openstack.exceptions.ConflictException,
+                openstack.exceptions.NotFoundException) as exc:
+            # Taken address, or a group deleted since the boot was accepted.
             raise ApplicationError(exc.details or str(exc),
                                    type=errors.NETWORK_ALLOCATION_FAILED,
                                    non_retryable=True) from exc
@@ -99,11 +106,15 @@ class NetworkActivities(ControlActivities):
         ctx = inp.ctx
         owner = f"compute:{inp.availability_zone or 'nova'}"
         requested = {n.port_id for n in inp.networks if n.port_id}
+        with self.db.reader() as s:
+            inst = s.exec(select(Instance).where(Instance.uuid == ctx.server_id)).first()
+            groups = list(inst.security_group_ids or []) if inst is not None else []
         try:
             # Ports a previous try of this activity made (not the user's own).
             have = {p.id: p for p in self.cloud.network.ports(device_id=ctx.server_id)
                     if p.id not in requested}
-            ports = [self._bind(ctx, net, inp.host, owner, have) for net in inp.networks]
+            ports = [self._bind(ctx, net, inp.host, owner, have, groups)
+                     for net in inp.networks]
         except ApplicationError:
             raise
         except (openstack.exceptions.SDKException, OSError) as exc:

@@ -30,6 +30,8 @@ from api.routes import (
     limits,
     metadata,
     migrations,
+    neutron_security_group_rules,
+    neutron_security_groups,
     os_hosts,
     proxy_image_metadata,
     proxy_images,
@@ -39,6 +41,7 @@ from api.routes import (
     server_groups,
     server_interfaces,
     server_migration_actions,
+    server_security_groups,
     server_volumes,
     servers,
     services,
@@ -133,6 +136,10 @@ def create_app(settings: Settings, temporal: Client | None = None,
         app.include_router(module.router)
     # Interface attach: Neutron's port writes (stand-in) and Nova's os-interface.
     for module in (server_interfaces,):
+        app.include_router(module.router)
+    # Security groups: Neutron's (stand-in) and Nova's per-server list.
+    for module in (neutron_security_groups, neutron_security_group_rules,
+                   server_security_groups):
         app.include_router(module.router)
     # Outermost: /v2/... is served as /v2.1/... in Nova's legacy-v2 mode.
     app.add_middleware(LegacyV2Compat)

@@ -371,6 +371,12 @@ ACTION_RULES.update({
     "unshelve": f"{_C}os-shelve:unshelve", "evacuate": f"{_C}os-evacuate",
 })
 
+# Security groups of a server (Nova's defaults).
+_SG = f"{_C}os-security-groups"
+COMPUTE_RULES.update({f"{_SG}:list": READER, f"{_SG}:add": MEMBER, f"{_SG}:remove": MEMBER})
+ROUTE_RULES[("GET", f"{_S}/{{server_id}}/os-security-groups")] = f"{_SG}:list"
+ACTION_RULES.update({"addSecurityGroup": f"{_SG}:add", "removeSecurityGroup": f"{_SG}:remove"})
+
 _SERVICE_PREFIXES = {"/networking": "network", "/volume": "volume"}
 
 

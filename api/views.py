@@ -80,7 +80,8 @@ def server_detail(ctx: RequestContext, inst: Instance, volumes: list[dict] | Non
     ``single`` marks a show or update (2.71 adds the server groups there only).
 
     Only Nova's keys: novaflow's own (the workflow) go in headers, see
-    ``workflow_headers``."""
+    ``workflow_headers``.  ``security_groups`` are the network service's
+    (api/security_groups.py ``show_groups`` adds them)."""
     status = api_status(inst.vm_state, inst.task_state)
     body = {
         "id": inst.uuid,
@@ -107,7 +108,6 @@ def server_detail(ctx: RequestContext, inst: Instance, volumes: list[dict] | Non
         "key_name": inst.key_name,
         "OS-SRV-USG:launched_at": isotime(inst.launched_at),
         "OS-SRV-USG:terminated_at": isotime(inst.terminated_at),
-        "security_groups": [{"name": "default"}],
         "OS-EXT-STS:task_state": inst.task_state,
         "OS-EXT-STS:vm_state": inst.vm_state,
         "OS-EXT-STS:power_state": inst.power_state,

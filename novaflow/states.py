@@ -208,6 +208,12 @@ TRANSITIONS: dict[str, Transition] = {t.operation if key is None else key: t for
     (None, Transition("lock", ANY, None, (), ANY, needs_host=False, allowed_when_locked=True)),
     (None, Transition("unlock", ANY, None, (), ANY, needs_host=False,
                       allowed_when_locked=True)),
+    # A server's security groups change on its ports, in any state and while an
+    # operation runs (Nova's security group API checks neither state nor lock).
+    (None, Transition("addSecurityGroup", ANY, None, (), ANY, needs_host=False,
+                      allowed_when_locked=True)),
+    (None, Transition("removeSecurityGroup", ANY, None, (), ANY, needs_host=False,
+                      allowed_when_locked=True)),
     # A guest action holding no task_state (Nova's check_instance_state, task_state None).
     (None, Transition("trigger_crash_dump", (_V.ACTIVE, _V.PAUSED, _V.RESIZED, _V.ERROR),
                       None, ())),

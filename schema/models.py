@@ -160,6 +160,11 @@ class Instance(SQLModel, table=True):
     # snapshot an unshelve spawns from (None for a volume-backed server).
     shelved_image_id: str | None = None
     shelved_at: datetime | None = None
+    # The security groups the boot asked for, resolved to ids in Neutron:
+    # applied to the ports novaflow makes ([]: Neutron's default group).
+    security_group_ids: list = Field(default_factory=list,
+                                     sa_column=Column(JSON, nullable=False,
+                                                      server_default="[]"))
 
 
 class InstanceAction(SQLModel, table=True):
@@ -515,3 +520,54 @@ class VirtualInterface(SQLModel, table=True):
     preserve_on_delete: bool = False
     created_at: datetime = Field(default_factory=utcnow)
 
+
+
+# -- Security groups of the Neutron stand-in (issue 12 item 3) -----------------
+
+class SecurityGroup(SQLModel, table=True):
+    """A Neutron security group: a named set of rules a port is filtered by."""
+
+    __tablename__ = "security_groups"
+    id: str = Field(default_factory=new_uuid, primary_key=True)
+    name: str = Field(default="", index=True)
+    description: str = ""
+    project_id: str = Field(default="", index=True)
+    stateful: bool = True
+    revision_number: int = 1
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class DefaultSecurityGroup(SQLModel, table=True):
+    """A project's ``default`` group (Neutron's table of the same name): the
+    primary key makes creating it on first use race-free."""
+
+    __tablename__ = "default_security_groups"
+    project_id: str = Field(primary_key=True)
+    security_group_id: str = Field(index=True)
+
+
+class SecurityGroupRule(SQLModel, table=True):
+    """One rule of a group: traffic it lets in (ingress) or out (egress)."""
+
+    __tablename__ = "security_group_rules"
+    id: str = Field(default_factory=new_uuid, primary_key=True)
+    security_group_id: str = Field(index=True)
+    project_id: str = ""
+    direction: str  # ingress | egress
+    ethertype: str = "IPv4"  # IPv4 | IPv6
+    protocol: str | None = None
+    port_range_min: int | None = None
+    port_range_max: int | None = None
+    remote_ip_prefix: str | None = None
+    remote_group_id: str | None = Field(default=None, index=True)
+    description: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class PortSecurityGroup(SQLModel, table=True):
+    """A port filtered by a group (Neutron's securitygroupportbindings)."""
+
+    __tablename__ = "port_security_groups"
+    port_id: str = Field(primary_key=True)
+    security_group_id: str = Field(primary_key=True, index=True)

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from sqlmodel import Session, select
 
 from api import images, views
+from api import security_groups as security_groups_api
 from api.actions import action
 from api.deps import AppHandles, RequestContext
 from api.errors import BadRequest
@@ -128,8 +129,11 @@ async def rebuild(h: AppHandles, ctx: RequestContext, inst: Instance, body: Any)
     with h.db.reader() as s:
         row = s.get(Instance, inst.id)
         attached = volumes.attached_volumes(s, [row.uuid]).get(row.uuid)
-    shown = views.server_partial(
-        ctx, views.server_detail(ctx, row, volumes=attached, single=True))
+    body = views.server_detail(ctx, row, volumes=attached, single=True)
+    if ctx.version.at_least("2.75"):  # before, the answer leaves the groups out
+        security_groups_api.show_groups(
+            [body], await security_groups_api.names_of_servers(h, [row]))
+    shown = views.server_partial(ctx, body)
     if ctx.version.at_least("2.57"):
         shown["user_data"] = row.user_data  # Nova's rebuild answer shows it from 2.57
     shown["adminPass"] = password

@@ -4,7 +4,9 @@ discover the network service and find ids by name.  (Images are a real
 Glance's, found through Keystone's catalog.)
 
 Members read what they may see (shared networks, their own ports); admins
-may create and delete networks and subnets.
+may create and delete networks and subnets.  Ports carry security groups
+(api/routes/neutron_security_groups.py): a port made without any gets its
+project's ``default`` group, as in Neutron.
 """
 
 from __future__ import annotations
@@ -22,6 +24,12 @@ from sqlmodel import select
 
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, Conflict, NotFound
+from api.routes.neutron_security_groups import (
+    check_port_groups,
+    ensure_default_group,
+    port_groups,
+    set_port_groups,
+)
 from api.schemas.catalog import (
     NetworkCreateRequest,
     NeutronListQuery,
@@ -31,7 +39,7 @@ from api.schemas.catalog import (
 )
 from api.views import isotime
 from novaflow import logs
-from schema.models import Network, Port, Subnet
+from schema.models import Network, Port, PortSecurityGroup, Subnet
 
 log = logs.get_logger("novaflow.neutron")
 router = APIRouter(tags=["catalog"])
@@ -56,7 +64,7 @@ async def network_resources(request: Request) -> dict:
     base = f"{_base(request)}/networking/v2.0"
     return {"resources": [
         {"name": n, "collection": f"{n}s", "links": [{"rel": "self", "href": f"{base}/{n}s"}]}
-        for n in ("network", "subnet", "port")]}
+        for n in ("network", "subnet", "port", "security-group", "security-group-rule")]}
 
 
 @router.get("/networking/v2.0/extensions")
@@ -211,7 +219,7 @@ async def create_subnet(payload: SubnetCreateRequest, ctx: Ctx, h: Handles) -> d
     return {"subnet": subnet_view(sn, project_id)}
 
 
-def port_view(p: Port) -> dict:
+def port_view(p: Port, security_groups: list[str]) -> dict:
     return {
         "id": p.id, "name": "", "network_id": p.network_id, "mac_address": p.mac_address,
         "fixed_ips": [{"subnet_id": p.subnet_id, "ip_address": p.ip_address}],
@@ -219,7 +227,7 @@ def port_view(p: Port) -> dict:
         "project_id": p.project_id, "tenant_id": p.project_id, "admin_state_up": True,
         "binding:vnic_type": "normal", "binding:host_id": p.binding_host_id,
         "binding:vif_type": "ovs" if p.binding_host_id else "unbound",
-        "security_groups": [], "description": "",
+        "security_groups": security_groups, "description": "",
         "tags": [], "port_security_enabled": True, "allowed_address_pairs": [],
         "extra_dhcp_opts": [], "revision_number": 1,
         "created_at": isotime(p.created_at), "updated_at": isotime(p.created_at),
@@ -228,8 +236,15 @@ def port_view(p: Port) -> dict:
 
 def _visible_ports(ctx: RequestContext, h) -> list[dict]:
     with h.db.reader() as s:
-        rows = s.exec(select(Port).order_by(Port.created_at)).all()
-    return [port_view(p) for p in rows if p.project_id == ctx.project_id or ctx.is_admin]
+        rows = [p for p in s.exec(select(Port).order_by(Port.created_at)).all()
+                if p.project_id == ctx.project_id or ctx.is_admin]
+        groups = port_groups(s, [p.id for p in rows])
+    return [port_view(p, groups.get(p.id, [])) for p in rows]
+
+
+def _port_body(h, port: Port) -> dict:
+    with h.db.reader() as s:
+        return port_view(port, port_groups(s, [port.id]).get(port.id, []))
 
 
 @router.get("/networking/v2.0/ports")
@@ -283,7 +298,8 @@ def _wanted_address(fixed: Any, subnet: Subnet) -> str | None:
     return str(ip)
 
 
-def _allocate_port(h, net: Network, fields: dict, fixed_ips: Any = None) -> Port:
+def _allocate_port(h, net: Network, fields: dict, fixed_ips: Any = None,
+                   security_groups: list[str] = ()) -> Port:
     """A port with the address ``fixed_ips`` asks for (Neutron's 409 when it
     is taken) or the network's next free one (the unique (subnet, address)
     constraint makes racing creates safe: the loser tries again)."""
@@ -310,6 +326,7 @@ def _allocate_port(h, net: Network, fields: dict, fixed_ips: Any = None) -> Port
             except IntegrityError:
                 s.rollback()
                 continue
+            set_port_groups(s, port.id, list(security_groups))
             return port
     raise Conflict(f"No more IP addresses available on network {net.id}.")
 
@@ -358,13 +375,19 @@ async def create_port(payload: PortCreateRequest, ctx: Ctx, h: Handles) -> dict:
             raise NotFound(f"Network {body['network_id']} could not be found.")
         host = str(body.get("binding:host_id") or "")
         device = body.get("device_id") or None
-        return _allocate_port(h, net, {
+        if body.get("security_groups") is None:
+            groups = [ensure_default_group(h.db, project)]
+        else:
+            with h.db.reader() as s:
+                groups = check_port_groups(s, ctx, project, body["security_groups"])
+        port = _allocate_port(h, net, {
             "device_id": device, "device_owner": str(body.get("device_owner") or ""),
             "project_id": project, "binding_host_id": host,
-            "status": _port_status(host, device)}, body.get("fixed_ips"))
-    port = await asyncio.to_thread(create)
+            "status": _port_status(host, device)}, body.get("fixed_ips"), groups)
+        return port, port_view(port, groups)
+    port, view = await asyncio.to_thread(create)
     _notify_plugged(h, port)
-    return {"port": port_view(port)}
+    return {"port": view}
 
 
 def _own_port(ctx: RequestContext, s, port_id: str) -> Port:
@@ -390,13 +413,16 @@ async def update_port(port_id: str, payload: PortUpdateRequest, ctx: Ctx, h: Han
                 port.device_owner = body["device_owner"] or ""
             if "binding:host_id" in body:
                 port.binding_host_id = body["binding:host_id"] or ""
+            if body.get("security_groups") is not None:
+                set_port_groups(s, port.id, check_port_groups(
+                    s, ctx, port.project_id, body["security_groups"]))
             port.status = _port_status(port.binding_host_id, port.device_id)
             s.add(port)
             return port, was != (port.binding_host_id, port.device_id)
     port, rebound = await asyncio.to_thread(update)
     if rebound:
         _notify_plugged(h, port)
-    return {"port": port_view(port)}
+    return {"port": await asyncio.to_thread(_port_body, h, port)}
 
 
 @router.delete("/networking/v2.0/ports/{port_id}", status_code=204)
@@ -404,5 +430,7 @@ async def delete_port(port_id: str, ctx: Ctx, h: Handles) -> Response:
     def delete() -> None:
         with h.db.writer() as s:
             s.delete(_own_port(ctx, s, port_id))
+            s.execute(sql_delete(PortSecurityGroup).where(
+                PortSecurityGroup.port_id == port_id))
     await asyncio.to_thread(delete)
     return Response(status_code=204)

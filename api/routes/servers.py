@@ -13,8 +13,10 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
 
 from api import compute, images, quotas, server_sort, views
+from api import security_groups as security_groups_api
 from api.actions import soft_delete
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, Conflict, NotFound
@@ -262,6 +264,9 @@ async def create_server(payload: ServerCreateRequest, response: Response, ctx: C
                     *_availability_zone(s, ctx, server))
 
     boot_image_id, network_ids, port_ids, zone, force_host = await asyncio.to_thread(validate)
+    # Nova's API checks the groups in Neutron before anything is made.
+    group_ids = await security_groups_api.resolve_for_boot(h, ctx.project_id,
+                                                           security_groups)
 
     if volume_backed and boot_image_id:
         # The boot volume's image (Cinder's volume_image_metadata, in Nova).
@@ -293,6 +298,7 @@ async def create_server(payload: ServerCreateRequest, response: Response, ctx: C
                 user_data=user_data, hostname=_hostname(ctx, server, display, count),
                 reservation_id=reservation_id, launch_index=index,
                 access_ip_v4=server.get("accessIPv4"), access_ip_v6=server.get("accessIPv6"),
+                security_group_ids=group_ids,
             )
             created.append(await compute.create_server(
                 h, ctx, inst, network_ids, hints, force_host, block_devices=specs,
@@ -403,7 +409,8 @@ def _ip_matches(inst: Instance, pattern, version: int) -> bool:
                for a in addrs if a.get("version", 4) == version)
 
 
-def _list(request: Request, ctx: RequestContext, h, detail: bool) -> dict:
+def _list(request: Request, ctx: RequestContext, h, detail: bool) -> tuple[dict, list]:
+    """The list's body, and the rows a detailed list shows."""
     q = request.query_params
     stmt = _query(ctx, q, detail)
     order = server_sort.sort_params(ctx, q)  # Nova's sort keys and directions
@@ -446,21 +453,25 @@ def _list(request: Request, ctx: RequestContext, h, detail: bool) -> dict:
         params.append(("marker", rows[-1].uuid))
         out["servers_links"] = [{"rel": "next",
                                  "href": f"{ctx.api_url}/{path}?{urlencode(params)}"}]
-    return out
+    return out, (rows if detail else [])
 
 
-# Plain ``def``: FastAPI runs these in its thread pool, so the database reads
-# and the filtering of a long list never hold up the event loop.
+# The database reads and the filtering of a long list run in FastAPI's thread
+# pool, never on the event loop; the security groups of a detailed list are
+# read from the network service afterwards, in one call for all its servers.
 @router.get("")
-def list_servers(request: Request, ctx: Ctx, h: Handles,
-                 _query: Annotated[ServerListQuery, Query()]) -> dict:
-    return _list(request, ctx, h, detail=False)
+async def list_servers(request: Request, ctx: Ctx, h: Handles,
+                       _query: Annotated[ServerListQuery, Query()]) -> dict:
+    return (await run_in_threadpool(_list, request, ctx, h, False))[0]
 
 
 @router.get("/detail")
-def list_servers_detail(request: Request, ctx: Ctx, h: Handles,
-                        _query: Annotated[ServerListQuery, Query()]) -> dict:
-    return _list(request, ctx, h, detail=True)
+async def list_servers_detail(request: Request, ctx: Ctx, h: Handles,
+                              _query: Annotated[ServerListQuery, Query()]) -> dict:
+    out, rows = await run_in_threadpool(_list, request, ctx, h, True)
+    security_groups_api.show_groups(out["servers"],
+                                    await security_groups_api.names_of_servers(h, rows))
+    return out
 
 
 async def _current_step(h, inst: Instance) -> str | None:
@@ -488,6 +499,8 @@ async def show_server(server_id: str, ctx: Ctx, h: Handles, response: Response) 
     body = views.server_detail(ctx, inst, volumes=attached, single=True)
     if ctx.version.at_least("2.26"):
         body["tags"] = tags
+    security_groups_api.show_groups(
+        [body], await security_groups_api.names_of_servers(h, [inst]))
     return {"server": body}
 
 
@@ -520,6 +533,9 @@ async def update_server(server_id: str, payload: ServerUpdateRequest, ctx: Ctx,
         show_tags(s, ctx, [body])
     response.headers.update(views.workflow_headers(ctx, inst.workflow_id,
                                                    h.settings.temporal_ui_url))
+    if ctx.version.at_least("2.75"):  # before, the answer leaves the groups out
+        security_groups_api.show_groups(
+            [body], await security_groups_api.names_of_servers(h, [inst]))
     return {"server": views.server_partial(ctx, body)}
 
 

@@ -95,7 +95,55 @@ class PortUpdate(OpenRequestBody):
     device_id: Str255 | None = None
     device_owner: Str255 | None = None
     binding_host_id: Str255 | None = Field(default=None, alias="binding:host_id")
+    security_groups: list[Str255] | None = None
 
 
 class PortUpdateRequest(RequestBody):
     port: PortUpdate
+
+
+class SecurityGroupCreate(OpenRequestBody):
+    """POST /networking/v2.0/security-groups."""
+
+    name: Str255 | None = None
+    description: Str255 | None = None
+    project_id: Str255 | None = None
+    tenant_id: Str255 | None = None
+    stateful: bool | None = None
+
+
+class SecurityGroupCreateRequest(RequestBody):
+    security_group: SecurityGroupCreate
+
+
+class SecurityGroupUpdate(OpenRequestBody):
+    """PUT /networking/v2.0/security-groups/{id}."""
+
+    name: Str255 | None = None
+    description: Str255 | None = None
+    stateful: bool | None = None
+
+
+class SecurityGroupUpdateRequest(RequestBody):
+    security_group: SecurityGroupUpdate
+
+
+class SecurityGroupRuleCreate(OpenRequestBody):
+    """POST /networking/v2.0/security-group-rules (checked in Neutron's words
+    by the route: direction and security_group_id are required there)."""
+
+    security_group_id: Str255 | None = None
+    direction: Str255 | None = None
+    ethertype: Str255 | None = None
+    protocol: Str255 | int | None = None
+    port_range_min: int | Str255 | None = None
+    port_range_max: int | Str255 | None = None
+    remote_ip_prefix: Str255 | None = None
+    remote_group_id: Str255 | None = None
+    description: Str255 | None = None
+    project_id: Str255 | None = None
+    tenant_id: Str255 | None = None
+
+
+class SecurityGroupRuleCreateRequest(RequestBody):
+    security_group_rule: SecurityGroupRuleCreate

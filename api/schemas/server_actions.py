@@ -11,9 +11,9 @@ microversion rules.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from api.schemas.common import NovaBoolean, RequestBody, Str255, since, until
 from api.schemas.day2_actions import (
@@ -62,6 +62,12 @@ class GetConsoleOutput(RequestBody):
     length: int | str | None = None
 
 
+class SecurityGroupAction(RequestBody):
+    """``addSecurityGroup`` / ``removeSecurityGroup``: the group's name or id."""
+
+    name: Annotated[str, StringConstraints(min_length=1)]
+
+
 class ServerActionRequest(RequestBody):
     """The action body: exactly one key, the action's name."""
 
@@ -97,6 +103,10 @@ class ServerActionRequest(RequestBody):
     trigger_crash_dump: None = None
     get_vnc_console: GetVNCConsole | None = Field(None, alias="os-getVNCConsole")
     get_serial_console: GetSerialConsole | None = Field(None, alias="os-getSerialConsole")
+    # Security groups (api/actions/security_groups.py).
+    add_security_group: SecurityGroupAction | None = Field(None, alias="addSecurityGroup")
+    remove_security_group: SecurityGroupAction | None = Field(None,
+                                                              alias="removeSecurityGroup")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ServerActionRequest:

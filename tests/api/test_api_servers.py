@@ -70,6 +70,8 @@ def test_create_with_key_user_data_metadata_zone_and_security_groups(demo, admin
                                                            "public_key": ssh_public_key()}})
     assert key.status_code == 200
     user_data = base64.b64encode(b"#cloud-config\nhostname: opts\n").decode()
+    web = demo.post("/networking/v2.0/security-groups", json={"security_group": {
+        "name": "web"}}).json()["security_group"]
     resp = demo.post("/v2.1/servers", json={"server": {
         "name": "opts", "flavorRef": "1", "imageRef": catalog_ids["image"],
         "networks": [{"uuid": catalog_ids["network"]}], "key_name": "boot-key",
@@ -84,6 +86,7 @@ def test_create_with_key_user_data_metadata_zone_and_security_groups(demo, admin
         assert s["status"] == "ACTIVE", s.get("fault")
         assert (s["key_name"], s["metadata"]) == ("boot-key", {"role": "web"})
         assert s["OS-EXT-AZ:availability_zone"] == "nova"
+        assert sorted(g["name"] for g in s["security_groups"]) == ["default", "web"]
         seen = server(admin, created["id"], "2.3")
         assert seen["OS-EXT-SRV-ATTR:user_data"] == user_data
         assert seen["OS-EXT-SRV-ATTR:reservation_id"].startswith("r-")
@@ -93,6 +96,7 @@ def test_create_with_key_user_data_metadata_zone_and_security_groups(demo, admin
     finally:
         delete_all(demo, [created["id"]])
         demo.delete("/v2.1/os-keypairs/boot-key")
+        demo.delete(f"/networking/v2.0/security-groups/{web['id']}")
 
 
 def test_multi_create_filters_and_pagination(project_client, admin, catalog_ids):

@@ -41,6 +41,8 @@ BODIES.update({
     "shelve": None, "shelveOffload": None, "unshelve": None,
     "evacuate": {},
 })
+BODIES.update({"addSecurityGroup": {"name": "default"},
+               "removeSecurityGroup": {"name": "default"}})
 
 
 def test_only_start_operation_starts_workflows():

@@ -1,0 +1,80 @@
+"""The compute API's side of security groups: Nova's ``security_group_api``
+calls (activities/security_groups.py) made off the event loop, their
+refusals turned into Nova's faults.
+
+The calls go through openstacksdk as the service user to the network
+service in the catalog, which may be this very app (the Neutron stand-in):
+they run in a pool of their own, so a request waiting on one never holds a
+thread the called route needs (the default executor is small).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import openstack.exceptions
+
+from activities import security_groups as sg_api
+from api.deps import AppHandles
+from api.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
+from novaflow import logs
+from schema.models import Instance
+
+log = logs.get_logger("novaflow.api.security_groups")
+T = TypeVar("T")
+
+_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="neutron-calls")
+_FAULTS = {400: BadRequest, 404: NotFound, 409: Conflict}
+
+
+async def call(h: AppHandles, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(connection, *args)`` in the pool; Nova's faults for the refusals."""
+    def run() -> T:
+        return fn(h.cloud(), *args)
+
+    try:
+        return await asyncio.get_running_loop().run_in_executor(_pool, run)
+    except sg_api.SecurityGroupError as exc:
+        raise _FAULTS[exc.status](exc.message) from None
+    except (openstack.exceptions.SDKException, OSError) as exc:
+        log.warning("network service call failed", error=repr(exc)[:300])
+        raise ServiceUnavailable("The network service did not answer; try again "
+                                 "later.") from None
+
+
+async def resolve_for_boot(h: AppHandles, project_id: str, names: list[str]) -> list[str]:
+    """The ids of the groups a boot asks for; an unknown one is Nova's 400."""
+    try:
+        return await call(h, sg_api.resolve, project_id, names)
+    except NotFound as exc:
+        raise BadRequest(exc.message) from None
+
+
+def _with_ports(instances: list[Instance]) -> list[str]:
+    # A server with no address has no port: no need to ask the network service.
+    return [i.uuid for i in instances if i.addresses]
+
+
+async def names_of_servers(h: AppHandles, instances: list[Instance]) -> dict[str, list[dict]]:
+    """Each server's ``security_groups`` as the server view shows them: the
+    groups of its ports, by name (the id when unnamed), once each."""
+    ids = _with_ports(instances)
+    if not ids:
+        return {}
+    try:
+        found = await call(h, sg_api.groups_of_servers, ids)
+    except ServiceUnavailable:
+        return {}  # the view without groups rather than no view
+    return {sid: [{"name": g.name or g.id} for g in groups]
+            for sid, groups in found.items() if groups}
+
+
+def show_groups(bodies: list[dict], groups: dict[str, list[dict]]) -> None:
+    """Fill the server bodies' ``security_groups`` (Nova leaves the key out
+    when a server has none)."""
+    for body in bodies:
+        if groups.get(body["id"]):
+            body["security_groups"] = groups[body["id"]]
