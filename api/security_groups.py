@@ -1,5 +1,5 @@
 """The compute API's side of security groups: Nova's ``security_group_api``
-calls (activities/security_groups.py) made off the event loop, their
+calls (novaflow/security_groups.py) made off the event loop, their
 refusals turned into Nova's faults.
 
 The calls go through openstacksdk as the service user to the network
@@ -17,10 +17,10 @@ from typing import Any, TypeVar
 
 import openstack.exceptions
 
-from activities import security_groups as sg_api
 from api.deps import AppHandles
 from api.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
 from novaflow import logs
+from novaflow import security_groups as sg_api
 from schema.models import Instance
 
 log = logs.get_logger("novaflow.api.security_groups")

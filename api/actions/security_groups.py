@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from activities import security_groups as sg_api
 from api import security_groups as security_groups_api
 from api.actions import action
 from api.deps import AppHandles, RequestContext
 from api.errors import BadRequest
 from api.operations import check_transition
 from api.validation import no_extra_keys
+from novaflow import security_groups as sg_api
 from schema.models import Instance
 
 

@@ -12,10 +12,10 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from activities import security_groups as sg_api
 from api import security_groups as security_groups_api
 from api.deps import Ctx, Handles
 from api.routes.servers import get_instance
+from novaflow import security_groups as sg_api
 
 router = APIRouter(prefix="/v2.1/servers/{server_id}", tags=["security groups"])
 
