@@ -16,6 +16,7 @@ import asyncio
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import openstack.connection
@@ -71,14 +72,25 @@ def network(conn: openstack.connection.Connection) -> Any:
     return conn.network
 
 
+# The services may be this very app (the Neutron and Cinder stand-ins): their
+# calls wait in a pool of their own, so a request waiting on one never holds
+# a thread of the default executor that the called route needs.
+CALLS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="cloud-calls")
+
+
+async def in_pool(fn: Callable[[], T]) -> T:
+    """``fn()`` (a blocking call to another service) in the calls' pool."""
+    return await asyncio.get_running_loop().run_in_executor(CALLS, fn)
+
+
 async def call(h: AppHandles, ctx: RequestContext, fn: Callable[[Any], T],
                not_found: str = "The resource could not be found.") -> T:
-    """``fn(connection)`` in a thread; the service's refusals as Nova's faults."""
+    """``fn(connection)`` in the calls' pool; the service's refusals as Nova's faults."""
     def run() -> T:
         return fn(user_connection(h, ctx))
 
     try:
-        return await asyncio.to_thread(run)
+        return await in_pool(run)
     except openstack.exceptions.NotFoundException:
         raise NotFound(not_found) from None
     except openstack.exceptions.ForbiddenException as exc:

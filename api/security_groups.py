@@ -4,19 +4,18 @@ refusals turned into Nova's faults.
 
 The calls go through openstacksdk as the service user to the network
 service in the catalog, which may be this very app (the Neutron stand-in):
-they run in a pool of their own, so a request waiting on one never holds a
-thread the called route needs (the default executor is small).
+they run in the pool of api/cloud_proxy.py, so a request waiting on one
+never holds a thread the called route needs (the default executor is small).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import openstack.exceptions
 
+from api import cloud_proxy
 from api.deps import AppHandles
 from api.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
 from novaflow import logs
@@ -26,7 +25,6 @@ from schema.models import Instance
 log = logs.get_logger("novaflow.api.security_groups")
 T = TypeVar("T")
 
-_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="neutron-calls")
 _FAULTS = {400: BadRequest, 404: NotFound, 409: Conflict}
 
 
@@ -36,7 +34,7 @@ async def call(h: AppHandles, fn: Callable[..., T], *args: Any) -> T:
         return fn(h.cloud(), *args)
 
     try:
-        return await asyncio.get_running_loop().run_in_executor(_pool, run)
+        return await cloud_proxy.in_pool(run)
     except sg_api.SecurityGroupError as exc:
         raise _FAULTS[exc.status](exc.message) from None
     except (openstack.exceptions.SDKException, OSError) as exc:

@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import openstack.exceptions
 from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
-from api import compute, images, quotas, server_sort, views
+from api import cloud_proxy, compute, images, quotas, server_sort, views
 from api import security_groups as security_groups_api
 from api.actions import soft_delete
 from api.deps import Ctx, Handles, RequestContext
@@ -38,8 +39,6 @@ from schema.models import (
     Flavor,
     Instance,
     KeyPair,
-    Network,
-    Port,
     utcnow,
 )
 from schema.zones import zones_by_host
@@ -62,10 +61,10 @@ def get_instance(s: Session, ctx: RequestContext, server_id: str) -> Instance:
     return inst
 
 
-def _networks(s: Session, ctx: RequestContext, server: dict, max_count: int = 1
-              ) -> tuple[list[str], list[str]]:
-    """The requested network ids and pre-created port ids, checked as Nova's
-    API checks them (the port: the project's, and free)."""
+def _networks(ctx: RequestContext, server: dict, max_count: int = 1
+              ) -> tuple[list[str] | None, list[str]]:
+    """The requested network ids (None: "auto") and pre-created port ids,
+    checked for form; _check_networks asks the network service."""
     nets = server.get("networks")
     if nets is None:
         if ctx.version.at_least("2.37"):
@@ -75,8 +74,7 @@ def _networks(s: Session, ctx: RequestContext, server: dict, max_count: int = 1
     if nets == "none":
         return [], []
     if nets == "auto":
-        visible = s.exec(select(Network)).all()
-        return [n.id for n in visible if n.shared or n.project_id == ctx.project_id][:1], []
+        return None, []
     if not isinstance(nets, list):
         raise BadRequest("Invalid input for field/attribute networks. Value: "
                          f"{nets!r:.100}. {nets!r:.100} is not of type 'array'")
@@ -84,7 +82,7 @@ def _networks(s: Session, ctx: RequestContext, server: dict, max_count: int = 1
     ports: list[str] = []
     for entry in nets:
         if isinstance(entry, dict) and entry.get("port"):
-            ports.append(_requested_port(s, ctx, entry["port"], max_count))
+            ports.append(_requested_port(entry["port"], max_count))
             continue
         if not isinstance(entry, dict) or "uuid" not in entry:
             raise BadRequest("Invalid input for field/attribute networks. Each network needs "
@@ -93,25 +91,44 @@ def _networks(s: Session, ctx: RequestContext, server: dict, max_count: int = 1
         if not is_uuid(net_id):
             raise BadRequest(f"Bad networks format: network uuid is not in proper format "
                              f"({net_id})")
-        net = s.get(Network, net_id)
-        if net is None or not (net.shared or net.project_id == ctx.project_id or ctx.is_admin):
-            raise BadRequest(f"Network {net_id} could not be found.")
         ids.append(net_id)
     return ids, ports
 
 
-def _requested_port(s: Session, ctx: RequestContext, port_id: Any, max_count: int) -> str:
+def _requested_port(port_id: Any, max_count: int) -> str:
     if not is_uuid(port_id):
         raise BadRequest(f"Bad networks format: port uuid is not in proper format ({port_id})")
     if max_count > 1:
         raise BadRequest("Unable to launch multiple instances with a single configured port "
                          "ID. Please launch your instance one by one with different ports.")
-    port = s.get(Port, str(port_id))
-    if port is None or not (port.project_id == ctx.project_id or ctx.is_admin):
-        raise BadRequest(f"Port {port_id} could not be found.")
-    if port.device_id:
-        raise Conflict(f"Port {port_id} is still in use.")
-    return port.id
+    return str(port_id)
+
+
+def _check_networks(conn: Any, ctx: RequestContext, net_ids: list[str] | None,
+                    port_ids: list[str]) -> list[str]:
+    """Nova's ``validate_networks``, through the network service as the
+    caller: each network one they may use, each port theirs and free;
+    "auto" takes the first network shared with or owned by the project.
+    Returns the network ids."""
+    net = cloud_proxy.network(conn)
+    if net_ids is None:
+        mine = [n for n in net.networks()
+                if n.is_shared or n.project_id == ctx.project_id]
+        mine.sort(key=lambda n: (n.created_at or "", n.id))
+        return [n.id for n in mine][:1]
+    for net_id in net_ids:
+        try:
+            net.get_network(net_id)
+        except openstack.exceptions.NotFoundException:
+            raise BadRequest(f"Network {net_id} could not be found.") from None
+    for port_id in port_ids:
+        try:
+            port = net.get_port(port_id)
+        except openstack.exceptions.NotFoundException:
+            raise BadRequest(f"Port {port_id} could not be found.") from None
+        if port.device_id:
+            raise Conflict(f"Port {port_id} is still in use.")
+    return net_ids
 
 
 def _availability_zone(s: Session, ctx: RequestContext, server: dict
@@ -260,10 +277,12 @@ async def create_server(payload: ServerCreateRequest, response: Response, ctx: C
                     KeyPair.user_id == ctx.user_id, KeyPair.name == key_name)).first() is None:
                 raise BadRequest("Invalid key_name provided.")
             quotas.check_metadata_items(s, ctx.project_id, len(metadata), h.settings)
-            return (boot_image, *_networks(s, ctx, server, max_count),
+            return (boot_image, *_networks(ctx, server, max_count),
                     *_availability_zone(s, ctx, server))
 
     boot_image_id, network_ids, port_ids, zone, force_host = await asyncio.to_thread(validate)
+    network_ids = await cloud_proxy.call(
+        h, ctx, lambda conn: _check_networks(conn, ctx, network_ids, port_ids))
     # Nova's API checks the groups in Neutron before anything is made.
     group_ids = await security_groups_api.resolve_for_boot(h, ctx.project_id,
                                                            security_groups)
