@@ -86,3 +86,22 @@ def test_only_admins_bind_ports_to_hosts(demo, catalog_ids):
     resp = demo.post("/networking/v2.0/ports", json={"port": {
         "network_id": catalog_ids["network"], "binding:host_id": "host-1"}})
     assert_nova_error(resp, 403, "forbidden")
+
+
+def test_a_network_the_caller_may_not_use_is_not_found(demo, other, admin, catalog_ids):
+    """Nova asks Neutron as the caller: another project's private network, or
+    none at all, is "could not be found" (400) and nothing is made."""
+    made = admin.post("/networking/v2.0/networks", json={"network": {
+        "name": "admins-own", "shared": False}})
+    assert made.status_code == 201, made.text
+    private = made.json()["network"]["id"]
+    try:
+        for net_id in (private, "5b7dd0d2-6b0a-4bb2-9d54-1df3b1b7e8a1"):
+            resp = demo.post("/v2.1/servers", json={"server": {
+                "name": "nowhere", "flavorRef": "1", "imageRef": catalog_ids["image"],
+                "networks": [{"uuid": net_id}]}})
+            assert_nova_error(resp, 400, "badRequest", f"Network {net_id} could not be found.")
+        listed = demo.get("/v2.1/servers", params={"name": "^nowhere$"}).json()["servers"]
+        assert listed == []
+    finally:
+        admin.delete(f"/networking/v2.0/networks/{private}")
