@@ -35,7 +35,7 @@ from activities.types.catalog import (
     PortInfo,
 )
 from activities.types.context import OpContext
-from novaflow import errors
+from novaflow import errors, security_groups
 from schema.models import Instance, VirtualInterface
 
 
@@ -115,6 +115,7 @@ class NetworkActivities(ControlActivities):
                     if p.id not in requested}
             ports = [self._bind(ctx, net, inp.host, owner, have, groups)
                      for net in inp.networks]
+            group_names = security_groups.names_of_server(self.cloud, ctx.server_id)
         except ApplicationError:
             raise
         except (openstack.exceptions.SDKException, OSError) as exc:
@@ -129,6 +130,7 @@ class NetworkActivities(ControlActivities):
                          "type": "fixed", "port_id": p.id,
                          "preserve_on_delete": p.id in requested})
                 inst.addresses = addresses
+                inst.security_group_names = group_names
                 s.add(inst)
             self.add_events(s, ctx, inp.events)
             self.add_event(s, ctx, "allocate_network",

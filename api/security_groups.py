@@ -10,10 +10,12 @@ never holds a thread the called route needs (the default executor is small).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import openstack.exceptions
+from sqlmodel import select
 
 from api import cloud_proxy
 from api.deps import AppHandles
@@ -51,23 +53,25 @@ async def resolve_for_boot(h: AppHandles, project_id: str, names: list[str]) -> 
         raise BadRequest(exc.message) from None
 
 
-def _with_ports(instances: list[Instance]) -> list[str]:
-    # A server with no address has no port: no need to ask the network service.
-    return [i.uuid for i in instances if i.addresses]
+def names_of_servers(instances: list[Instance]) -> dict[str, list[dict]]:
+    """Each server's ``security_groups`` as the server view shows them: its
+    ports' groups by name, once each, as kept on its row (Nova's info cache;
+    refreshed by the boot's network step and by add/removeSecurityGroup)."""
+    return {i.uuid: [{"name": n} for n in i.security_group_names]
+            for i in instances if i.security_group_names}
 
 
-async def names_of_servers(h: AppHandles, instances: list[Instance]) -> dict[str, list[dict]]:
-    """Each server's ``security_groups`` as the server view shows them: the
-    groups of its ports, by name (the id when unnamed), once each."""
-    ids = _with_ports(instances)
-    if not ids:
-        return {}
-    try:
-        found = await call(h, sg_api.groups_of_servers, ids)
-    except ServiceUnavailable:
-        return {}  # the view without groups rather than no view
-    return {sid: [{"name": g.name or g.id} for g in groups]
-            for sid, groups in found.items() if groups}
+async def refresh_names(h: AppHandles, inst: Instance) -> None:
+    """Read the server's groups back from its ports after a change."""
+    names = await call(h, sg_api.names_of_server, inst.uuid)
+
+    def write() -> None:
+        with h.db.writer() as s:
+            row = s.exec(select(Instance).where(Instance.uuid == inst.uuid)).first()
+            if row is not None:
+                row.security_group_names = names
+                s.add(row)
+    await asyncio.to_thread(write)
 
 
 def show_groups(bodies: list[dict], groups: dict[str, list[dict]]) -> None:

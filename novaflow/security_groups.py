@@ -116,6 +116,11 @@ def groups_of_servers(conn, server_ids: list[str]) -> dict[str, list[Any]]:
     return out
 
 
+def names_of_server(conn, server_id: str) -> list[str]:
+    """The server's groups by name (the id when unnamed), as its view shows them."""
+    return [g.name or g.id for g in groups_of_servers(conn, [server_id]).get(server_id, [])]
+
+
 def _server_ports(conn, server_id: str) -> list[Any]:
     ports = list(conn.network.ports(device_id=server_id))
     if not ports:

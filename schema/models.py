@@ -165,6 +165,12 @@ class Instance(SQLModel, table=True):
     security_group_ids: list = Field(default_factory=list,
                                      sa_column=Column(JSON, nullable=False,
                                                       server_default="[]"))
+    # The names of its ports' groups as the server view shows them, kept
+    # like Nova's network info cache: written when the boot's ports are made
+    # and by add/removeSecurityGroup, so a server show asks Neutron nothing.
+    security_group_names: list = Field(default_factory=list,
+                                       sa_column=Column(JSON, nullable=False,
+                                                        server_default="[]"))
 
 
 class InstanceAction(SQLModel, table=True):

@@ -132,7 +132,7 @@ async def rebuild(h: AppHandles, ctx: RequestContext, inst: Instance, body: Any)
     body = views.server_detail(ctx, row, volumes=attached, single=True)
     if ctx.version.at_least("2.75"):  # before, the answer leaves the groups out
         security_groups_api.show_groups(
-            [body], await security_groups_api.names_of_servers(h, [row]))
+            [body], security_groups_api.names_of_servers([row]))
     shown = views.server_partial(ctx, body)
     if ctx.version.at_least("2.57"):
         shown["user_data"] = row.user_data  # Nova's rebuild answer shows it from 2.57

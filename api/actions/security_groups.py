@@ -49,6 +49,7 @@ async def add_security_group(h: AppHandles, ctx: RequestContext, inst: Instance,
     name = group_name(body, "addSecurityGroup")
     check_transition("addSecurityGroup", inst, ctx)
     await security_groups_api.call(h, sg_api.add_to_server, inst.project_id, inst.uuid, name)
+    await security_groups_api.refresh_names(h, inst)
 
 
 @action("removeSecurityGroup", operations=("removeSecurityGroup",))
@@ -58,3 +59,4 @@ async def remove_security_group(h: AppHandles, ctx: RequestContext, inst: Instan
     check_transition("removeSecurityGroup", inst, ctx)
     await security_groups_api.call(h, sg_api.remove_from_server, inst.project_id, inst.uuid,
                                    name)
+    await security_groups_api.refresh_names(h, inst)

@@ -489,7 +489,7 @@ async def list_servers_detail(request: Request, ctx: Ctx, h: Handles,
                               _query: Annotated[ServerListQuery, Query()]) -> dict:
     out, rows = await run_in_threadpool(_list, request, ctx, h, True)
     security_groups_api.show_groups(out["servers"],
-                                    await security_groups_api.names_of_servers(h, rows))
+                                    security_groups_api.names_of_servers(rows))
     return out
 
 
@@ -519,7 +519,7 @@ async def show_server(server_id: str, ctx: Ctx, h: Handles, response: Response) 
     if ctx.version.at_least("2.26"):
         body["tags"] = tags
     security_groups_api.show_groups(
-        [body], await security_groups_api.names_of_servers(h, [inst]))
+        [body], security_groups_api.names_of_servers([inst]))
     return {"server": body}
 
 
@@ -554,7 +554,7 @@ async def update_server(server_id: str, payload: ServerUpdateRequest, ctx: Ctx,
                                                    h.settings.temporal_ui_url))
     if ctx.version.at_least("2.75"):  # before, the answer leaves the groups out
         security_groups_api.show_groups(
-            [body], await security_groups_api.names_of_servers(h, [inst]))
+            [body], security_groups_api.names_of_servers([inst]))
     return {"server": views.server_partial(ctx, body)}
 
 

@@ -77,10 +77,13 @@ def upgrade() -> None:
     with op.batch_alter_table('instances', schema=None) as batch_op:
         batch_op.add_column(sa.Column('security_group_ids', sa.JSON(), nullable=False,
                                       server_default='[]'))
+        batch_op.add_column(sa.Column('security_group_names', sa.JSON(), nullable=False,
+                                      server_default='[]'))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('instances', schema=None) as batch_op:
+        batch_op.drop_column('security_group_names')
         batch_op.drop_column('security_group_ids')
     op.drop_table('port_security_groups')
     op.drop_table('security_group_rules')
