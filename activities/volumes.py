@@ -227,7 +227,8 @@ class VolumeActivities(ControlActivities):
             self.cinder.detach(vol["id"])
         elif not mine and attached:
             return 0  # someone else's by now
-        if row.delete_on_termination:
+        ours = bool(mine) or sid in attached or row.source_type in ("image", "blank")
+        if row.delete_on_termination and ours:
             try:
                 self.cinder.delete_volume(vol["id"])
             except CinderRefused:

@@ -111,6 +111,7 @@ class BootServerWorkflow(StepTracking):
         self._claimed = ClaimedHost(host=None, attempt=0)
         self._plugged: set[str] = set()  # ports whose network-vif-plugged came
         self._vif_failed: set[str] = set()
+        self._has_volumes = False  # the build asked for volumes: a failure releases them
 
     @workflow.signal(name=external_events.SIGNAL)
     def external_event(self, event: external_events.ExternalEvent) -> None:
@@ -174,6 +175,7 @@ class BootServerWorkflow(StepTracking):
                 step.details = f"flavor {flavor.name}, image {image.name}"
             volumes: ReserveVolumesResult | None = None
             if inp.block_devices:
+                self._has_volumes = True
                 self.steps.at("reserve_volumes")
                 volumes = await control(VolumeActivities.reserve_volumes,
                                         ReserveVolumesInput(ctx=ctx,
@@ -366,6 +368,11 @@ class BootServerWorkflow(StepTracking):
                           summary="release all claims")
             await control(NetworkActivities.deallocate_network, ctx,
                           summary="deallocate_network")
+            if self._has_volumes and workflow.patched("boot-release-volumes-on-failure"):
+                # Nova's _cleanup_volumes after a build that will not go on: the
+                # attachments deleted, the delete_on_termination volumes too.
+                await control(VolumeActivities.release_volumes, ctx,
+                              summary="release_volumes")
         code = 500
         await control(InstanceActivities.set_error,
                       SetErrorInput(ctx=ctx, message=message, code=code,

@@ -11,12 +11,13 @@ storage back end, so a new volume is available at once.
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import uuid4
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import Session, select
 
 from activities.types.catalog import BlockDeviceSpec
-from api import images
+from api import cloud_proxy, images
 from api.deps import AppHandles, Ctx, Handles, RequestContext
 from api.errors import BadRequest, NotFound
 from api.schemas.volumes import VolumeCreateRequest, VolumeListQuery
@@ -305,28 +306,32 @@ def boot_device(bdms: list[dict]) -> dict | None:
     return next((b for b in bdms if b["boot_index"] == 0), None)
 
 
-def check_block_devices(s: Session, ctx: RequestContext, bdms: list[dict], max_count: int
-                        ) -> str | None:
-    """Check every volume and image the mapping names; return the boot disk's image id.
+async def check_block_device_volumes(h: AppHandles, ctx: RequestContext, bdms: list[dict],
+                                     max_count: int) -> str | None:
+    """Check every volume the mapping names, in Cinder as the caller sees it
+    (through its API, as Nova's API does: never this stand-in's table);
+    return the boot volume's image id.
 
     A volume must be the caller's (or any, for admins) and available; one
     volume cannot go to several servers.
     """
     boot_image: str | None = None
     for bdm in bdms:
-        if bdm["source_type"] == "volume":
-            if max_count > 1:
-                raise BadRequest("Cannot attach one or more volumes to multiple instances")
-            vol = s.get(Volume, bdm["uuid"])
-            if vol is None or (vol.project_id != ctx.project_id and not ctx.is_admin):
-                raise _invalid(f"failed to get volume {bdm['uuid']}.")
-            if vol.status != "available" or vol.attached_to:
-                raise BadRequest(f"Invalid volume: volume '{vol.id}' status must be "
-                                 f"'available'. Currently in '{vol.status}'")
-            if bdm["boot_index"] == 0:
-                boot_image = vol.image_id
-        elif bdm["source_type"] == "image" and bdm["boot_index"] == 0:
-            boot_image = bdm["uuid"]  # checked in Glance by check_block_device_images
+        if bdm["source_type"] != "volume":
+            continue
+        if max_count > 1:
+            raise BadRequest("Cannot attach one or more volumes to multiple instances")
+        try:
+            vol = await cloud_proxy.call(
+                h, ctx, lambda conn, vid=bdm["uuid"]: cloud_proxy.block_storage(conn)
+                .get_volume(vid))
+        except NotFound:
+            raise _invalid(f"failed to get volume {bdm['uuid']}.") from None
+        if vol.status != "available" or any(a.get("server_id") for a in vol.attachments or []):
+            raise BadRequest(f"Invalid volume: volume '{vol.id}' status must be "
+                             f"'available'. Currently in '{vol.status}'")
+        if bdm["boot_index"] == 0:
+            boot_image = (vol.volume_image_metadata or {}).get("image_id")
     return boot_image
 
 
@@ -363,7 +368,8 @@ def block_device_rows(server_id: str, bdms: list[dict]) -> list[BlockDeviceMappi
         volume_id=b["uuid"] if b["source_type"] == "volume" else None,
         image_id=b["uuid"] if b["source_type"] == "image" else None,
         boot_index=b["boot_index"], device_name=b["device_name"],
-        volume_size=b["volume_size"], delete_on_termination=b["delete_on_termination"])
+        volume_size=b["volume_size"], delete_on_termination=b["delete_on_termination"],
+        uuid=str(uuid4()))  # Nova's BDM uuid (shown as bdm_uuid from 2.89)
         for b in volume_devices(bdms)]
 
 
