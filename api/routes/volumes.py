@@ -24,7 +24,7 @@ from api.schemas.volumes import VolumeCreateRequest, VolumeListQuery
 from api.validation import is_uuid
 from api.views import isotime
 from novaflow.images import GlanceImage
-from schema.models import BlockDeviceMapping, Volume
+from schema.models import BlockDeviceMapping, Volume, VolumeAttachment
 
 router = APIRouter(tags=["volumes"])
 
@@ -45,13 +45,13 @@ async def volume_versions(request: Request) -> dict:
                          "type": "application/vnd.openstack.volume+json;version=3"}]}]}
 
 
-def volume_view(ctx: RequestContext, v: Volume, base_url: str, image: GlanceImage | None = None
-                ) -> dict:
+def volume_view(ctx: RequestContext, v: Volume, base_url: str, image: GlanceImage | None = None,
+                attachment_id: str | None = None) -> dict:
     attached = v.attached_to and v.status in ("in-use", "attaching", "reserved")
     body = {
         "id": v.id, "name": v.name, "status": v.status, "size": v.size,
         "availability_zone": "nova", "bootable": "true" if v.bootable else "false",
-        "attachments": [{"id": v.id, "attachment_id": v.id, "volume_id": v.id,
+        "attachments": [{"id": v.id, "attachment_id": attachment_id or v.id, "volume_id": v.id,
                          "server_id": v.attached_to, "device": v.device, "host_name": None,
                          "attached_at": isotime(v.updated_at)}] if attached else [],
         "description": None, "volume_type": "__DEFAULT__", "snapshot_id": None,
@@ -86,6 +86,17 @@ def _scope(ctx: RequestContext, project_id: str) -> None:
         raise BadRequest("Malformed request url")
 
 
+def attachment_ids(s: Session, vols: list[Volume]) -> dict[str, str]:
+    """Each attached volume's attachment (to the server it is attached to):
+    Cinder's ``attachments[].attachment_id``."""
+    attached = {v.id: v.attached_to for v in vols if v.attached_to}
+    if not attached:
+        return {}
+    rows = s.exec(select(VolumeAttachment)
+                  .where(VolumeAttachment.volume_id.in_(list(attached)))).all()
+    return {a.volume_id: a.id for a in rows if a.instance_uuid == attached[a.volume_id]}
+
+
 def get_volume(s: Session, ctx: RequestContext, volume_id: str) -> Volume:
     vol = s.get(Volume, volume_id)
     if vol is None or (vol.project_id != ctx.project_id and not ctx.is_admin):
@@ -114,14 +125,15 @@ async def _list(request: Request, ctx: RequestContext, h, project_id: str,
         stmt = stmt.where(Volume.project_id == ctx.project_id)
     with h.db.reader() as s:
         rows = list(s.exec(stmt).all())
+        attachments = attachment_ids(s, rows) if detail else {}
     for key in ("name", "status"):
         if key in q:
             rows = [v for v in rows if getattr(v, key) == q[key]]
     base = str(request.base_url).rstrip("/")
     if detail:
         found = await _volume_images(h, ctx, rows)
-        return {"volumes": [volume_view(ctx, v, base, found.get(v.image_id or ""))
-                            for v in rows]}
+        return {"volumes": [volume_view(ctx, v, base, found.get(v.image_id or ""),
+                                        attachments.get(v.id)) for v in rows]}
     return {"volumes": [{"id": v.id, "name": v.name, "links": volume_view(ctx, v, base)["links"]}
                         for v in rows]}
 
@@ -144,8 +156,10 @@ async def show_volume(project_id: str, volume_id: str, request: Request, ctx: Ct
     _scope(ctx, project_id)
     with h.db.reader() as s:
         vol = get_volume(s, ctx, volume_id)
+        attachment = attachment_ids(s, [vol]).get(vol.id)
     image = (await _volume_images(h, ctx, [vol])).get(vol.image_id or "")
-    return {"volume": volume_view(ctx, vol, str(request.base_url).rstrip("/"), image)}
+    return {"volume": volume_view(ctx, vol, str(request.base_url).rstrip("/"), image,
+                                  attachment)}
 
 
 @router.post("/volume/v3/{project_id}/volumes", status_code=202)

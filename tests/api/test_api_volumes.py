@@ -133,6 +133,8 @@ def test_boot_from_volume_makes_a_cinder_attachment_the_delete_removes(stack, de
         (att,) = _attachments(demo, instance_id=sid)
         assert (att["volume_id"], att["instance"], att["status"]) == (vol_id, sid, "attached")
         assert att["connection_info"]["data"]["device_path"].endswith(f"volume-{vol_id}")
+        (listed,) = _volume(demo, vol_id)["attachments"]
+        assert (listed["attachment_id"], listed["server_id"]) == (att["id"], sid)
         shown = demo.get(f"/v2.1/servers/{sid}/os-volume_attachments",
                          headers=mv("2.89")).json()["volumeAttachments"]
         assert [(a["volumeId"], a["attachment_id"]) for a in shown] == [(vol_id, att["id"])]
