@@ -170,7 +170,7 @@ class VolumeActivities(ControlActivities):
                     raise ApplicationError(f"Volume {disk.volume_id} is no longer reserved "
                                            f"for server {sid}", type=errors.INVALID_REQUEST,
                                            non_retryable=True)
-                self.cinder.connect(attachment, self._connector(inp.host, disk))
+                self.cinder.connect(attachment, self._connector(inp, disk))
                 self.cinder.complete(attachment)
             except CinderRefused as exc:
                 raise _refused(exc) from exc
@@ -180,11 +180,12 @@ class VolumeActivities(ControlActivities):
                                              for d in inp.disks))
 
     @staticmethod
-    def _connector(host: str, disk: VolumeDisk) -> dict:
-        # The host's connector as its driver states it (libvirt_day2.volume_connector),
-        # with where the disk is plugged.
-        return {"host": host, "os_type": "linux", "multipath": False,
-                "initiator": f"iqn.2026-12.dev.novaflow:{host}",
+    def _connector(inp: AttachVolumesInput, disk: VolumeDisk) -> dict:
+        """The host's connector (asked of it by the workflow) with where the disk
+        is plugged; for a history from before that, or a host that could not
+        tell, the host's name is all Cinder gets."""
+        return {**(inp.connector or {"host": inp.host, "os_type": "linux",
+                                     "multipath": False}),
                 "mountpoint": f"/dev/{disk.device}"}
 
     @activity.defn(name="release_volumes")

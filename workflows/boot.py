@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.host_reports import HostStateActivities
     from activities.hypervisor.activities import HostActivities
     from activities.hypervisor.fencing import CLAIMED_HOST_QUERY
+    from activities.hypervisor.volume_hotplug import HostVolumeActivities
     from activities.identity import IdentityActivities
     from activities.instances import InstanceActivities
     from activities.network import NetworkActivities
@@ -209,8 +210,18 @@ class BootServerWorkflow(StepTracking):
                                         volumes)
             if volumes and volumes.disks:
                 self.steps.at("attach_volumes")
+                connector: dict = {}
+                if workflow.patched("boot-host-volume-connector"):
+                    # The host's own connector for Cinder (os-brick's, in Nova).
+                    try:
+                        connector = await on_host(HostVolumeActivities.volume_connector,
+                                                  ctx.server_id, claim.host, inp.timeouts,
+                                                  summary=f"volume_connector on {claim.host}")
+                    except ActivityError:
+                        connector = {}  # a host that cannot tell: the activity's default
                 await control(VolumeActivities.attach_volumes,
-                              AttachVolumesInput(ctx=ctx, host=claim.host, disks=volumes.disks),
+                              AttachVolumesInput(ctx=ctx, host=claim.host, disks=volumes.disks,
+                                                 connector=connector),
                               summary=f"attach_volumes on {claim.host}")
             self.steps.at("mark_active")
             await control(InstanceActivities.mark_active,
