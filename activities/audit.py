@@ -9,8 +9,8 @@ It compares:
 - libvirt domains with servers (a domain no server knows, a deleted server's
   domain, a live server's domain on a host it does not live on, a running
   server without a domain);
-- ports (the network API's, through openstacksdk) and volume attachments
-  with servers (held for a server that is gone);
+- ports (the network API's) and volume attachments (Cinder's), both
+  through openstacksdk, with servers (held for a server that is gone);
 - task states with Temporal (an instance whose operation is no longer
   running, yet its task_state says one is).
 
@@ -25,11 +25,12 @@ from sqlmodel import select
 from temporalio import activity
 
 from activities.base import ControlActivities
+from activities.block_storage import CinderAttachments, server_ids
 from activities.types.audit import AuditInput, AuditResult, AuditScope, Discrepancy
 from novaflow import logs
 from novaflow.rules import FINAL_MIGRATION_STATUSES
 from novaflow.states import VmState
-from schema.models import Allocation, ComputeNode, Instance, Migration, Volume
+from schema.models import Allocation, ComputeNode, Instance, Migration
 
 log = logs.get_logger("novaflow.audit")
 
@@ -40,6 +41,10 @@ _NEEDS_DOMAIN = (VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPEN
 
 class AuditActivities(ControlActivities):
     """The database side of the audit."""
+
+    def __init__(self, db, settings, cinder: CinderAttachments | None = None):
+        super().__init__(db, settings)
+        self.cinder = cinder or CinderAttachments(lambda: self.cloud)
 
     @activity.defn(name="audit_scope")
     def audit_scope(self, _unused: int = 0) -> AuditScope:
@@ -62,8 +67,9 @@ class AuditActivities(ControlActivities):
             self._allocations(s, live, moving, nodes, inp.fix, out)
             self._domains(live, instances, moving, inp, out)
             self._ports(live, inp.fix, out)
-            self._volumes(s, live, inp.fix, out)
             self._task_states(s, live, inp, out)
+        # Outside the transaction: Cinder's stand-in writes the same database.
+        self._volumes(live, inp.fix, out)
         log.info("audit", discrepancies=len(out.discrepancies),
                  fixed=sum(d.fixed for d in out.discrepancies))
         return out
@@ -142,17 +148,20 @@ class AuditActivities(ControlActivities):
                 if fix:
                     net.delete_port(port.id, ignore_missing=True)
 
-    @staticmethod
-    def _volumes(s, live, fix: bool, out: AuditResult) -> None:
-        for vol in s.exec(select(Volume).where(Volume.attached_to.is_not(None))).all():
-            if vol.attached_to not in live:
+    def _volumes(self, live, fix: bool, out: AuditResult) -> None:
+        """Volumes (Cinder's, every project's) attached to servers that are gone."""
+        for vol in self.cinder.volumes():
+            for server_id in sorted(server_ids(vol) - set(live)):
                 out.discrepancies.append(Discrepancy(
-                    "orphan_attachment", vol.id, None,
-                    f"volume {vol.name or vol.id} is attached to server {vol.attached_to}, "
-                    "which is gone", fixable=True, fixed=fix))
+                    "orphan_attachment", vol["id"], None,
+                    f"volume {vol.get('name') or vol['id']} is attached to server "
+                    f"{server_id}, which is gone", fixable=True, fixed=fix))
                 if fix:
-                    vol.attached_to, vol.status = None, "available"
-                    s.add(vol)
+                    found = self.cinder.attachments(vol["id"], server_id)
+                    for att in found:
+                        self.cinder.delete(att["id"])
+                    if not found:  # attached without an attachment record
+                        self.cinder.detach(vol["id"])
 
     @staticmethod
     def _task_states(s, live, inp: AuditInput, out: AuditResult) -> None:

@@ -34,7 +34,7 @@ from activities.types.volume_attach import (
 from novaflow import errors
 from novaflow.cloud import host_connection
 from novaflow.states import TaskState
-from schema.models import BlockDeviceMapping, Instance, Volume
+from schema.models import BlockDeviceMapping, Instance
 
 
 class VolumeAttachActivities(ControlActivities):
@@ -63,14 +63,22 @@ class VolumeAttachActivities(ControlActivities):
             raise ApplicationError(f"Instance {inp.ctx.server_id} is being deleted",
                                    type=errors.NOT_FOUND, non_retryable=True)
         row = self._row(s, inp)
-        vol = s.get(Volume, inp.volume_id)
         bus = ((inst.image or {}).get("properties") or {}).get("hw_disk_bus") or "virtio"
         return VolumeAttachPlan(
             host=inst.host or "", attachment_id=row.attachment_id, disk_bus=bus,
             disk=VolumeDisk(volume_id=inp.volume_id,
                             device=(row.device_name or "").removeprefix("/dev/"),
-                            boot_index=row.boot_index, size_gb=vol.size if vol else 1,
+                            boot_index=row.boot_index, size_gb=self._size(inp.volume_id),
                             path=self._path(inp.volume_id)))
+
+    def _size(self, volume_id: str) -> int:
+        """The volume's size in GB, from Cinder (1 if it is gone)."""
+        try:
+            vol = self.cinder.volume(volume_id)
+        except CinderRefused as exc:
+            raise ApplicationError(exc.message, type=errors.INVALID_REQUEST,
+                                   non_retryable=True) from exc
+        return int(vol["size"]) if vol else 1
 
     @activity.defn(name="reserve_volume")
     def reserve_volume(self, inp: VolumeStepInput) -> VolumeAttachPlan:
@@ -146,7 +154,6 @@ class VolumeAttachActivities(ControlActivities):
         old = VolumeStepInput(ctx=inp.ctx, volume_id=inp.old_volume_id)
         with self.db.reader() as s:
             plan = self._plan(s, old)
-            vol = s.get(Volume, inp.new_volume_id)
         try:
             new_id = (self.cinder.find(inp.new_volume_id, inp.ctx.server_id)
                       or self.cinder.reserve(inp.new_volume_id, inp.ctx.server_id))
@@ -154,7 +161,8 @@ class VolumeAttachActivities(ControlActivities):
             raise ApplicationError(exc.message, type=errors.INVALID_REQUEST,
                                    non_retryable=True) from exc
         new = VolumeDisk(volume_id=inp.new_volume_id, device=plan.disk.device,
-                         boot_index=plan.disk.boot_index, size_gb=vol.size if vol else 1,
+                         boot_index=plan.disk.boot_index,
+                         size_gb=self._size(inp.new_volume_id),
                          path=self._path(inp.new_volume_id))
         return SwapPlan(host=plan.host, old=plan.disk, new=new,
                         old_attachment_id=plan.attachment_id, new_attachment_id=new_id,

@@ -42,6 +42,17 @@ def host_connection(settings: Settings) -> openstack.connection.Connection:
         interface="public")
 
 
+def user_connection(settings: Settings, token: str, project_id: str
+                    ) -> openstack.connection.Connection:
+    """An openstacksdk Connection as the user whose (project-scoped) token
+    this is: what Nova's compute does with the request's context, for the
+    few calls whose result must belong to the user's project (a boot's new
+    volumes)."""
+    return openstack.connection.Connection(
+        auth_url=settings.keystone_auth_url(), auth_type="v3token", token=token,
+        project_id=project_id, region_name=settings.region_name, interface="public")
+
+
 class LazyConnection:
     """One openstacksdk Connection, made on first use and shared by threads
     (the base of every client that calls the cloud: images, hosts' lookups)."""

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.host_reports import HostStateActivities
     from activities.hypervisor.activities import HostActivities
     from activities.hypervisor.fencing import CLAIMED_HOST_QUERY
+    from activities.hypervisor.volume_hotplug import HostVolumeActivities
     from activities.identity import IdentityActivities
     from activities.instances import InstanceActivities
     from activities.network import NetworkActivities
@@ -111,6 +112,7 @@ class BootServerWorkflow(StepTracking):
         self._claimed = ClaimedHost(host=None, attempt=0)
         self._plugged: set[str] = set()  # ports whose network-vif-plugged came
         self._vif_failed: set[str] = set()
+        self._has_volumes = False  # the build asked for volumes: a failure releases them
 
     @workflow.signal(name=external_events.SIGNAL)
     def external_event(self, event: external_events.ExternalEvent) -> None:
@@ -174,6 +176,7 @@ class BootServerWorkflow(StepTracking):
                 step.details = f"flavor {flavor.name}, image {image.name}"
             volumes: ReserveVolumesResult | None = None
             if inp.block_devices:
+                self._has_volumes = True
                 self.steps.at("reserve_volumes")
                 volumes = await control(VolumeActivities.reserve_volumes,
                                         ReserveVolumesInput(ctx=ctx,
@@ -207,8 +210,18 @@ class BootServerWorkflow(StepTracking):
                                         volumes)
             if volumes and volumes.disks:
                 self.steps.at("attach_volumes")
+                connector: dict = {}
+                if workflow.patched("boot-host-volume-connector"):
+                    # The host's own connector for Cinder (os-brick's, in Nova).
+                    try:
+                        connector = await on_host(HostVolumeActivities.volume_connector,
+                                                  ctx.server_id, claim.host, inp.timeouts,
+                                                  summary=f"volume_connector on {claim.host}")
+                    except ActivityError:
+                        connector = {}  # a host that cannot tell: the activity's default
                 await control(VolumeActivities.attach_volumes,
-                              AttachVolumesInput(ctx=ctx, host=claim.host, disks=volumes.disks),
+                              AttachVolumesInput(ctx=ctx, host=claim.host, disks=volumes.disks,
+                                                 connector=connector),
                               summary=f"attach_volumes on {claim.host}")
             self.steps.at("mark_active")
             await control(InstanceActivities.mark_active,
@@ -366,6 +379,11 @@ class BootServerWorkflow(StepTracking):
                           summary="release all claims")
             await control(NetworkActivities.deallocate_network, ctx,
                           summary="deallocate_network")
+            if self._has_volumes and workflow.patched("boot-release-volumes-on-failure"):
+                # Nova's _cleanup_volumes after a build that will not go on: the
+                # attachments deleted, the delete_on_termination volumes too.
+                await control(VolumeActivities.release_volumes, ctx,
+                              summary="release_volumes")
         code = 500
         await control(InstanceActivities.set_error,
                       SetErrorInput(ctx=ctx, message=message, code=code,

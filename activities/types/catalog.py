@@ -125,3 +125,4 @@ class AttachVolumesInput:
     ctx: OpContext
     host: str
     disks: list[VolumeDisk] = field(default_factory=list)
+    connector: dict = field(default_factory=dict)  # the host's, for Cinder (empty: a default)

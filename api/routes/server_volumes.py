@@ -11,6 +11,9 @@ volume updates ``delete_on_termination`` (2.85); with another volume it is
 an admin's swap (SwapVolumeWorkflow, 202).  Shown per microversion:
 ``tag`` from 2.70, ``delete_on_termination`` from 2.79, and from 2.89
 ``attachment_id`` and ``bdm_uuid`` instead of ``id``.
+
+Volumes are Cinder's: looked up through its API as the caller (``api/cloud_proxy.py``),
+as Nova's API does with the request's context, never in the stand-in's tables.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from sqlmodel import Session, select
 
+from api import cloud_proxy
 from api.deps import AppHandles, Ctx, Handles, RequestContext
 from api.errors import BadRequest, NotFound
 from api.operations import Operation, check_transition, op_timeouts, start_operation
@@ -31,7 +35,7 @@ from api.schemas.volume_attachments import (
     VolumeAttachmentCreateRequest,
     VolumeAttachmentUpdateRequest,
 )
-from schema.models import BlockDeviceMapping, Instance, Volume
+from schema.models import BlockDeviceMapping, Instance
 from workflows.volume_attach import (
     AttachVolumeWorkflow,
     DetachVolumeWorkflow,
@@ -111,18 +115,33 @@ async def show_volume_attachment(server_id: str, volume_id: str, ctx: Ctx,
     return {"volumeAttachment": await asyncio.to_thread(read)}
 
 
-def _check_volume(s: Session, ctx: RequestContext, inst: Instance, volume_id: str) -> Volume:
-    """Nova's API checks before it reserves: the volume exists for the caller,
-    is not on this server already, and is free."""
-    vol = s.get(Volume, volume_id)
-    if vol is None or (vol.project_id != ctx.project_id and not ctx.is_admin):
-        raise NotFound(f"Volume {volume_id} could not be found.")
+async def _volume(h: AppHandles, ctx: RequestContext, volume_id: str):
+    """The volume from Cinder, as the caller sees it (404 if they cannot)."""
+    return await cloud_proxy.call(
+        h, ctx, lambda conn: cloud_proxy.block_storage(conn).get_volume(volume_id),
+        not_found=f"Volume {volume_id} could not be found.")
+
+
+def _not_attached_here(s: Session, inst: Instance, volume_id: str) -> None:
     if any(r.volume_id == volume_id for r in _rows(s, inst.uuid)):
         raise BadRequest(f"Invalid volume: volume {volume_id} already attached")
-    if vol.status != "available" or vol.attached_to:
+
+
+async def _check_volume(h: AppHandles, ctx: RequestContext, inst: Instance,
+                        volume_id: str) -> None:
+    """Nova's API checks before it reserves: the volume exists for the caller,
+    is not on this server already, and is free (Cinder's attachment create
+    checks the last again, for good)."""
+    vol = await _volume(h, ctx, volume_id)
+
+    def not_here() -> None:
+        with h.db.reader() as s:
+            _not_attached_here(s, inst, volume_id)
+
+    await asyncio.to_thread(not_here)
+    if vol.status != "available" or any(a.get("server_id") for a in vol.attachments or []):
         raise BadRequest(f"Invalid volume: Volume {volume_id} status must be available or "
                          f"downloading to reserve, but the current status is {vol.status}.")
-    return vol
 
 
 @router.post("")
@@ -138,14 +157,14 @@ async def attach_volume(server_id: str, payload: VolumeAttachmentCreateRequest, 
         with h.db.reader() as s:
             inst = get_instance(s, ctx, server_id)
             check_transition("attach_volume", inst, ctx)
-            _check_volume(s, ctx, inst, volume_id)
             return inst
 
     inst = await asyncio.to_thread(check)
+    await _check_volume(h, ctx, inst, volume_id)
     shown: dict = {}
 
     def prepare(s: Session, row: Instance, _workflow_id: str) -> None:
-        _check_volume(s, ctx, row, volume_id)  # again, in the transaction
+        _not_attached_here(s, row, volume_id)  # again, in the transaction
         bdm = BlockDeviceMapping(
             instance_uuid=row.uuid, volume_id=volume_id, source_type="volume",
             destination_type="volume", device_name=next_device(row, _rows(s, row.uuid)),
@@ -205,12 +224,11 @@ async def _swap(h: AppHandles, ctx: RequestContext, server_id: str, old: str,
             inst = get_instance(s, ctx, server_id)
             check_transition("swap_volume", inst, ctx)
             _row(s, server_id, old)
-            if s.get(Volume, old) is None:
-                raise NotFound(f"Volume {old} could not be found.")
-            _check_volume(s, ctx, inst, new)
             return inst
 
     inst = await asyncio.to_thread(check)
+    await _volume(h, ctx, old)
+    await _check_volume(h, ctx, inst, new)
     await start_operation(h, ctx, inst, Operation(
         key="swap_volume", workflow=SwapVolumeWorkflow.run,
         workflow_id=lambda row, action_id: f"swap_volume-{row.uuid}-{action_id}",

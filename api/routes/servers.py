@@ -270,14 +270,15 @@ async def create_server(payload: ServerCreateRequest, response: Response, ctx: C
     if image_ref:
         image = await images.boot_image(h, ctx, image_ref, flavor.memory_mb, flavor.root_gb)
     bdm_images = await volumes.check_block_device_images(h, ctx, bdms)
+    # Volumes are Cinder's: checked through its API as the caller.
+    bdm_boot_image = await volumes.check_block_device_volumes(h, ctx, bdms, max_count)
     def validate() -> tuple:
         with h.db.reader() as s:
-            boot_image = volumes.check_block_devices(s, ctx, bdms, max_count)
             if key_name is not None and s.exec(select(KeyPair).where(
                     KeyPair.user_id == ctx.user_id, KeyPair.name == key_name)).first() is None:
                 raise BadRequest("Invalid key_name provided.")
             quotas.check_metadata_items(s, ctx.project_id, len(metadata), h.settings)
-            return (boot_image, *_networks(ctx, server, max_count),
+            return (bdm_boot_image, *_networks(ctx, server, max_count),
                     *_availability_zone(s, ctx, server))
 
     boot_image_id, network_ids, port_ids, zone, force_host = await asyncio.to_thread(validate)

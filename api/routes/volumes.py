@@ -11,19 +11,20 @@ storage back end, so a new volume is available at once.
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import uuid4
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import Session, select
 
 from activities.types.catalog import BlockDeviceSpec
-from api import images
+from api import cloud_proxy, images
 from api.deps import AppHandles, Ctx, Handles, RequestContext
 from api.errors import BadRequest, NotFound
 from api.schemas.volumes import VolumeCreateRequest, VolumeListQuery
 from api.validation import is_uuid
 from api.views import isotime
 from novaflow.images import GlanceImage
-from schema.models import BlockDeviceMapping, Volume
+from schema.models import BlockDeviceMapping, Volume, VolumeAttachment
 
 router = APIRouter(tags=["volumes"])
 
@@ -44,13 +45,13 @@ async def volume_versions(request: Request) -> dict:
                          "type": "application/vnd.openstack.volume+json;version=3"}]}]}
 
 
-def volume_view(ctx: RequestContext, v: Volume, base_url: str, image: GlanceImage | None = None
-                ) -> dict:
+def volume_view(ctx: RequestContext, v: Volume, base_url: str, image: GlanceImage | None = None,
+                attachment_id: str | None = None) -> dict:
     attached = v.attached_to and v.status in ("in-use", "attaching", "reserved")
     body = {
         "id": v.id, "name": v.name, "status": v.status, "size": v.size,
         "availability_zone": "nova", "bootable": "true" if v.bootable else "false",
-        "attachments": [{"id": v.id, "attachment_id": v.id, "volume_id": v.id,
+        "attachments": [{"id": v.id, "attachment_id": attachment_id or v.id, "volume_id": v.id,
                          "server_id": v.attached_to, "device": v.device, "host_name": None,
                          "attached_at": isotime(v.updated_at)}] if attached else [],
         "description": None, "volume_type": "__DEFAULT__", "snapshot_id": None,
@@ -85,6 +86,17 @@ def _scope(ctx: RequestContext, project_id: str) -> None:
         raise BadRequest("Malformed request url")
 
 
+def attachment_ids(s: Session, vols: list[Volume]) -> dict[str, str]:
+    """Each attached volume's attachment (to the server it is attached to):
+    Cinder's ``attachments[].attachment_id``."""
+    attached = {v.id: v.attached_to for v in vols if v.attached_to}
+    if not attached:
+        return {}
+    rows = s.exec(select(VolumeAttachment)
+                  .where(VolumeAttachment.volume_id.in_(list(attached)))).all()
+    return {a.volume_id: a.id for a in rows if a.instance_uuid == attached[a.volume_id]}
+
+
 def get_volume(s: Session, ctx: RequestContext, volume_id: str) -> Volume:
     vol = s.get(Volume, volume_id)
     if vol is None or (vol.project_id != ctx.project_id and not ctx.is_admin):
@@ -113,14 +125,15 @@ async def _list(request: Request, ctx: RequestContext, h, project_id: str,
         stmt = stmt.where(Volume.project_id == ctx.project_id)
     with h.db.reader() as s:
         rows = list(s.exec(stmt).all())
+        attachments = attachment_ids(s, rows) if detail else {}
     for key in ("name", "status"):
         if key in q:
             rows = [v for v in rows if getattr(v, key) == q[key]]
     base = str(request.base_url).rstrip("/")
     if detail:
         found = await _volume_images(h, ctx, rows)
-        return {"volumes": [volume_view(ctx, v, base, found.get(v.image_id or ""))
-                            for v in rows]}
+        return {"volumes": [volume_view(ctx, v, base, found.get(v.image_id or ""),
+                                        attachments.get(v.id)) for v in rows]}
     return {"volumes": [{"id": v.id, "name": v.name, "links": volume_view(ctx, v, base)["links"]}
                         for v in rows]}
 
@@ -143,8 +156,10 @@ async def show_volume(project_id: str, volume_id: str, request: Request, ctx: Ct
     _scope(ctx, project_id)
     with h.db.reader() as s:
         vol = get_volume(s, ctx, volume_id)
+        attachment = attachment_ids(s, [vol]).get(vol.id)
     image = (await _volume_images(h, ctx, [vol])).get(vol.image_id or "")
-    return {"volume": volume_view(ctx, vol, str(request.base_url).rstrip("/"), image)}
+    return {"volume": volume_view(ctx, vol, str(request.base_url).rstrip("/"), image,
+                                  attachment)}
 
 
 @router.post("/volume/v3/{project_id}/volumes", status_code=202)
@@ -305,28 +320,32 @@ def boot_device(bdms: list[dict]) -> dict | None:
     return next((b for b in bdms if b["boot_index"] == 0), None)
 
 
-def check_block_devices(s: Session, ctx: RequestContext, bdms: list[dict], max_count: int
-                        ) -> str | None:
-    """Check every volume and image the mapping names; return the boot disk's image id.
+async def check_block_device_volumes(h: AppHandles, ctx: RequestContext, bdms: list[dict],
+                                     max_count: int) -> str | None:
+    """Check every volume the mapping names, in Cinder as the caller sees it
+    (through its API, as Nova's API does: never this stand-in's table);
+    return the boot volume's image id.
 
     A volume must be the caller's (or any, for admins) and available; one
     volume cannot go to several servers.
     """
     boot_image: str | None = None
     for bdm in bdms:
-        if bdm["source_type"] == "volume":
-            if max_count > 1:
-                raise BadRequest("Cannot attach one or more volumes to multiple instances")
-            vol = s.get(Volume, bdm["uuid"])
-            if vol is None or (vol.project_id != ctx.project_id and not ctx.is_admin):
-                raise _invalid(f"failed to get volume {bdm['uuid']}.")
-            if vol.status != "available" or vol.attached_to:
-                raise BadRequest(f"Invalid volume: volume '{vol.id}' status must be "
-                                 f"'available'. Currently in '{vol.status}'")
-            if bdm["boot_index"] == 0:
-                boot_image = vol.image_id
-        elif bdm["source_type"] == "image" and bdm["boot_index"] == 0:
-            boot_image = bdm["uuid"]  # checked in Glance by check_block_device_images
+        if bdm["source_type"] != "volume":
+            continue
+        if max_count > 1:
+            raise BadRequest("Cannot attach one or more volumes to multiple instances")
+        try:
+            vol = await cloud_proxy.call(
+                h, ctx, lambda conn, vid=bdm["uuid"]: cloud_proxy.block_storage(conn)
+                .get_volume(vid))
+        except NotFound:
+            raise _invalid(f"failed to get volume {bdm['uuid']}.") from None
+        if vol.status != "available" or any(a.get("server_id") for a in vol.attachments or []):
+            raise BadRequest(f"Invalid volume: volume '{vol.id}' status must be "
+                             f"'available'. Currently in '{vol.status}'")
+        if bdm["boot_index"] == 0:
+            boot_image = (vol.volume_image_metadata or {}).get("image_id")
     return boot_image
 
 
@@ -363,7 +382,8 @@ def block_device_rows(server_id: str, bdms: list[dict]) -> list[BlockDeviceMappi
         volume_id=b["uuid"] if b["source_type"] == "volume" else None,
         image_id=b["uuid"] if b["source_type"] == "image" else None,
         boot_index=b["boot_index"], device_name=b["device_name"],
-        volume_size=b["volume_size"], delete_on_termination=b["delete_on_termination"])
+        volume_size=b["volume_size"], delete_on_termination=b["delete_on_termination"],
+        uuid=str(uuid4()))  # Nova's BDM uuid (shown as bdm_uuid from 2.89)
         for b in volume_devices(bdms)]
 
 

@@ -54,3 +54,29 @@ def test_audit_reports_and_heals_what_was_planted(stack):
 
     again = audit(stack)
     assert ghost not in again.stdout and orphan not in again.stdout
+
+
+def test_audit_frees_a_cinder_attachment_held_for_a_gone_server(stack):
+    from activities.block_storage import CinderAttachments, server_ids
+    from novaflow.cloud import host_connection
+
+    conn = host_connection(stack.stack.settings)
+    cinder = CinderAttachments(lambda: conn)
+    vol = conn.block_storage.create_volume(size=1, name="audit-orphan")
+    gone = str(uuid.uuid4())
+    try:
+        attachment = cinder.reserve(vol.id, gone)  # through Cinder's API, as a build does
+        found = audit(stack)
+        assert found.returncode == 3, found.stderr[-2000:]
+        assert f"orphan_attachment: {vol.id}" in found.stdout
+        assert f"attached to server {gone}, which is gone" in found.stdout
+
+        fixed = audit(stack, "--fix")
+        assert f"orphan_attachment: {vol.id}" in fixed.stdout and "[fixed]" in fixed.stdout
+        assert cinder.attachments(vol.id) == []
+        assert not cinder.delete(attachment)  # gone already
+        now = cinder.volume(vol.id)
+        assert now["status"] == "available" and not server_ids(now)
+        assert vol.id not in audit(stack).stdout
+    finally:
+        cinder.delete_volume(vol.id)

@@ -1,6 +1,7 @@
 """The catalog tables (the Glance, Neutron and Cinder stand-ins' own) are
-read only by the stand-ins: activities reach images, networks and ports
-through openstacksdk, as they would a real cloud's services."""
+read only by the stand-ins: activities reach images, networks, ports and
+volumes through openstacksdk, as they would a real cloud's services, and
+so does the Compute API outside the stand-ins' own routes."""
 
 from __future__ import annotations
 
@@ -10,11 +11,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CATALOG_TABLES = {"Image", "Network", "Subnet", "Port", "Volume"}
-# Volumes still go to the Cinder stand-in's table (boot's reservations, the
-# audit, the attach workflow's bookkeeping); they move to its API next.
-NOT_YET = {"Volume": {"activities/volumes.py", "activities/audit.py",
-                      "activities/volume_attach.py"}}
+CATALOG_TABLES = {"Image", "Network", "Subnet", "Port", "Volume", "VolumeAttachment"}
+NOT_YET: dict[str, set[str]] = {}
+# The Cinder stand-in's own routes: the only API modules that read its tables.
+CINDER_STAND_IN = {"api/routes/volumes.py", "api/routes/cinder_attachments.py"}
 
 
 def catalog_imports(path: Path) -> set[str]:
@@ -35,3 +35,20 @@ def test_activities_use_openstacksdk_for_images_and_networks():
     for rel in ("activities/catalog.py", "activities/network.py"):
         assert "openstack" in (ROOT / rel).read_text(), rel
     assert "import openstack" in (ROOT / "novaflow/images.py").read_text()
+
+
+def test_only_the_cinder_stand_in_imports_its_tables():
+    volume_tables = {"Volume", "VolumeAttachment"}
+    found = {}
+    for top in ("activities", "api", "novaflow", "workers", "workflows"):
+        for path in sorted((ROOT / top).rglob("*.py")):
+            rel = str(path.relative_to(ROOT))
+            used = catalog_imports(path) & volume_tables
+            if used and rel not in CINDER_STAND_IN:
+                found[rel] = sorted(used)
+    assert not found, f"modules outside the Cinder stand-in import its tables: {found}"
+
+
+def test_activities_use_the_cinder_api_for_volumes():
+    for rel in ("activities/volumes.py", "activities/audit.py", "activities/volume_attach.py"):
+        assert "CinderAttachments" in (ROOT / rel).read_text(), rel
