@@ -17,10 +17,14 @@ NOT_YET: dict[str, set[str]] = {}
 CINDER_STAND_IN = {"api/routes/volumes.py", "api/routes/cinder_attachments.py"}
 
 
-def catalog_imports(path: Path) -> set[str]:
+def model_imports(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(), str(path))
     return {a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-            and node.module == "schema.models" for a in node.names} & CATALOG_TABLES
+            and node.module == "schema.models" for a in node.names}
+
+
+def catalog_imports(path: Path) -> set[str]:
+    return model_imports(path) & CATALOG_TABLES
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "activities").rglob("*.py")),
@@ -52,3 +56,24 @@ def test_only_the_cinder_stand_in_imports_its_tables():
 def test_activities_use_the_cinder_api_for_volumes():
     for rel in ("activities/volumes.py", "activities/audit.py", "activities/volume_attach.py"):
         assert "CinderAttachments" in (ROOT / rel).read_text(), rel
+
+
+NEUTRON_TABLES = {"Network", "Subnet", "Port", "SecurityGroup", "DefaultSecurityGroup",
+                  "SecurityGroupRule", "PortSecurityGroup"}
+# The Neutron stand-in's own routes, and the first-start seed that makes the
+# network ``private`` in it.
+NEUTRON_STAND_IN = {"api/routes/catalog.py", "api/routes/neutron_security_groups.py",
+                    "api/routes/neutron_security_group_rules.py", "schema/seed.py"}
+
+
+def test_only_the_neutron_stand_in_imports_its_tables():
+    """The compute API (boot's network checks, os-interface, the metadata
+    service, security groups) reaches networks and ports through Neutron's API."""
+    found = {}
+    for top in ("activities", "api", "novaflow", "workers", "workflows", "schema"):
+        for path in sorted((ROOT / top).rglob("*.py")):
+            rel = str(path.relative_to(ROOT))
+            used = model_imports(path) & NEUTRON_TABLES
+            if used and rel not in NEUTRON_STAND_IN:
+                found[rel] = sorted(used)
+    assert not found, f"modules outside the Neutron stand-in import its tables: {found}"
