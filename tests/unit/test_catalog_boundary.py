@@ -41,15 +41,20 @@ def test_activities_use_openstacksdk_for_images_and_networks():
     assert "import openstack" in (ROOT / "novaflow/images.py").read_text()
 
 
-def test_only_the_cinder_stand_in_imports_its_tables():
-    volume_tables = {"Volume", "VolumeAttachment"}
+def importers_outside(tables: set[str], stand_in: set[str]) -> dict[str, list[str]]:
+    """Modules, other than the stand-in's own, that import any of ``tables``."""
     found = {}
-    for top in ("activities", "api", "novaflow", "workers", "workflows"):
+    for top in ("activities", "api", "novaflow", "workers", "workflows", "schema"):
         for path in sorted((ROOT / top).rglob("*.py")):
             rel = str(path.relative_to(ROOT))
-            used = catalog_imports(path) & volume_tables
-            if used and rel not in CINDER_STAND_IN:
+            used = model_imports(path) & tables
+            if used and rel not in stand_in:
                 found[rel] = sorted(used)
+    return found
+
+
+def test_only_the_cinder_stand_in_imports_its_tables():
+    found = importers_outside({"Volume", "VolumeAttachment"}, CINDER_STAND_IN)
     assert not found, f"modules outside the Cinder stand-in import its tables: {found}"
 
 
@@ -69,11 +74,5 @@ NEUTRON_STAND_IN = {"api/routes/catalog.py", "api/routes/neutron_security_groups
 def test_only_the_neutron_stand_in_imports_its_tables():
     """The compute API (boot's network checks, os-interface, the metadata
     service, security groups) reaches networks and ports through Neutron's API."""
-    found = {}
-    for top in ("activities", "api", "novaflow", "workers", "workflows", "schema"):
-        for path in sorted((ROOT / top).rglob("*.py")):
-            rel = str(path.relative_to(ROOT))
-            used = model_imports(path) & NEUTRON_TABLES
-            if used and rel not in NEUTRON_STAND_IN:
-                found[rel] = sorted(used)
+    found = importers_outside(NEUTRON_TABLES, NEUTRON_STAND_IN)
     assert not found, f"modules outside the Neutron stand-in import its tables: {found}"
