@@ -129,6 +129,13 @@ def _serial_console(guest: GuestPaths) -> str:
     </console>"""
 
 
+def network_interface_xml(mac_address: str, network: str) -> str:
+    """A real guest's NIC: a virtio interface with the port's MAC on its
+    network's libvirt network (activities/hypervisor/networks.py)."""
+    return (f"<interface type='network'><mac address={quoteattr(mac_address)}/>"
+            f"<source network={quoteattr(network)}/><model type='virtio'/></interface>")
+
+
 def real_guest_xml(inp: SpawnInput, virt_type: str, guest: GuestPaths, host: str) -> str:
     """A bootable QEMU/KVM domain: ACPI (for clean shutdown), the disks and
     config drive cdrom, one interface per port on its network's libvirt
@@ -163,12 +170,7 @@ def real_guest_xml(inp: SpawnInput, virt_type: str, guest: GuestPaths, host: str
       <readonly/>
     </disk>""")
     for p in inp.ports:
-        devs.append(f"""
-    <interface type='network'>
-      <mac address={quoteattr(p.mac_address)}/>
-      <source network={quoteattr(guest.networks[p.id])}/>
-      <model type='virtio'/>
-    </interface>""")
+        devs.append("\n    " + network_interface_xml(p.mac_address, guest.networks[p.id]))
     devs.append(_serial_console(guest) + """
     <graphics type='vnc' listen='127.0.0.1' autoport='yes'/>
     <memballoon model='none'/>""")

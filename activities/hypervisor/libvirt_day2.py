@@ -14,10 +14,10 @@ from xml.sax.saxutils import escape, quoteattr
 
 import libvirt
 
-from activities.hypervisor import disks
+from activities.hypervisor import disks, networks
 from activities.hypervisor.day2_driver import Day2Driver, GuestNotRunning, NotSupported
 from activities.hypervisor.diagnostics import read_diagnostics
-from activities.hypervisor.domain_xml import METADATA_NS, domain_name
+from activities.hypervisor.domain_xml import METADATA_NS, domain_name, network_interface_xml
 from activities.hypervisor.driver import DomainInfo, DriverError
 from activities.types.catalog import ImageInfo, PortInfo, VolumeDisk
 from activities.types.diagnostics import GuestDiagnostics
@@ -232,12 +232,11 @@ class LibvirtDay2Mixin(Day2Driver):
     # -- interface hot-plug ---------------------------------------------------------
 
     def attach_interface(self, server_id: str, port: PortInfo) -> None:
-        if self.files is not None:
-            # A real guest's interfaces sit on per-network libvirt networks that
-            # its boot made; hot-plugging onto a new one is not done yet.
-            raise NotSupported(f"{self.uri}: interface hot-plug on real guests is not "
-                               "supported yet")
-        xml = interface_xml(port)
+        # A real guest's NIC joins its network's libvirt network, made on
+        # first use as a boot makes it.
+        xml = (network_interface_xml(port.mac_address, networks.ensure(self.conn,
+                                                                      port.network_id))
+               if self.files is not None else interface_xml(port))
         with self._lock:
             dom = self._lookup(server_id)
             root = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
@@ -257,6 +256,8 @@ class LibvirtDay2Mixin(Day2Driver):
                          lambda r: _interface_with(r, port.mac_address),
                          f"detaching port {port.id} from {domain_name(server_id)}")
             self._persist()
+            if self.files is not None:  # its network goes with its last guest
+                networks.release_unused(self.conn, [port.network_id])
 
     # -- rescue -------------------------------------------------------------------------
 

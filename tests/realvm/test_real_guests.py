@@ -279,6 +279,38 @@ def test_diagnostics_of_a_real_guest(api, booted):
     assert flat["memory"] == 256 * 1024 and flat["cpu0_time"] > 0 and "vda_read" in flat
 
 
+def _domain_xml(sid: str, flags: int = 0) -> str:
+    conn = libvirt.open("qemu:///system")
+    try:
+        return conn.lookupByUUIDString(sid).XMLDesc(flags)
+    finally:
+        conn.close()
+
+
+def test_an_interface_hot_plugs_into_a_running_guest_and_back_out(api, booted, ids):
+    """os-interface on QEMU: the new port's NIC joins the running domain on
+    its network's libvirt network (live and in its definition); a detach
+    takes it out of both and deletes the port novaflow made."""
+    sid = booted["vm-a"][0]
+    r = api.post(f"/v2.1/servers/{sid}/os-interface",
+                 json={"interfaceAttachment": {"net_id": ids["network"]}})
+    assert r.status_code == 200, r.text
+    att = r.json()["interfaceAttachment"]
+    mac, port_id = att["mac_addr"], att["port_id"]
+    live = _domain_xml(sid)
+    assert mac in live and f"novaflow-{ids['network']}" in live
+    assert mac in _domain_xml(sid, libvirt.VIR_DOMAIN_XML_INACTIVE)
+    assert qemu_running(sid)
+    r = api.delete(f"/v2.1/servers/{sid}/os-interface/{port_id}")
+    assert r.status_code == 202, r.text
+    wait_for(lambda: port_id not in [i["port_id"] for i in api.get(
+        f"/v2.1/servers/{sid}/os-interface").json()["interfaceAttachments"]], 60,
+        interval=0.5, what="the interface to be detached")
+    assert mac not in _domain_xml(sid, libvirt.VIR_DOMAIN_XML_INACTIVE)
+    assert api.get(f"/networking/v2.0/ports/{port_id}").status_code == 404
+    wait_status(api, sid, "ACTIVE")
+
+
 def test_the_openstack_cli_boots_a_guest_and_shows_its_console(real_stack, booted,
                                                                  tmp_path):
     """The issue's acceptance: server create --user-data --wait, console log show."""
