@@ -111,6 +111,17 @@ class GuestFiles:
         paths.serial_port = free_serial_port(conn)
         return paths
 
+    def rescue_disk(self, server_id: str) -> Path:
+        return self.dir(server_id) / "disk.rescue"
+
+    def prepare_rescue(self, server_id: str, image_id: str, root_gb: int) -> Path:
+        """The rescue disk: an overlay on the rescue image's cached base
+        (Nova's ``disk.rescue``), made once."""
+        path = self.rescue_disk(server_id)
+        if not path.exists():
+            disks.create_overlay(self._base(image_id), path, root_gb)
+        return path
+
     def save_xml(self, server_id: str, xml: str) -> None:
         path = self.dir(server_id) / "libvirt.xml"
         if path.parent.is_dir():

@@ -271,8 +271,12 @@ class LibvirtDay2Mixin(Day2Driver):
         return base64.b64decode(found.text or "").decode() if found is not None else None
 
     def rescue(self, inp: SpawnInput, rescue_image: ImageInfo) -> DomainInfo:
-        if self.files is not None:
-            raise NotSupported(f"{self.uri}: rescue of real guests is not supported yet")
+        if self.files is not None:  # a real guest: the rescue image's disk, made
+            try:
+                self.files.prepare_rescue(inp.server_id, rescue_image.id, inp.flavor.root_gb)
+            except (OSError, RuntimeError) as exc:
+                raise DriverError(f"rescue disk of {domain_name(inp.server_id)}: "
+                                  f"{exc}") from exc
         with self._lock:
             dom = self._lookup(inp.server_id)
             original = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
@@ -326,6 +330,8 @@ class LibvirtDay2Mixin(Day2Driver):
             except libvirt.libvirtError as exc:
                 raise DriverError(f"unrescue of {domain_name(server_id)} failed: "
                                   f"{exc}") from exc
+            if self.files is not None:  # Nova removes the rescue files
+                self.files.rescue_disk(server_id).unlink(missing_ok=True)
             self._persist()
             return self._info(dom)
 

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import httpx
@@ -127,7 +128,7 @@ def wait_console(api: httpx.Client, sid: str, needle: str, count: int = 1,
 
 def action(api: httpx.Client, sid: str, body: dict) -> None:
     r = api.post(f"/v2.1/servers/{sid}/action", json=body)
-    assert r.status_code in (202, 204), r.text  # confirmResize answers 204
+    assert r.status_code in (200, 202, 204), r.text  # confirmResize 204, rescue 200
 
 
 def qemu_running(sid: str) -> bool:
@@ -391,6 +392,29 @@ def test_hard_reboot_recreates_a_vanished_domain(real_stack, api, booted):
     wait_status(api, sid, "ACTIVE")
     assert qemu_running(sid)
     wait_console(api, sid, "novaflow-guest: ready", count=2)
+
+
+def test_rescue_boots_the_rescue_disk_then_unrescue_restores_the_guest(real_stack, api,
+                                                                       booted):
+    """Rescue on QEMU: the guest boots again from a rescue disk made from its
+    image, its own disk second; unrescue boots the original definition and
+    removes the rescue disk."""
+    sid = booted["vm-b"][0]
+    ready = console(api, sid).count("novaflow-guest: ready")
+    rescue_disk = (Path(real_stack.stack.settings.state_dir).resolve() / "instances" / sid /
+                   "disk.rescue")
+    action(api, sid, {"rescue": None})
+    wait_status(api, sid, "RESCUE")
+    root = ET.fromstring(_domain_xml(sid))
+    sources = {d.find("target").get("dev"): d.find("source").get("file")
+               for d in root.iter("disk") if d.get("device") == "disk"}
+    assert sources["vda"] == str(rescue_disk) and sources["vdb"].endswith(f"{sid}/disk")
+    assert qemu_running(sid)
+    wait_console(api, sid, "novaflow-guest: ready", count=ready + 1)
+    action(api, sid, {"unrescue": None})
+    wait_status(api, sid, "ACTIVE")
+    assert "disk.rescue" not in _domain_xml(sid) and not rescue_disk.exists()
+    wait_console(api, sid, "novaflow-guest: ready", count=ready + 2)
 
 
 def test_resize_to_more_ram_then_confirm(real_stack, api, booted, flavors):
