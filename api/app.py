@@ -36,6 +36,7 @@ from api.routes import (
     proxy_image_metadata,
     proxy_images,
     proxy_networks,
+    proxy_security_groups,
     proxy_volumes,
     server_actions,
     server_groups,
@@ -129,7 +130,7 @@ def create_app(settings: Settings, temporal: Client | None = None,
     extra_routers.include(app)  # aggregates, tags, flavor access, usage, ... (issue 15)
     # APIs Nova keeps below the microversion that removed them (issue 18).
     for module in (proxy_images, proxy_image_metadata, proxy_volumes, proxy_networks,
-                   os_hosts):
+                   proxy_security_groups, os_hosts):
         app.include_router(module.router)
     # Volume attach: Cinder's attachments (stand-in) and Nova's os-volume_attachments.
     for module in (cinder_attachments, server_volumes):

@@ -94,18 +94,18 @@ async def call(h: AppHandles, ctx: RequestContext, fn: Callable[[Any], T],
     except openstack.exceptions.NotFoundException:
         raise NotFound(not_found) from None
     except openstack.exceptions.ForbiddenException as exc:
-        raise Forbidden(_message(exc)) from None
+        raise Forbidden(error_message(exc)) from None
     except openstack.exceptions.ConflictException as exc:
-        raise Conflict(_message(exc)) from None
+        raise Conflict(error_message(exc)) from None
     except openstack.exceptions.BadRequestException as exc:
-        raise BadRequest(_message(exc)) from None
+        raise BadRequest(error_message(exc)) from None
     except (openstack.exceptions.SDKException, OSError) as exc:
         log.warning("proxied service call failed", error=repr(exc)[:300])
         raise ServiceUnavailable("The service behind this API did not answer; try again "
                                  "later.") from None
 
 
-def _message(exc: openstack.exceptions.SDKException) -> str:
+def error_message(exc: openstack.exceptions.SDKException) -> str:
     details = getattr(exc, "details", None)
     return str(details or exc)[:500]
 

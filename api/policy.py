@@ -376,6 +376,19 @@ _SG = f"{_C}os-security-groups"
 COMPUTE_RULES.update({f"{_SG}:list": READER, f"{_SG}:add": MEMBER, f"{_SG}:remove": MEMBER})
 ROUTE_RULES[("GET", f"{_S}/{{server_id}}/os-security-groups")] = f"{_SG}:list"
 ACTION_RULES.update({"addSecurityGroup": f"{_SG}:add", "removeSecurityGroup": f"{_SG}:remove"})
+# Nova's security-group proxy (< 2.36): its rule names and defaults.
+COMPUTE_RULES.update({f"{_SG}:get": READER, f"{_SG}:show": READER, f"{_SG}:create": MEMBER,
+                      f"{_SG}:update": MEMBER, f"{_SG}:delete": MEMBER,
+                      f"{_SG}:rule:create": MEMBER, f"{_SG}:rule:delete": MEMBER})
+_SGS, _SGR = "/v2.1/os-security-groups", "/v2.1/os-security-group-rules"
+ROUTE_RULES.update({
+    ("GET", _SGS): f"{_SG}:get", ("POST", _SGS): f"{_SG}:create",
+    ("GET", f"{_SGS}/{{group_id}}"): f"{_SG}:show",
+    ("PUT", f"{_SGS}/{{group_id}}"): f"{_SG}:update",
+    ("DELETE", f"{_SGS}/{{group_id}}"): f"{_SG}:delete",
+    ("POST", _SGR): f"{_SG}:rule:create",
+    ("DELETE", f"{_SGR}/{{rule_id}}"): f"{_SG}:rule:delete",
+})
 
 _SERVICE_PREFIXES = {"/networking": "network", "/volume": "volume"}
 

@@ -14,6 +14,7 @@ from fastapi import APIRouter
 
 from api import security_groups as security_groups_api
 from api.deps import Ctx, Handles
+from api.nova_rules import nova_ports
 from api.routes.servers import get_instance
 from novaflow import security_groups as sg_api
 
@@ -24,12 +25,9 @@ _NOT_FOUND = object()
 
 def nova_rule(rule: dict, remote: Any) -> dict:
     """A Neutron rule as Nova shows it; ``remote`` is its remote group (or None)."""
-    protocol = rule.get("protocol")
-    low, high = rule.get("port_range_min"), rule.get("port_range_max")
-    if protocol and low is None and high is None:
-        low, high = (1, 65535) if protocol.upper() in ("TCP", "UDP") else (-1, -1)
+    low, high = nova_ports(rule)
     body = {"id": rule["id"], "parent_group_id": rule["security_group_id"],
-            "ip_protocol": protocol, "from_port": low, "to_port": high,
+            "ip_protocol": rule.get("protocol"), "from_port": low, "to_port": high,
             "group": {}, "ip_range": {}}
     if rule.get("remote_group_id"):
         body["group"] = {"name": remote.name, "tenant_id": remote.project_id}
@@ -51,8 +49,9 @@ def nova_group(group: Any, remotes: dict[str, Any]) -> dict:
             "tenant_id": group.project_id, "rules": rules}
 
 
-def _server_groups(conn, server_id: str) -> list[dict]:
-    groups = sg_api.groups_of_servers(conn, [server_id]).get(server_id, [])
+def remote_groups(conn, groups: list[Any]) -> dict[str, Any]:
+    """The groups ``groups``' rules name as their remote, by id (the ones given
+    first, then each other one looked up once; a missing one marked not found)."""
     remotes: dict[str, Any] = {g.id: g for g in groups}
     for g in groups:
         for rule in g.security_group_rules or []:
@@ -60,8 +59,18 @@ def _server_groups(conn, server_id: str) -> list[dict]:
             if rid and rid not in remotes:
                 found = conn.network.find_security_group(rid, ignore_missing=True)
                 remotes[rid] = found if found is not None else _NOT_FOUND
+    return remotes
+
+
+def nova_groups(conn, groups: list[Any]) -> list[dict]:
+    """``groups`` as Nova shows them, sorted by tenant and name."""
+    remotes = remote_groups(conn, groups)
     shown = [nova_group(g, remotes) for g in groups]
     return sorted(shown, key=lambda g: (g["tenant_id"], g["name"]))
+
+
+def _server_groups(conn, server_id: str) -> list[dict]:
+    return nova_groups(conn, sg_api.groups_of_servers(conn, [server_id]).get(server_id, []))
 
 
 @router.get("/os-security-groups")

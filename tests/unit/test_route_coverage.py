@@ -240,9 +240,6 @@ _SHARES = ("2.97+ (virtiofs shares): above novaflow's maximum microversion 2.96,
 _ASSISTED = ("Cinder's remotefs volume drivers (NFS, ...) ask the compute host to "
              "snapshot a file-backed volume through libvirt's blockCommit/blockRebase; "
              "the Cinder stand-in has no such driver and nothing would call it")
-_SECGROUPS = ("nova-network's security-group proxy to Neutron (< 2.36): not served yet "
-              "(a server's groups, addSecurityGroup and removeSecurityGroup are; the "
-              "groups themselves through the Neutron stand-in's API)")
 _FLOATING = ("nova-network's floating-IP proxy to Neutron (< 2.36): the Neutron stand-in "
              "has no floating IPs (no router, no external network) to proxy")
 _SNAPSHOTS = ("the volume-snapshot proxy to Cinder (< 2.36): the Cinder stand-in has no "
@@ -255,13 +252,6 @@ NOT_SERVED: dict[tuple[str, str], str] = {
     ("POST", "/servers/{server_id}/shares"): _SHARES,
     ("GET", "/servers/{server_id}/shares/{id}"): _SHARES,
     ("DELETE", "/servers/{server_id}/shares/{id}"): _SHARES,
-    ("POST", "/os-security-group-rules"): _SECGROUPS,
-    ("DELETE", "/os-security-group-rules/{id}"): _SECGROUPS,
-    ("GET", "/os-security-groups"): _SECGROUPS,
-    ("POST", "/os-security-groups"): _SECGROUPS,
-    ("GET", "/os-security-groups/{id}"): _SECGROUPS,
-    ("PUT", "/os-security-groups/{id}"): _SECGROUPS,
-    ("DELETE", "/os-security-groups/{id}"): _SECGROUPS,
     ("GET", "/os-floating-ip-pools"): _FLOATING,
     ("GET", "/os-floating-ips"): _FLOATING,
     ("POST", "/os-floating-ips"): _FLOATING,
