@@ -115,7 +115,9 @@ class NetworkActivities(ControlActivities):
                     if p.id not in requested}
             ports = [self._bind(ctx, net, inp.host, owner, have, groups)
                      for net in inp.networks]
-            group_names = security_groups.names_of_server(self.cloud, ctx.server_id)
+            # Ports made with Neutron's default group alone need no read back.
+            group_names = (security_groups.names_of_server(self.cloud, ctx.server_id)
+                           if groups or requested or not ports else ["default"])
         except ApplicationError:
             raise
         except (openstack.exceptions.SDKException, OSError) as exc:
