@@ -47,6 +47,7 @@ from api.routes import (
     servers,
     services,
     versions,
+    volume_snapshots,
     volumes,
 )
 from api.routes import quotas as quota_sets
@@ -133,7 +134,7 @@ def create_app(settings: Settings, temporal: Client | None = None,
                    proxy_security_groups, os_hosts):
         app.include_router(module.router)
     # Volume attach: Cinder's attachments (stand-in) and Nova's os-volume_attachments.
-    for module in (cinder_attachments, server_volumes):
+    for module in (cinder_attachments, volume_snapshots, server_volumes):
         app.include_router(module.router)
     # Interface attach: Neutron's port writes (stand-in) and Nova's os-interface.
     for module in (server_interfaces,):
