@@ -76,3 +76,37 @@ def test_in_use_volume_needs_force(demo):
     assert demo.delete(f"{base}/snapshots/{made.json()['snapshot']['id']}").status_code == 202
     assert demo.delete(f"{base}/attachments/{att}").status_code == 200
     assert demo.delete(f"{base}/volumes/{vol_id}").status_code == 202
+
+
+def test_os_snapshots_proxy(demo):
+    """Nova's os-snapshots (< 2.36) over the Cinder stand-in's snapshots."""
+    base = cinder_url(demo)
+    vol_id = demo.post(f"{base}/volumes", json={"volume": {"size": 1}}).json()["volume"]["id"]
+    att = _in_use(demo, vol_id)
+    bad = demo.post("/v2.1/os-snapshots", json={"snapshot": {"volume_id": vol_id}})
+    _error(bad, 400, "status must be available")
+    _error(demo.post("/v2.1/os-snapshots", json={"snapshot": {"volume_id": vol_id,
+                                                              "size": 1}}), 400, "")
+    made = demo.post("/v2.1/os-snapshots", json={"snapshot": {
+        "volume_id": vol_id, "force": "true", "display_name": "nova-snap",
+        "display_description": "through nova"}})
+    assert made.status_code == 200, made.text
+    snap = made.json()["snapshot"]
+    assert (snap["volumeId"], snap["size"], snap["displayName"], snap["displayDescription"]) \
+        == (vol_id, 1, "nova-snap", "through nova")
+    sid = snap["id"]
+    try:
+        for path in ("/v2.1/os-snapshots", "/v2.1/os-snapshots/detail"):
+            assert sid in {s["id"] for s in demo.get(path).json()["snapshots"]}
+        assert demo.get(f"/v2.1/os-snapshots/{sid}").json()["snapshot"]["status"] == \
+            "available"
+        # Removed at 2.36, as Nova.
+        gone = demo.get(f"/v2.1/os-snapshots/{sid}",
+                        headers={"OpenStack-API-Version": "compute 2.36"})
+        assert gone.status_code == 404
+    finally:
+        assert demo.delete(f"/v2.1/os-snapshots/{sid}").status_code == 202
+    _error(demo.get(f"/v2.1/os-snapshots/{sid}"), 404, f"Snapshot {sid} could not be found.")
+    _error(demo.delete(f"/v2.1/os-snapshots/{sid}"), 404, "could not be found")
+    assert demo.delete(f"{base}/attachments/{att}").status_code == 200
+    assert demo.delete(f"{base}/volumes/{vol_id}").status_code == 202
