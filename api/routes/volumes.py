@@ -203,11 +203,13 @@ async def volume_limits(project_id: str, ctx: Ctx, h: Handles) -> dict:
     _scope(ctx, project_id)
     with h.db.reader() as s:
         sizes = list(s.exec(select(Volume.size).where(Volume.project_id == project_id)).all())
+        snapshots = len(s.exec(select(VolumeSnapshot.id)
+                               .where(VolumeSnapshot.project_id == project_id)).all())
     return {"limits": {"rate": [], "absolute": {
         "maxTotalVolumes": -1, "maxTotalVolumeGigabytes": -1, "maxTotalSnapshots": -1,
         "maxTotalBackups": -1, "maxTotalBackupGigabytes": -1,
         "totalVolumesUsed": len(sizes), "totalGigabytesUsed": sum(sizes),
-        "totalSnapshotsUsed": 0, "totalBackupsUsed": 0, "totalBackupGigabytesUsed": 0}}}
+        "totalSnapshotsUsed": snapshots, "totalBackupsUsed": 0, "totalBackupGigabytesUsed": 0}}}
 
 
 def has_snapshots(s: Session, volume_id: str) -> bool:

@@ -41,6 +41,8 @@ def test_snapshot_lifecycle(demo, admin):
             snap["metadata"]) == (vol_id, 2, "available", "snap1", {"k": "v"})
     sid = snap["id"]
     try:
+        limits = demo.get(f"{base}/limits").json()["limits"]["absolute"]
+        assert limits["totalSnapshotsUsed"] >= 1
         listed = demo.get(f"{base}/snapshots").json()["snapshots"]
         assert sid in {s["id"] for s in listed}
         detail = demo.get(f"{base}/snapshots/detail", params={"volume_id": vol_id})
