@@ -37,6 +37,7 @@ from api.routes import (
     proxy_images,
     proxy_networks,
     proxy_security_groups,
+    proxy_snapshots,
     proxy_volumes,
     server_actions,
     server_groups,
@@ -47,6 +48,7 @@ from api.routes import (
     servers,
     services,
     versions,
+    volume_snapshots,
     volumes,
 )
 from api.routes import quotas as quota_sets
@@ -129,11 +131,11 @@ def create_app(settings: Settings, temporal: Client | None = None,
     app.include_router(remote_consoles_router)
     extra_routers.include(app)  # aggregates, tags, flavor access, usage, ... (issue 15)
     # APIs Nova keeps below the microversion that removed them (issue 18).
-    for module in (proxy_images, proxy_image_metadata, proxy_volumes, proxy_networks,
-                   proxy_security_groups, os_hosts):
+    for module in (proxy_images, proxy_image_metadata, proxy_volumes, proxy_snapshots,
+                   proxy_networks, proxy_security_groups, os_hosts):
         app.include_router(module.router)
     # Volume attach: Cinder's attachments (stand-in) and Nova's os-volume_attachments.
-    for module in (cinder_attachments, server_volumes):
+    for module in (cinder_attachments, volume_snapshots, server_volumes):
         app.include_router(module.router)
     # Interface attach: Neutron's port writes (stand-in) and Nova's os-interface.
     for module in (server_interfaces,):

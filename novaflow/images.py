@@ -147,6 +147,16 @@ class ImageWriter(ImageClient):
             img.upload(self.conn.image)
         self._call(upload)
 
+    def upload_empty(self, image_id: str) -> None:
+        """Zero bytes as the image's data: what makes Nova's image of a
+        volume-backed server (raw, size 0, only properties) active in
+        Glance v2 (Nova's ``force_activate``)."""
+        def upload() -> None:
+            img = self.conn.image.get_image(image_id)
+            img.data = b""
+            img.upload(self.conn.image)
+        self._call(upload)
+
     def delete(self, image_id: str) -> bool:
         """Delete the image; False when it was gone already."""
         try:

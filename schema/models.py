@@ -371,6 +371,25 @@ class Volume(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class VolumeSnapshot(SQLModel, table=True):
+    """A snapshot of a stand-in volume (Cinder's snapshots); its size is the
+    volume's, and the stand-in has it available at once."""
+
+    __tablename__ = "volume_snapshots"
+    id: str = Field(default_factory=new_uuid, primary_key=True)
+    volume_id: str = Field(index=True)
+    name: str | None = None
+    description: str | None = None
+    size: int
+    status: str = "available"  # available | deleting | error
+    project_id: str = Field(index=True)
+    user_id: str | None = None
+    metadata_: dict = Field(default_factory=dict, sa_column=Column("metadata", JSON,
+                                                                   nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 class BlockDeviceMapping(SQLModel, table=True):
     __tablename__ = "block_device_mappings"
     id: int | None = Field(default=None, primary_key=True)

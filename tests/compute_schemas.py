@@ -40,6 +40,7 @@ from tempest.lib.api_schema.response.compute.v2_1 import (
 from tempest.lib.api_schema.response.compute.v2_1 import (
     server_external_events as external_events,
 )
+from tempest.lib.api_schema.response.volume import snapshots as volume_snapshots
 from tempest.lib.common.jsonschema_validator import FORMAT_CHECKER, JSONSCHEMA_VALIDATOR
 from tempest.lib.services.compute import (
     aggregates_client,
@@ -301,9 +302,14 @@ VOLUME_ROUTES: list[Route] = [
     Route("POST", "/volumes", V, "create_volume"),
     Route("GET", "/volumes/{id}", V, "show_volume"),
     Route("DELETE", "/volumes/{id}", V, "delete_volume"),
+    Route("GET", "/snapshots", volume_snapshots, "list_snapshots_no_detail"),
+    Route("GET", "/snapshots/detail", volume_snapshots, "list_snapshots_with_detail"),
+    Route("POST", "/snapshots", volume_snapshots, "create_snapshot"),
+    Route("GET", "/snapshots/{id}", volume_snapshots, "show_snapshot"),
+    Route("DELETE", "/snapshots/{id}", volume_snapshots, "delete_snapshot"),
 ]
 _VOLUME_ROUTES = [(r.method, r.pattern, r) for r in VOLUME_ROUTES]
-_VOLUME_PREFIX = re.compile(r"/volume/v3/[^/]+(/volumes.*)")
+_VOLUME_PREFIX = re.compile(r"/volume/v3/[^/]+(/(?:volumes|snapshots).*)")
 
 # Server actions whose answer has a body (or a status other than 202).
 ACTION_SCHEMAS = {

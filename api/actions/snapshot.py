@@ -10,10 +10,10 @@ and, for a backup, deletes the oldest backups beyond ``rotation``.
 
 Answers 202: from 2.45 with ``{"image_id": ...}``, before with a Location
 header naming the image (a backup with rotation 0 has none, as Nova).
-Volume-backed servers: Nova snapshots their volumes through Cinder; the
-block storage stand-in here has no volume snapshots, so createImage of a
-volume-backed server is refused with 400 (and createBackup too, as Nova
-refuses it).
+Volume-backed servers: createImage snapshots their volumes through Cinder
+and answers an image naming the snapshots, in the API as Nova does
+(api/actions/snapshot_volume_backed.py); createBackup is refused with 400,
+as Nova refuses it.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any
 from fastapi.responses import JSONResponse, Response
 
 from api.actions import action
+from api.actions.snapshot_volume_backed import snapshot_volume_backed
 from api.deps import AppHandles, RequestContext
 from api.errors import BadRequest, ServiceUnavailable
 from api.operations import Operation, check_transition, op_timeouts, start_operation
@@ -41,12 +42,17 @@ _NOT_INHERITED = {"cache_in_nova", "bittorrent", "img_signature", "img_signature
                   "instance_uuid", "image_type", "backup_type", "user_id", "base_image_ref"}
 
 
+def inherited_properties(inst: Instance) -> dict:
+    """The server's image properties a snapshot of it inherits."""
+    base = dict((inst.image or {}).get("properties") or {})
+    return {k: v for k, v in base.items() if k not in _NOT_INHERITED}
+
+
 async def snapshot_image(h: AppHandles, ctx: RequestContext, inst: Instance, name: str,
                          image_type: str, extra: dict | None = None) -> str:
     """Create in Glance the queued image a snapshot of ``inst`` fills, as
     Nova's ``compute_utils.create_image`` describes it; returns its id."""
-    base = dict((inst.image or {}).get("properties") or {})
-    props = {k: v for k, v in base.items() if k not in _NOT_INHERITED}
+    props = inherited_properties(inst)
     if inst.image_ref:
         props["base_image_ref"] = inst.image_ref
     props.update({"instance_uuid": inst.uuid, "user_id": ctx.user_id,
@@ -96,11 +102,6 @@ def _name(body: dict) -> str:
     return value
 
 
-def _refuse_volume_backed(inst: Instance, what: str) -> None:
-    if not inst.image_ref:
-        raise BadRequest(what)
-
-
 async def _start(h: AppHandles, ctx: RequestContext, inst: Instance, key: str,
                  image_id: str, backup_type: str | None = None,
                  rotation: int | None = None) -> None:
@@ -132,9 +133,10 @@ async def create_image(h: AppHandles, ctx: RequestContext, inst: Instance, body:
     name = _name(body)
     metadata = validate_metadata(body.get("metadata", {}))
     check_transition("createImage", inst, ctx)
-    _refuse_volume_backed(inst, f"Snapshot of volume-backed server {inst.uuid} is not "
-                                "supported: the block storage service has no volume "
-                                "snapshots here.")
+    if not inst.image_ref:
+        image_id = await snapshot_volume_backed(h, ctx, inst, name, inherited_properties(inst),
+                                                metadata)
+        return _answer(ctx, image_id, location=True)
     image_id = await snapshot_image(h, ctx, inst, name, "snapshot", metadata)
     await _start(h, ctx, inst, "createImage", image_id)
     return _answer(ctx, image_id, location=True)
@@ -158,7 +160,8 @@ async def create_backup(h: AppHandles, ctx: RequestContext, inst: Instance, body
                          "non-negative integer")
     metadata = validate_metadata(body.get("metadata", {}))
     check_transition("createBackup", inst, ctx)
-    _refuse_volume_backed(inst, "It's not supported to backup volume backed instance.")
+    if not inst.image_ref:
+        raise BadRequest("Backup is not supported for volume-backed instances.")
     image_id = await snapshot_image(h, ctx, inst, name, "backup",
                                     {**metadata, "backup_type": backup_type})
     await _start(h, ctx, inst, "createBackup", image_id, backup_type, rotation)

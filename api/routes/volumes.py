@@ -4,7 +4,8 @@
 Cinder's rules apply: the project in the URL must be the caller's own
 (else 400 "Malformed request url"); members see and delete their project's
 volumes, admins every project's (``all_tenants=1`` to list them).  A volume
-is only deleted while it is available or in error.  The stand-in has no
+is only deleted while it is available or in error and has no snapshots
+(api/routes/volume_snapshots.py).  The stand-in has no
 storage back end, so a new volume is available at once.
 """
 
@@ -24,7 +25,7 @@ from api.schemas.volumes import VolumeCreateRequest, VolumeListQuery
 from api.validation import is_uuid
 from api.views import isotime
 from novaflow.images import GlanceImage
-from schema.models import BlockDeviceMapping, Volume, VolumeAttachment
+from schema.models import BlockDeviceMapping, Volume, VolumeAttachment, VolumeSnapshot
 
 router = APIRouter(tags=["volumes"])
 
@@ -202,11 +203,19 @@ async def volume_limits(project_id: str, ctx: Ctx, h: Handles) -> dict:
     _scope(ctx, project_id)
     with h.db.reader() as s:
         sizes = list(s.exec(select(Volume.size).where(Volume.project_id == project_id)).all())
+        snapshots = len(s.exec(select(VolumeSnapshot.id)
+                               .where(VolumeSnapshot.project_id == project_id)).all())
     return {"limits": {"rate": [], "absolute": {
         "maxTotalVolumes": -1, "maxTotalVolumeGigabytes": -1, "maxTotalSnapshots": -1,
         "maxTotalBackups": -1, "maxTotalBackupGigabytes": -1,
         "totalVolumesUsed": len(sizes), "totalGigabytesUsed": sum(sizes),
-        "totalSnapshotsUsed": 0, "totalBackupsUsed": 0, "totalBackupGigabytesUsed": 0}}}
+        "totalSnapshotsUsed": snapshots, "totalBackupsUsed": 0, "totalBackupGigabytesUsed": 0}}}
+
+
+def has_snapshots(s: Session, volume_id: str) -> bool:
+    """Whether a volume has snapshots (Cinder keeps such a volume)."""
+    return s.exec(select(VolumeSnapshot.id)
+                  .where(VolumeSnapshot.volume_id == volume_id)).first() is not None
 
 
 @router.delete("/volume/v3/{project_id}/volumes/{volume_id}", status_code=202)
@@ -214,7 +223,8 @@ async def delete_volume(project_id: str, volume_id: str, ctx: Ctx, h: Handles) -
     _scope(ctx, project_id)
     with h.db.writer() as s:
         vol = get_volume(s, ctx, volume_id)
-        if vol.status not in ("available", "error") or vol.attached_to:
+        if vol.status not in ("available", "error") or vol.attached_to \
+                or has_snapshots(s, vol.id):
             raise BadRequest("Invalid volume: Volume status must be available or error or "
                              "error_restoring or error_extending or error_managing and must "
                              "not be migrating, attached, belong to a group, have snapshots, "

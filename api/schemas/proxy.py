@@ -7,6 +7,7 @@ from typing import Any
 
 from api.schemas.common import (
     Metadata,
+    NovaBoolean,
     OpenRequestBody,
     PositiveInt,
     RequestBody,
@@ -57,3 +58,16 @@ class ProxySecurityGroupRule(OpenRequestBody):
 
 class ProxySecurityGroupRuleRequest(OpenRequestBody):
     security_group_rule: ProxySecurityGroupRule
+
+
+class ProxySnapshotCreate(RequestBody):
+    """The ``snapshot`` object of POST /os-snapshots."""
+
+    volume_id: Str255
+    force: NovaBoolean = False
+    display_name: Str255 | None = None
+    display_description: Str255 | None = None
+
+
+class ProxySnapshotCreateRequest(RequestBody):
+    snapshot: ProxySnapshotCreate

@@ -5,11 +5,21 @@ delete during the snapshot (image deleted too)."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
 import pytest
-from api_support import assert_nova_error, boot, delete_all, mv, server, wait_gone, wait_status
+from api_support import (
+    assert_nova_error,
+    boot,
+    cinder_url,
+    delete_all,
+    mv,
+    server,
+    wait_gone,
+    wait_status,
+)
 from stack import wait_for
 
 from activities.hypervisor.driver import DriverError
@@ -204,3 +214,59 @@ def test_delete_during_a_snapshot_deletes_the_image(stack, demo, admin, catalog_
         release.set()
     wait_gone(demo, sid)
     wait_for(lambda: _image("admin", image_id).status_code == 404, 20, what="image deleted")
+
+
+def test_create_image_of_a_volume_backed_server(demo, catalog_ids):
+    """As Nova's snapshot_volume_backed: a forced Cinder snapshot of the boot
+    volume, an active image without data naming it in block_device_mapping;
+    createBackup stays refused."""
+    cinder = cinder_url(demo)
+    vol = demo.post(f"{cinder}/volumes", json={"volume": {
+        "size": 1, "name": "bfv-root", "imageRef": catalog_ids["image"]}})
+    vol_id = vol.json()["volume"]["id"]
+    resp = demo.post("/v2.1/servers", json={"server": {
+        "name": "bfv-snap", "flavorRef": "1", "networks": [{"uuid": catalog_ids["network"]}],
+        "block_device_mapping_v2": [{"source_type": "volume", "destination_type": "volume",
+                                     "uuid": vol_id, "boot_index": 0}]}})
+    assert resp.status_code == 202, resp.text
+    sid = resp.json()["server"]["id"]
+    snap_ids: list[str] = []
+    try:
+        assert wait_status(demo, sid, {"ACTIVE", "ERROR"})["status"] == "ACTIVE"
+        assert_nova_error(_action(demo, sid, "createBackup", {
+            "name": "b", "backup_type": "daily", "rotation": 1}), 400, "badRequest",
+            "Backup is not supported for volume-backed instances.")
+        made = _action(demo, sid, "createImage", {"name": "bfv-image",
+                                                  "metadata": {"purpose": "test"}}, "2.45")
+        assert made.status_code == 202, made.text
+        image_id = made.json()["image_id"]
+        img = _image("demo", image_id).json()
+        assert (img["status"], img["size"], img["disk_format"]) == ("active", 0, "raw")
+        assert (img["bdm_v2"], img["root_device_name"], img["purpose"]) == \
+            ("True", "/dev/vda", "test")
+        mapping = json.loads(img["block_device_mapping"])
+        assert len(mapping) == 1
+        entry = mapping[0]
+        assert (entry["source_type"], entry["destination_type"], entry["boot_index"],
+                entry["volume_size"], entry["delete_on_termination"]) == \
+            ("snapshot", "volume", 0, 1, False)
+        snap = demo.get(f"{cinder}/snapshots/{entry['snapshot_id']}")
+        assert snap.status_code == 200, snap.text
+        snap_ids.append(entry["snapshot_id"])
+        assert (snap.json()["snapshot"]["volume_id"], snap.json()["snapshot"]["name"]) == \
+            (vol_id, "snapshot for bfv-image")
+        action, events, _ = _events(demo, sid)
+        assert (action, events) == ("createImage", [("api_snapshot_instance", "Success")])
+        # Before 2.45: the Location of the image.
+        older = _action(demo, sid, "createImage", {"name": "bfv-image-2"})
+        assert older.status_code == 202 and "/images/" in older.headers["Location"]
+        second = older.headers["Location"].rsplit("/", 1)[1]
+        snap_ids += [json.loads(_image("demo", second).json()["block_device_mapping"])[0]
+                     ["snapshot_id"]]
+        for iid in (image_id, second):
+            _glance("demo").delete(f"/images/{iid}")
+    finally:
+        delete_all(demo, [sid])
+        for snap_id in snap_ids:
+            demo.delete(f"{cinder}/snapshots/{snap_id}")
+        demo.delete(f"{cinder}/volumes/{vol_id}")

@@ -242,8 +242,6 @@ _ASSISTED = ("Cinder's remotefs volume drivers (NFS, ...) ask the compute host t
              "the Cinder stand-in has no such driver and nothing would call it")
 _FLOATING = ("nova-network's floating-IP proxy to Neutron (< 2.36): the Neutron stand-in "
              "has no floating IPs (no router, no external network) to proxy")
-_SNAPSHOTS = ("the volume-snapshot proxy to Cinder (< 2.36): the Cinder stand-in has no "
-              "snapshots to proxy")
 # Live Nova routes novaflow does not serve, and why.
 NOT_SERVED: dict[tuple[str, str], str] = {
     ("POST", "/os-assisted-volume-snapshots"): _ASSISTED,
@@ -257,11 +255,6 @@ NOT_SERVED: dict[tuple[str, str], str] = {
     ("POST", "/os-floating-ips"): _FLOATING,
     ("GET", "/os-floating-ips/{id}"): _FLOATING,
     ("DELETE", "/os-floating-ips/{id}"): _FLOATING,
-    ("GET", "/os-snapshots"): _SNAPSHOTS,
-    ("POST", "/os-snapshots"): _SNAPSHOTS,
-    ("GET", "/os-snapshots/detail"): _SNAPSHOTS,
-    ("GET", "/os-snapshots/{id}"): _SNAPSHOTS,
-    ("DELETE", "/os-snapshots/{id}"): _SNAPSHOTS,
 }
 
 
