@@ -363,6 +363,11 @@ class MigrationActivities(ControlActivities):
         back on the source with its old flavor and allocation."""
         with self.db.writer() as s:
             inst, mig = self._rows(s, inp.ctx, inp.migration_id)
+            if mig.status == _DECISIONS[inp.decision][3]:
+                # Done already: a local activity runs again when its workflow
+                # task is retried (a signal arrived while it ran), and by then
+                # the server may have moved on to another operation.
+                return
             self.add_events(s, inp.ctx, inp.events)
             if inp.decision == "confirm":
                 placement.release(s, mig.uuid)

@@ -49,7 +49,8 @@ def user_connection(h: AppHandles, ctx: RequestContext) -> openstack.connection.
     auth = v3.Token(auth_url=h.settings.keystone_auth_url(), token=ctx.token,
                     project_id=ctx.project_id)
     conn = openstack.connection.Connection(
-        session=ks_session.Session(auth=auth), region_name="RegionOne", interface="public")
+        session=ks_session.Session(auth=auth), region_name=h.settings.region_name,
+        interface="public")
     with _lock:
         _connections[key] = conn
         while len(_connections) > _CACHE_SIZE:

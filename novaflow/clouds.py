@@ -19,7 +19,8 @@ CLOUDS = {"novaflow": ("demo", "demo"), "novaflow-reader": ("reader", "demo"),
           "novaflow-admin": ("admin", "admin")}
 
 
-def cloud_config(auth_url: str, user: str, password: str, project: str) -> dict:
+def cloud_config(auth_url: str, user: str, password: str, project: str,
+                 region: str = "RegionOne") -> dict:
     """One cloud's entry: ``user`` logging in to ``project`` with a password."""
     return {
         "auth_type": "password",
@@ -27,16 +28,18 @@ def cloud_config(auth_url: str, user: str, password: str, project: str) -> dict:
                  "project_name": project, "user_domain_name": "Default",
                  "project_domain_name": "Default"},
         "identity_api_version": "3",
-        "region_name": "RegionOne",
+        "region_name": region,
         "interface": "public",
     }
 
 
-def write_clouds_yaml(directory: Path, auth_url: str, passwords: dict[str, str]) -> Path:
-    """Write ``<directory>/clouds.yaml`` for the Keystone at ``auth_url``."""
+def write_clouds_yaml(directory: Path, auth_url: str, passwords: dict[str, str],
+                      region: str = "RegionOne") -> Path:
+    """Write ``<directory>/clouds.yaml`` for the Keystone at ``auth_url``, its
+    services found in ``region`` of the catalog."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "clouds.yaml"
-    clouds = {name: cloud_config(auth_url, user, passwords[user], project)
+    clouds = {name: cloud_config(auth_url, user, passwords[user], project, region)
               for name, (user, project) in CLOUDS.items()}
     text = ("# Written by `novaflow up`; rewritten at every start.  Holds passwords.\n"
             + yaml.safe_dump({"clouds": clouds}, sort_keys=False))

@@ -157,7 +157,7 @@ class EmbeddedStack:
             raise
         # What `openstack` and openstacksdk need to talk to this stack.
         self.clouds_file = write_clouds_yaml(self.state_dir, self.settings.keystone_auth_url(),
-                                             self.passwords)
+                                             self.passwords, self.settings.region_name)
         if self.virt == "qemu":
             image = (self.host_runner.test_image if self.host_runner is not None
                      else await asyncio.to_thread(real_hosts.build_test_image))

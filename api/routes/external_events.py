@@ -6,13 +6,12 @@ Each event is answered on its own, as Nova does: 200 delivered, 404 no such
 server, 422 a server that is neither on a host nor being built; the response
 is 200 when every event was delivered, 207 when some were not, 404 when none
 was.  Delivered means signalled (``external_event``) to the server's running
-build workflow (see workflows/boot.py) or to its latest operation's while
-that runs (a move, a shelve...), as Nova's compute hands an event to the
-operation waiting for it.  Neutron's ``network-vif-plugged``,
-``network-vif-unplugged`` and ``network-changed`` arrive this way when a
-move rebinds the server's ports; a workflow that waits for none of them
-ignores them, and a server no workflow runs for takes the event and
-ignores it, as a Nova compute does."""
+build workflow (see workflows/boot.py), the one operation that waits for
+events (``network-vif-plugged``).  Other servers take the event and drop it,
+as a Nova compute drops an event nothing waits for: Neutron's events when a
+move rebinds the ports go nowhere.  (A signal that lands while a workflow
+task runs makes Temporal retry that task, and the local activities it ran
+run again: a signal nobody waits for is not sent.)"""
 
 from __future__ import annotations
 
@@ -76,12 +75,8 @@ async def create_events(payload: ExternalEventsRequest, response: Response, ctx:
 
 
 def _running_workflow(inst: Instance) -> str | None:
-    """The workflow an event for the server goes to: its build, or its
-    latest operation's (a resize waiting in VERIFY_RESIZE holds no
-    task_state but still runs; one that ended just refuses the signal)."""
-    if inst.vm_state == VmState.BUILDING:
-        return f"boot-{inst.uuid}"
-    return inst.workflow_id
+    """The workflow that waits for the server's events: its build."""
+    return f"boot-{inst.uuid}" if inst.vm_state == VmState.BUILDING else None
 
 
 async def _signal(h, workflow_id: str, event: ExternalEvent) -> None:
