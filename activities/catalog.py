@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 from activities.base import ControlActivities
 from activities.types.catalog import FlavorInfo, ImageInfo, LookupInput, NetworkInfo
 from novaflow import errors
+from novaflow.cloud import SERVICE_ERRORS
 from novaflow.images import GlanceImage, ImageServiceUnavailable
 from schema.models import Flavor
 
@@ -79,7 +80,7 @@ class CatalogActivities(ControlActivities):
                                          name=self._network(inp, port.network_id).name))
         except openstack.exceptions.NotFoundException as exc:
             raise _not_found(str(exc.details or exc)) from exc
-        except (openstack.exceptions.SDKException, OSError) as exc:
+        except SERVICE_ERRORS as exc:
             raise ApplicationError(f"Network service unavailable: {exc}") from exc
         return found
 

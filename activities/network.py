@@ -36,6 +36,7 @@ from activities.types.catalog import (
 )
 from activities.types.context import OpContext
 from novaflow import errors, security_groups
+from novaflow.cloud import SERVICE_ERRORS
 from schema.models import Instance, VirtualInterface
 
 
@@ -55,7 +56,7 @@ def server_ports(conn, server_id: str) -> list[PortInfo]:
             if p.network_id not in names:
                 names[p.network_id] = net.get_network(p.network_id).name or ""
             ports.append(_port_info(p, names[p.network_id]))
-    except (openstack.exceptions.SDKException, OSError) as exc:
+    except SERVICE_ERRORS as exc:
         raise _unavailable(exc) from exc
     return ports
 
@@ -120,7 +121,7 @@ class NetworkActivities(ControlActivities):
                            if groups or requested or not ports else ["default"])
         except ApplicationError:
             raise
-        except (openstack.exceptions.SDKException, OSError) as exc:
+        except SERVICE_ERRORS as exc:
             raise _unavailable(exc) from exc
         with self.db.writer() as s:
             inst = s.exec(select(Instance).where(Instance.uuid == ctx.server_id)).first()
@@ -154,7 +155,7 @@ class NetworkActivities(ControlActivities):
                 if (port.binding_host_id or None) != host:
                     conn.network.update_port(port.id, binding_host_id=host)
                     changed += 1
-        except (openstack.exceptions.SDKException, OSError) as exc:
+        except SERVICE_ERRORS as exc:
             raise _unavailable(exc) from exc
         return BindPortsResult(ports=[p.id for p in ports], changed=changed)
 
@@ -179,7 +180,7 @@ class NetworkActivities(ControlActivities):
                                              binding_host_id="")
                 else:
                     conn.network.delete_port(port.id, ignore_missing=True)
-        except (openstack.exceptions.SDKException, OSError) as exc:
+        except SERVICE_ERRORS as exc:
             raise _unavailable(exc) from exc
         with self.db.writer() as s:
             s.execute(delete(VirtualInterface).where(

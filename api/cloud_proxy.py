@@ -27,6 +27,7 @@ from keystoneauth1.identity import v3
 from api.deps import AppHandles, RequestContext
 from api.errors import BadRequest, Conflict, Forbidden, NotFound, ServiceUnavailable
 from novaflow import logs
+from novaflow.cloud import CONNECT_RETRIES, SERVICE_ERRORS
 
 log = logs.get_logger("novaflow.api.proxy")
 
@@ -50,7 +51,7 @@ def user_connection(h: AppHandles, ctx: RequestContext) -> openstack.connection.
                     project_id=ctx.project_id)
     conn = openstack.connection.Connection(
         session=ks_session.Session(auth=auth), region_name=h.settings.region_name,
-        interface="public")
+        interface="public", connect_retries=CONNECT_RETRIES)
     with _lock:
         _connections[key] = conn
         while len(_connections) > _CACHE_SIZE:
@@ -100,7 +101,7 @@ async def call(h: AppHandles, ctx: RequestContext, fn: Callable[[Any], T],
         raise Conflict(error_message(exc)) from None
     except openstack.exceptions.BadRequestException as exc:
         raise BadRequest(error_message(exc)) from None
-    except (openstack.exceptions.SDKException, OSError) as exc:
+    except SERVICE_ERRORS as exc:
         log.warning("proxied service call failed", error=repr(exc)[:300])
         raise ServiceUnavailable("The service behind this API did not answer; try again "
                                  "later.") from None

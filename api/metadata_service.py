@@ -22,7 +22,6 @@ import hmac
 import time
 from collections.abc import Callable
 
-import openstack.exceptions
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlmodel import select
@@ -36,7 +35,7 @@ from api.metadata_content import (
     lookup,
 )
 from novaflow import logs
-from novaflow.cloud import LazyConnection, host_connection
+from novaflow.cloud import SERVICE_ERRORS, LazyConnection, host_connection
 from novaflow.guest_network import GuestPort, server_ports
 from novaflow.settings import Settings
 from schema.db import Database, get_database
@@ -101,7 +100,7 @@ class MetadataService:
                 return None
             try:
                 ports = self.ports(instance_id)
-            except (openstack.exceptions.SDKException, OSError) as exc:
+            except SERVICE_ERRORS as exc:
                 log.warning("the network service did not answer", error=repr(exc)[:200])
                 raise _Refused(503, "The network service is unavailable; try again "
                                     "later.") from None

@@ -14,7 +14,6 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import openstack.exceptions
 from sqlmodel import select
 
 from api import cloud_proxy
@@ -22,6 +21,7 @@ from api.deps import AppHandles
 from api.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
 from novaflow import logs
 from novaflow import security_groups as sg_api
+from novaflow.cloud import SERVICE_ERRORS
 from schema.models import Instance
 
 log = logs.get_logger("novaflow.api.security_groups")
@@ -39,7 +39,7 @@ async def call(h: AppHandles, fn: Callable[..., T], *args: Any) -> T:
         return await cloud_proxy.in_pool(run)
     except sg_api.SecurityGroupError as exc:
         raise _FAULTS[exc.status](exc.message) from None
-    except (openstack.exceptions.SDKException, OSError) as exc:
+    except SERVICE_ERRORS as exc:
         log.warning("network service call failed", error=repr(exc)[:300])
         raise ServiceUnavailable("The network service did not answer; try again "
                                  "later.") from None

@@ -11,11 +11,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+import keystoneauth1.exceptions
 import openstack.connection
+import openstack.exceptions
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 
 from novaflow.settings import Settings
+
+# What a call to another service raises when that service fails or cannot
+# be reached (keystoneauth's ConnectFailure is not an SDKException).
+SERVICE_ERRORS = (openstack.exceptions.SDKException, keystoneauth1.exceptions.ClientException,
+                  OSError)
+# A connection the server closed as it was reused (a keep-alive race) is
+# tried again, as are refused connects: keystoneauth's connect_retries.
+CONNECT_RETRIES = 3
 
 
 def api_url(settings: Settings) -> str:
@@ -39,7 +49,7 @@ def host_connection(settings: Settings) -> openstack.connection.Connection:
                                       max(1, settings.keystone_token_expiration // 4))
     return openstack.connection.Connection(
         session=ks_session.Session(auth=auth), region_name=settings.region_name,
-        interface="public")
+        interface="public", connect_retries=CONNECT_RETRIES)
 
 
 def user_connection(settings: Settings, token: str, project_id: str
@@ -50,7 +60,8 @@ def user_connection(settings: Settings, token: str, project_id: str
     volumes)."""
     return openstack.connection.Connection(
         auth_url=settings.keystone_auth_url(), auth_type="v3token", token=token,
-        project_id=project_id, region_name=settings.region_name, interface="public")
+        project_id=project_id, region_name=settings.region_name, interface="public",
+        connect_retries=CONNECT_RETRIES)
 
 
 class LazyConnection:

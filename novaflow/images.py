@@ -18,7 +18,7 @@ from typing import Any
 import openstack.connection
 import openstack.exceptions
 
-from novaflow.cloud import LazyConnection
+from novaflow.cloud import SERVICE_ERRORS, LazyConnection
 
 GiB = 1024 ** 3
 
@@ -93,7 +93,7 @@ class ImageClient(LazyConnection):
             return None
         except openstack.exceptions.BadRequestException:
             return None  # not an image id at all
-        except (openstack.exceptions.SDKException, OSError) as exc:
+        except SERVICE_ERRORS as exc:
             raise ImageServiceUnavailable(f"image service: {exc}") from exc
         return from_sdk(img)
 
@@ -108,7 +108,7 @@ class ImageWriter(ImageClient):
     def _call(self, fn: Callable[[], Any]) -> Any:
         try:
             return fn()
-        except (openstack.exceptions.SDKException, OSError) as exc:
+        except SERVICE_ERRORS as exc:
             if isinstance(exc, openstack.exceptions.NotFoundException):
                 raise
             raise ImageServiceUnavailable(f"image service: {exc}") from exc

@@ -63,10 +63,11 @@ def remote_groups(conn, groups: list[Any]) -> dict[str, Any]:
 
 
 def nova_groups(conn, groups: list[Any]) -> list[dict]:
-    """``groups`` as Nova shows them, sorted by tenant and name."""
+    """``groups`` as Nova shows them, sorted by tenant and name (then id, so
+    that pages of a list with equal names hold still)."""
     remotes = remote_groups(conn, groups)
     shown = [nova_group(g, remotes) for g in groups]
-    return sorted(shown, key=lambda g: (g["tenant_id"], g["name"]))
+    return sorted(shown, key=lambda g: (g["tenant_id"], g["name"], g["id"]))
 
 
 def _server_groups(conn, server_id: str) -> list[dict]:
