@@ -28,7 +28,9 @@ def test_groups_and_rules_through_the_compute_api(demo, reader, demo_project):
         assert {"default", "proxied"} <= {g["name"] for g in listed}
         assert [(g["tenant_id"], g["name"]) for g in listed] == sorted(
             (g["tenant_id"], g["name"]) for g in listed)
-        assert demo.get(_SG, params={"limit": 1}).json()["security_groups"] == listed[:1]
+        # Nova pages the network service's list, then sorts the page.
+        (first,) = demo.get(_SG, params={"limit": 1}).json()["security_groups"]
+        assert first in listed
         assert reader.get(f"{_SG}/{gid}").json() == {"security_group": group}
 
         renamed = demo.put(f"{_SG}/{gid}", json={"security_group": {
