@@ -97,15 +97,19 @@ class CinderAttachments:
     def complete(self, attachment_id: str) -> None:
         self._call("post", f"/attachments/{attachment_id}/action", {"os-complete": None})
 
-    def delete(self, attachment_id: str) -> bool:
-        """False if it was gone already."""
+    def _delete(self, path: str) -> bool:
+        """DELETE ``path``; False if it was gone already."""
         try:
-            self._call("delete", f"/attachments/{attachment_id}")
+            self._call("delete", path)
         except CinderRefused as exc:
             if exc.status == 404:
                 return False
             raise
         return True
+
+    def delete(self, attachment_id: str) -> bool:
+        """False if it was gone already."""
+        return self._delete(f"/attachments/{attachment_id}")
 
     def detach(self, volume_id: str) -> bool:
         """The legacy os-detach, for a volume attached without an attachment
@@ -183,13 +187,7 @@ class CinderAttachments:
 
     def delete_volume(self, volume_id: str) -> bool:
         """False if it was gone already; CinderRefused if Cinder will not (in use)."""
-        try:
-            self._call("delete", f"/volumes/{volume_id}")
-        except CinderRefused as exc:
-            if exc.status == 404:
-                return False
-            raise
-        return True
+        return self._delete(f"/volumes/{volume_id}")
 
 
 def server_ids(volume: dict) -> set[str]:

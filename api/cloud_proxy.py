@@ -112,6 +112,16 @@ def error_message(exc: openstack.exceptions.SDKException) -> str:
     return str(details or exc)[:500]
 
 
+def offset_page(request: Any, items: list[T], max_limit: int) -> list[T]:
+    """Nova's ``common.limited`` over a proxied list: ``offset`` and ``limit``
+    from the query string (non-numbers ignored, the limit capped by default
+    at ``max_limit``)."""
+    q = request.query_params
+    offset = int(q["offset"]) if q.get("offset", "").isdigit() else 0
+    limit = int(q["limit"]) if q.get("limit", "").isdigit() else max_limit
+    return items[offset:offset + limit]
+
+
 def removed_after(ctx: RequestContext, last: str) -> None:
     """404 from the microversion after ``last``, where Nova removed the API."""
     from api.microversion import APIVersion

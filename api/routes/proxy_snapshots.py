@@ -34,10 +34,8 @@ async def _list(request: Request, ctx: RequestContext, h, rule: str) -> dict:
     cloud_proxy.removed_after(ctx, LAST_VERSION)
     snaps = await cloud_proxy.call(
         h, ctx, lambda conn: list(cloud_proxy.block_storage(conn).snapshots(details=True)))
-    q = request.query_params
-    offset = int(q["offset"]) if q.get("offset", "").isdigit() else 0
-    limit = int(q["limit"]) if q.get("limit", "").isdigit() else h.settings.api_max_limit
-    return {"snapshots": [snapshot_view(s) for s in snaps[offset:offset + limit]]}
+    page = cloud_proxy.offset_page(request, snaps, h.settings.api_max_limit)
+    return {"snapshots": [snapshot_view(s) for s in page]}
 
 
 @router.get("/os-snapshots")

@@ -43,10 +43,8 @@ async def _list(request: Request, ctx: RequestContext, h, rule: str) -> dict:
     cloud_proxy.removed_after(ctx, LAST_VERSION)
     vols = await cloud_proxy.call(
         h, ctx, lambda conn: list(cloud_proxy.block_storage(conn).volumes(details=True)))
-    q = request.query_params
-    offset = int(q["offset"]) if q.get("offset", "").isdigit() else 0
-    limit = int(q["limit"]) if q.get("limit", "").isdigit() else h.settings.api_max_limit
-    return {"volumes": [volume_view(v) for v in vols[offset:offset + limit]]}
+    page = cloud_proxy.offset_page(request, vols, h.settings.api_max_limit)
+    return {"volumes": [volume_view(v) for v in page]}
 
 
 @router.get("/os-volumes")
