@@ -33,7 +33,13 @@ as many no-op workflows of a boot's shape (benchmarks/noop_floor.py: 8 local
 activities and one host-queue activity), at the same concurrency, on the same
 Temporal server, and adds ``floor_p50_ms``, ``floor_p95_ms``,
 ``floor_per_s``, ``throughput_ratio`` (boots/s over floor/s) and
-``p50_ratio`` (boot p50 over floor p50).  The floor's latency is start to
+``p50_ratio`` (boot p50 over floor p50).
+
+``--profile`` adds ``profile``: the median of each segment of the boots'
+workflow histories (benchmarks/boot_profile.py), the POST's own p50 and the
+p50 lag from a workflow's completion to the poll that saw ACTIVE.
+``--cpu-of PID`` (``novaflow up``'s pid) adds ``cpu_ms_per_boot``: the CPU
+time each process of that stack used during the boot phase, per boot.  The floor's latency is start to
 result; a boot's is POST to the first poll that sees ACTIVE, so it also
 carries up to one ``--poll-ms`` interval.
 """
@@ -130,6 +136,8 @@ class BootResult:
     server_id: str | None = None
     latency_ms: float | None = None
     error: str | None = None
+    post_ms: float | None = None  # the POST /servers request alone
+    active_at: float | None = None  # epoch seconds of the poll that saw ACTIVE
 
 
 @dataclass
@@ -226,6 +234,7 @@ async def _boot(
         except httpx.HTTPError as exc:
             result.error = f"POST /servers: {exc!r}"
             return
+        result.post_ms = (time.perf_counter() - start) * 1000.0
         if resp.status_code != 202:
             result.error = f"POST /servers: {_describe(resp)}"
             return
@@ -246,6 +255,7 @@ async def _boot(
                     status = server.get("status")
                     if status == "ACTIVE":
                         result.latency_ms = (time.perf_counter() - start) * 1000.0
+                        result.active_at = time.time()
                         return
                     if status == "ERROR":
                         fault = server.get("fault") or {}
@@ -330,6 +340,8 @@ async def run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | No
 
         run_id = uuid.uuid4().hex[:8]
         sem = asyncio.Semaphore(args.concurrency)
+        cpu_of = getattr(args, "cpu_of", None)
+        cpu_before = stack_cpu(cpu_of) if cpu_of else {}
         try:
             start = time.perf_counter()
             results = await asyncio.gather(
@@ -350,6 +362,7 @@ async def run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | No
                 )
             )
             wall_s = time.perf_counter() - start
+            cpu_after = stack_cpu(cpu_of) if cpu_of else {}
         finally:
             # Always clean up whatever was created, even on Ctrl-C or a crash.
             outcomes = await asyncio.gather(
@@ -378,6 +391,14 @@ async def run(args: argparse.Namespace, transport: httpx.AsyncBaseTransport | No
         print(f"boot benchmark: cleanup: {msg}", file=sys.stderr)
     if floor:
         summary = with_ratios(summary, floor)
+    if cpu_of and latencies:
+        summary["cpu_ms_per_boot"] = {
+            name: round((cpu_after.get(name, 0.0) - cpu_before.get(name, 0.0))
+                        * 1000.0 / len(latencies), 1) for name in sorted(cpu_after)}
+        summary["cpu_ms_per_boot"]["all"] = round(sum(summary["cpu_ms_per_boot"].values()), 1)
+    if getattr(args, "profile", False):
+        summary["profile"] = await boot_profile(args.temporal_address,
+                                                [r for r in results if r.latency_ms])
     print(json.dumps(summary), flush=True)
     return 1 if errors or cleanup_errors else 0
 
@@ -446,6 +467,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="also run a no-op workflow of a boot's shape and print the ratio")
     parser.add_argument("--temporal-address", default="127.0.0.1:7233",
                         help="Temporal frontend for --floor (default 127.0.0.1:7233)")
+    parser.add_argument("--cpu-of", type=int, default=None, metavar="PID",
+                        help="also print the CPU ms per boot of PID (novaflow up) and each "
+                             "process under it, over the boot phase")
+    parser.add_argument("--profile", action="store_true",
+                        help="also print where the boots' time went (benchmarks/boot_profile.py)")
     parser.add_argument("--poll-ms", type=_positive_float, default=POLL_INTERVAL_S * 1000,
                         help="how often a booting server is polled (default 50)")
     return parser.parse_args(argv)
@@ -460,6 +486,33 @@ async def floor_figures(args: argparse.Namespace) -> dict:
     return {"floor_p50_ms": _round(percentile(latencies, 50), 1),
             "floor_p95_ms": _round(percentile(latencies, 95), 1),
             "floor_per_s": round(len(latencies) / wall, 3) if wall > 0 else 0.0}
+
+
+def stack_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds used so far by ``pid`` and its descendants, by process name."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from hosts import children, cpu_seconds, proc_name
+
+    out: dict[str, float] = {}
+    for child in children(pid):
+        name = proc_name(child)
+        out[name] = out.get(name, 0.0) + cpu_seconds(child)
+    return out
+
+
+async def boot_profile(address: str, booted: list[BootResult]) -> dict:
+    """The boots' history profile, plus the API's share (POST /servers) and
+    the lag from each workflow's completion to the poll that saw ACTIVE."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from boot_profile import profile
+
+    ids = {f"boot-{r.server_id}": r for r in booted}
+    out, closed = await profile(address, list(ids))
+    lags = [(ids[wid].active_at - at) * 1000.0 for wid, at in closed.items()
+            if ids[wid].active_at]
+    out["post_servers_p50_ms"] = _round(percentile([r.post_ms for r in booted], 50), 1)
+    out["close_to_seen_active_p50_ms"] = _round(percentile(lags, 50), 1)
+    return out
 
 
 def with_ratios(summary: dict, floor: dict) -> dict:

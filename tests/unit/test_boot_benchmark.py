@@ -181,3 +181,43 @@ async def test_run_missing_image_fails_setup(capsys):
     rc = await boot.run(args, transport=httpx.MockTransport(handler))
     assert rc == 2
     assert "cirros" in capsys.readouterr().err
+
+
+def _load_profile():
+    sys.path.insert(0, str(BOOT_PY.parent))
+    import boot_profile
+
+    return boot_profile
+
+
+def test_profile_cuts_a_recorded_boot_into_its_steps():
+    """benchmarks/boot_profile.py on a real boot's history (one rescheduled
+    after a failed spawn): the segments are in time order, cover the run from
+    start to completion, and name its local activities and host steps."""
+    from temporalio.client import WorkflowHistory
+
+    profile = _load_profile()
+    path = BOOT_PY.parents[1] / "tests/replay/histories/boot_rescheduled_after_spawn_failure.json"
+    history = WorkflowHistory.from_json("boot", json.loads(path.read_text()))
+    events = list(history.events)
+    segments = profile.segments(events)
+    names = [name for name, _ in segments]
+    assert names[0] == "queue:first_task" and names[-1] == "workflow_close"
+    for step in ("la:check_token", "la:get_flavor", "la:select_destinations",
+                 "la:claim_resources", "la:allocate_network", "la:mark_active",
+                 "host:spawn", "queue:spawn"):
+        assert step in names, names
+    assert names.count("host:spawn") == 2  # the failed attempt and the retried one
+    assert all(ms >= 0 for _, ms in segments)
+    run_ms = (profile._ts(events[-1]) - profile._ts(events[0])) * 1000
+    assert sum(ms for _, ms in segments) == pytest.approx(run_ms, abs=0.01)
+
+
+def test_profile_summary_takes_each_segments_median():
+    profile = _load_profile()
+    out = profile.summarize([[("a", 1.0), ("b", 10.0), ("a", 1.0)],
+                             [("a", 4.0), ("b", 20.0)],
+                             [("b", 30.0)]])
+    assert out["workflows"] == 3
+    assert out["segments_p50_ms"] == {"b": 20.0, "a": 2.0}
+    assert out["workflow_p50_ms"] == 24.0
