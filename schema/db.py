@@ -5,16 +5,28 @@ as a reader and later writes can fail at once with "database is locked"
 instead of waiting.  So writers use their own engine whose transactions open
 with ``BEGIN IMMEDIATE`` and wait up to ``busy_timeout``; readers use plain
 ``BEGIN`` and never block writers (WAL).  On PostgreSQL both are one engine.
+
+SQLite's busy handler waits by sleeping in growing steps (1, 2, 5, 10 ... 100
+ms), so a writer that finds the database locked sleeps on long after the lock
+is free, and a newcomer can take it first.  Measured under 10 parallel boots:
+writers held the lock for 5 ms at the median but waited 112 ms at p95, 14 s
+in all over 60 boots.  So on SQLite every writer first queues on a lock of
+its own (a thread lock, then ``flock`` on ``<database>.writelock``, shared by
+every process using the file): a waiter wakes the moment the writer before it
+is done, and SQLite's own lock is then free.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import lru_cache
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 from schema import host_changes  # noqa: F401  (registers the change-log session events)
@@ -46,14 +58,47 @@ def _sqlite_engine(url: str, immediate: bool) -> Engine:
     return engine
 
 
+class WriterQueue:
+    """One writer at a time across threads and processes, woken in turn."""
+
+    def __init__(self, path: str | None):
+        self._path = path  # None: an in-memory database, one process only
+        self._thread_lock = threading.RLock()
+        self._fd: int | None = None
+        self._pid = 0
+
+    def _file(self) -> int:
+        if self._fd is None or self._pid != os.getpid():  # a forked child opens its own
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        with self._thread_lock:
+            if self._path is None:
+                yield
+                return
+            fd = self._file()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+
 class Database:
     """The read and write engines of one database URL."""
 
     def __init__(self, url: str):
         self.url = url
+        self._writers: WriterQueue | None = None
         if url.startswith("sqlite"):
             self.read_engine = _sqlite_engine(url, immediate=False)
             self.write_engine = _sqlite_engine(url, immediate=True)
+            path = make_url(url).database
+            self._writers = WriterQueue(f"{path}.writelock"
+                                        if path and path != ":memory:" else None)
         else:
             self.read_engine = self.write_engine = create_engine(url, pool_pre_ping=True)
 
@@ -66,7 +111,8 @@ class Database:
     @contextmanager
     def writer(self) -> Iterator[Session]:
         """A session that commits on success and rolls back on error."""
-        with Session(self.write_engine, expire_on_commit=False) as session:
+        turn = self._writers.turn() if self._writers else nullcontext()
+        with turn, Session(self.write_engine, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()
