@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     # it (host workers heartbeat every running step each second).
     host_heartbeat_timeout: float = 10.0
     instance_build_timeout: int = 600
+    # Run the control worker's workflows in Temporal's sandbox (workers/control.py
+    # says why it is off by default; the tests run every workflow sandboxed).
+    workflow_sandbox: bool = False
     # Nova's: how long a build waits for network-vif-plugged of each port
     # (0: do not wait), and whether the wait running out fails the host.
     vif_plugging_timeout: int = 300

@@ -65,7 +65,7 @@ from activities.volumes import VolumeActivities
 from novaflow import errors
 from novaflow.queues import host_queue
 from novaflow.states import VmState
-from workers.control import WORKFLOW_RUNNER
+from workers.control import SANDBOXED_RUNNER
 from workflows.boot import BootServerWorkflow
 from workflows.delete import DeleteServerWorkflow
 from workflows.evacuate import EvacuateServerWorkflow
@@ -294,7 +294,7 @@ class Env:
 
     async def __aenter__(self) -> Env:
         self._workers.append(Worker(self.client, task_queue=self.queue, workflows=WORKFLOWS,
-                                    workflow_runner=WORKFLOW_RUNNER,
+                                    workflow_runner=SANDBOXED_RUNNER,
                                     activities=self.cloud.control_activities()))
         for h in self.live:
             self._workers.append(Worker(self.client, task_queue=host_queue(h),
