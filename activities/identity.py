@@ -149,8 +149,12 @@ class KeystoneTokenBackend(TokenBackend):
                 f"The identity service answered {resp.status_code} to a token check.")
         body = resp.json()
         ident = identity_from_token(body)
-        if not allow_expired:  # an expired token must never be served from the cache
-            self.cache.put(token, ident, _expires_at(body))
+        expires_at = _expires_at(body)
+        # An expired token (allow_expired) must never be served from the cache;
+        # one still valid is cached whoever asked, so the builds' own check of
+        # the token that the API has just checked finds it there.
+        if expires_at > time.time():
+            self.cache.put(token, ident, expires_at)
         return ident
 
     async def avalidate(self, token: str | None) -> Identity:

@@ -16,6 +16,7 @@ from keystoneauth1.identity import v3
 from stack import wait_for
 from temporalio.client import Client
 
+from activities.identity import keystone_backend
 from novaflow.codec import ENCODING
 from novaflow.temporal_client import data_converter
 from workers.temporal_admin import replay_history
@@ -113,6 +114,21 @@ def test_a_revoked_token_is_refused_once_the_cache_time_has_passed(stack):
              what="the revoked token to be refused")
     cache_time = stack.stack.settings.token_cache_time
     assert time.monotonic() - started <= cache_time + 5
+
+
+@pytest.mark.db_agnostic
+def test_the_builds_token_check_caches_a_valid_token(stack):
+    """check_token validates with allow_expired (a build may outlive its token);
+    a token still valid is cached all the same, so the builds after the first
+    do not ask Keystone again (they did, every boot, before)."""
+    token, _ = issue_token(stack.auth_url, stack.login("demo"))
+    backend = keystone_backend(stack.stack.settings)
+    try:
+        assert backend.cache.get(token) is None
+        ident = backend.validate(token, allow_expired=True)
+        assert ident.project_id and backend.cache.get(token) == ident
+    finally:
+        backend.session.session.close()
 
 
 @pytest.mark.db_agnostic
