@@ -13,6 +13,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.audit import AuditActivities
+from activities.build_lookups import BuildLookupActivities
 from activities.catalog import CatalogActivities
 from activities.control_clock import ControlClockActivities
 from activities.day2 import Day2Activities
@@ -88,6 +89,7 @@ def control_activities(client: Client, db: Database, settings: Settings,
     temporal = TemporalActivities(client)
     return [
         identity.check_token,
+        BuildLookupActivities(identity, catalog).build_lookups,
         catalog.get_flavor, catalog.get_image, catalog.get_networks,
         scheduler.select_destinations, scheduler.claim_resources, scheduler.release_claim,
         network.allocate_network, network.deallocate_network, network.bind_ports,

@@ -21,6 +21,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.build_lookups import BuildLookupActivities
     from activities.catalog import CatalogActivities
     from activities.host_reports import HostStateActivities
     from activities.hypervisor.activities import HostActivities
@@ -35,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         AllocateNetworkInput,
         AttachVolumesInput,
         BlockDeviceSpec,
+        BuildLookupsInput,
         ImageInfo,
         LookupInput,
         ReserveVolumesInput,
@@ -159,21 +161,24 @@ class BootServerWorkflow(StepTracking):
     async def _build(self, inp: BootServerInput) -> BootServerResult:
         ctx = inp.ctx
         try:
-            with self.steps.step("check_token"):
-                await control(IdentityActivities.check_token, CheckTokenInput(ctx=ctx),
-                              summary="check_token")
-            with self.steps.step("lookups") as step:
-                flavor, image, networks = await asyncio.gather(
-                    control(CatalogActivities.get_flavor,
-                            LookupInput(ctx=ctx, ref=inp.flavor_ref),
-                            summary=f"get_flavor {inp.flavor_ref}"),
-                    self._get_image(inp),
-                    control(CatalogActivities.get_networks,
-                            LookupInput(ctx=ctx, ref="", refs=inp.network_ids,
-                                        ports=inp.port_ids),
-                            summary="get_networks"),
-                )
-                step.details = f"flavor {flavor.name}, image {image.name}"
+            if workflow.patched("boot-one-lookup"):
+                flavor, image, networks = await self._lookups(inp)
+            else:
+                with self.steps.step("check_token"):
+                    await control(IdentityActivities.check_token, CheckTokenInput(ctx=ctx),
+                                  summary="check_token")
+                with self.steps.step("lookups") as step:
+                    flavor, image, networks = await asyncio.gather(
+                        control(CatalogActivities.get_flavor,
+                                LookupInput(ctx=ctx, ref=inp.flavor_ref),
+                                summary=f"get_flavor {inp.flavor_ref}"),
+                        self._get_image(inp),
+                        control(CatalogActivities.get_networks,
+                                LookupInput(ctx=ctx, ref="", refs=inp.network_ids,
+                                            ports=inp.port_ids),
+                                summary="get_networks"),
+                    )
+                    step.details = f"flavor {flavor.name}, image {image.name}"
             volumes: ReserveVolumesResult | None = None
             if inp.block_devices:
                 self._has_volumes = True
@@ -322,6 +327,32 @@ class BootServerWorkflow(StepTracking):
         message = f"Virtual Interface creation failed ({details})"
         self.steps.record(event, start, "Error", host, message)
         raise HostRejected(message, errors.SPAWN_FAILED)
+
+    async def _lookups(self, inp: BootServerInput) -> tuple[Any, ImageInfo, Any]:
+        """The token check and the lookups in one local activity; the events
+        check_token and lookups are recorded as before (a failed token check
+        under check_token, a failed lookup under lookups)."""
+        start = workflow.now()
+        self.steps.at("check_token, lookups")
+        try:
+            found = await control(
+                BuildLookupActivities.build_lookups,
+                BuildLookupsInput(ctx=inp.ctx, flavor_ref=inp.flavor_ref,
+                                  image_ref=inp.image_ref, network_ids=inp.network_ids,
+                                  port_ids=inp.port_ids),
+                summary=f"check_token, get_flavor {inp.flavor_ref}, "
+                        f"get_image {inp.image_ref or '(none)'}, get_networks")
+        except ActivityError as exc:
+            token = failure_type(exc) in (errors.INVALID_TOKEN, "KeystoneUnavailable")
+            if not token:
+                self.steps.record("check_token", start)
+            self.steps.record("check_token" if token else "lookups", start, "Error",
+                              details=failure_message(exc))
+            raise
+        self.steps.record("check_token", start)
+        self.steps.record("lookups", start,
+                          details=f"flavor {found.flavor.name}, image {found.image.name}")
+        return found.flavor, found.image, found.networks
 
     async def _get_image(self, inp: BootServerInput) -> ImageInfo:
         """The image to boot; a volume-backed server may have none (its volume's comes later)."""

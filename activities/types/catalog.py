@@ -126,3 +126,21 @@ class AttachVolumesInput:
     host: str
     disks: list[VolumeDisk] = field(default_factory=list)
     connector: dict = field(default_factory=dict)  # the host's, for Cinder (empty: a default)
+
+
+@dataclass
+class BuildLookupsInput:
+    """A build's token check and lookups, in one step (activities/build_lookups.py)."""
+
+    ctx: OpContext
+    flavor_ref: str
+    image_ref: str  # "" for a volume-backed server (its volume's image comes later)
+    network_ids: list[str] = field(default_factory=list)
+    port_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BuildLookupsResult:
+    flavor: FlavorInfo
+    image: ImageInfo
+    networks: list[NetworkInfo]

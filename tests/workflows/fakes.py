@@ -24,6 +24,7 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
+from activities.build_lookups import BuildLookupActivities
 from activities.catalog import CatalogActivities
 from activities.day2 import Day2Activities
 from activities.evacuate import EvacuateActivities
@@ -49,12 +50,16 @@ from activities.temporal_ops import TemporalActivities
 from activities.types.catalog import (
     AllocateNetworkResult,
     BindPortsResult,
+    BuildLookupsInput,
+    BuildLookupsResult,
     FlavorInfo,
     ImageInfo,
+    LookupInput,
     NetworkInfo,
     PortInfo,
 )
 from activities.types.day2 import RebuildPlan
+from activities.types.identity import CheckTokenInput
 from activities.types.hypervisor import PowerActionResult, SpawnResult
 from activities.types.instances import DeleteTargets
 from activities.types.moves import HostCapabilities, LiveMigrateData, MigrationPlan
@@ -97,7 +102,7 @@ WORKFLOWS += [SnapshotServerWorkflow, ShelveServerWorkflow, ShelveOffloadWorkflo
               UnrescueServerWorkflow, AttachVolumeWorkflow, DetachVolumeWorkflow,
               SwapVolumeWorkflow, AttachInterfaceWorkflow, DetachInterfaceWorkflow]
 
-CONTROL = [CatalogActivities, HostStateActivities, IdentityActivities, InstanceActivities,
+CONTROL = [BuildLookupActivities, CatalogActivities, HostStateActivities, IdentityActivities, InstanceActivities,
            MigrationActivities, NetworkActivities, SchedulerActivities, TemporalActivities,
            VolumeActivities, Day2Activities, RebuildActivities]
 CONTROL += [ShelveActivities, EvacuateActivities, RescueActivities, VolumeAttachActivities,
@@ -245,10 +250,24 @@ class Cloud:
     async def _call(self, name: str, host: str | None, arg: Any) -> Any:
         self.calls.append((name, host, arg))
         script = (self.on_host.get(host, {}) if host else self.on).get(name)
+        if script is None and name == "build_lookups":
+            return await self._build_lookups(arg)
         if script is None:
             return self._default(name, host, arg)
         out = script(arg)
         return await out if inspect.isawaitable(out) else out
+
+    async def _build_lookups(self, arg: BuildLookupsInput) -> BuildLookupsResult:
+        """As the real one: the token check, then each lookup, each as its own
+        (scripted or default) call, so a test scripts them one by one."""
+        ctx = arg.ctx
+        await self._call("check_token", None, CheckTokenInput(ctx=ctx))
+        flavor = await self._call("get_flavor", None, LookupInput(ctx=ctx, ref=arg.flavor_ref))
+        image = (await self._call("get_image", None, LookupInput(ctx=ctx, ref=arg.image_ref))
+                 if arg.image_ref else ImageInfo(id="", name=""))
+        networks = await self._call("get_networks", None, LookupInput(
+            ctx=ctx, ref="", refs=arg.network_ids, ports=arg.port_ids))
+        return BuildLookupsResult(flavor=flavor, image=image, networks=networks)
 
     # -- the fakes ---------------------------------------------------------------
 
