@@ -3,11 +3,9 @@ log), error handlers and the routers."""
 
 from __future__ import annotations
 
-import time
-import uuid
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from temporalio.client import Client
 
 from activities.identity import TokenBackend, keystone_backend
@@ -15,8 +13,8 @@ from api import errors
 from api.deps import AppHandles
 from api.guard import RequestGuard
 from api.legacy_v2 import LegacyV2Compat
-from api.microversion import requested_version, response_headers
 from api.policy import PolicyEnforcer
+from api.request_ids import RequestIds
 from api.routes import (
     availability_zones,
     catalog,
@@ -53,12 +51,9 @@ from api.routes import (
 )
 from api.routes import quotas as quota_sets
 from api.routes.remote_consoles import router as remote_consoles_router
-from novaflow import logs
 from novaflow.settings import Settings
 from novaflow.temporal_client import connect
 from schema.db import get_database
-
-log = logs.get_logger("novaflow.api")
 
 
 def create_app(settings: Settings, temporal: Client | None = None,
@@ -83,41 +78,12 @@ def create_app(settings: Settings, temporal: Client | None = None,
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.handles = handles
     errors.install(app)
-    # Added first, so it runs inside request_context: its 400/413 answers
+    # Added first, so it runs inside RequestIds: its 400/413 answers
     # carry the request ids like every other response.
     app.add_middleware(RequestGuard)
 
-    @app.middleware("http")
-    async def request_context(request: Request, call_next):
-        request_id = f"req-{uuid.uuid4()}"
-        request.state.request_id = request_id
-        logs.clear()
-        logs.bind(request_id=request_id)
-        started = time.perf_counter()
-        ver_headers: dict[str, str] = {}
-        if request.url.path.startswith("/v2.1/"):
-            try:
-                ver = requested_version(request.headers)
-            except errors.NovaAPIError as exc:
-                response = errors.error_response(exc)
-                response.headers["x-openstack-request-id"] = request_id
-                response.headers["x-compute-request-id"] = request_id
-                return response
-            request.state.api_version = ver
-            ver_headers = response_headers(ver)
-        try:
-            response = await call_next(request)
-        except Exception as exc:  # never a stack trace, and always the request ids
-            log.exception("unexpected API error", error=repr(exc))
-            response = errors.error_response(errors.unexpected_fault())
-        response.headers["x-openstack-request-id"] = request_id
-        response.headers["x-compute-request-id"] = request_id
-        for k, v in ver_headers.items():
-            response.headers[k] = v
-        log.info("request", method=request.method, path=_loggable(request.url.path),
-                 status=response.status_code,
-                 ms=round((time.perf_counter() - started) * 1000, 1))
-        return response
+    # Request ids, microversion headers, the log line (api/request_ids.py).
+    app.add_middleware(RequestIds, loggable=_loggable)
 
     for module in (versions, servers, server_actions, flavors, catalog):
         app.include_router(module.router)
