@@ -6,7 +6,10 @@ heartbeat timeout resumes after the build has rescheduled elsewhere (or been
 deleted).  Before creating the domain, and again right after, the host asks
 the build's workflow (its ``claimed_host`` query, answered by the control
 plane) which host and attempt are current; a spawn that is no longer current
-undoes itself.  Hosts still never open the database: the question goes
+undoes itself.  It asks only when the attempt can have been given up: once
+it is older than half its heartbeat timeout, or cancelled
+(``activities/hypervisor/activities._may_be_superseded``); a prompt spawn
+skips both queries.  Hosts still never open the database: the question goes
 through Temporal.  If the control plane cannot answer, the spawn proceeds;
 power sync reaps any domain left on a host its server does not live on
 (activities/host_reports.py), so that is the second line of defence.
