@@ -101,7 +101,9 @@ class AppHandles:
         return self.images
 
 
-def handles(request: Request) -> AppHandles:
+async def handles(request: Request) -> AppHandles:
+    # async: FastAPI runs a plain function dependency in its thread pool, a
+    # thread hop on every request for a dictionary lookup.
     return request.app.state.handles
 
 
