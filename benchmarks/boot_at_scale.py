@@ -28,6 +28,16 @@ from identity import PORT_FLAGS, come_up, free_port, stop
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def raise_quota(env: dict, servers: int) -> None:
+    """demo's instance quota (10) covers ``servers`` (boot.py deletes at the end)."""
+    subprocess.run(
+        [sys.executable, "-c",
+         "import sys, openstack; c = openstack.connect(cloud='novaflow-admin'); "
+         "c.set_compute_quotas('demo', instances=int(sys.argv[1]), cores=int(sys.argv[1]), "
+         "ram=int(sys.argv[1]) * 1024)", str(max(servers, 10))],
+        cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
+
+
 def one_run(hosts: int, servers: int, deadline: float) -> dict:
     state = Path(tempfile.mkdtemp(prefix=f"nf-scale-{hosts}-"))
     ports = {flag: free_port() for flag in PORT_FLAGS}
@@ -43,6 +53,7 @@ def one_run(hosts: int, servers: int, deadline: float) -> dict:
             time.sleep(0.5)
         out["registered_s"] = round(time.monotonic() - t0, 1)
         env = {**os.environ, "OS_CLIENT_CONFIG_FILE": str(state / "clouds.yaml")}
+        raise_quota(env, servers)
         boot = subprocess.run(
             [sys.executable, str(ROOT / "benchmarks" / "boot.py"), "--servers", str(servers),
              "--concurrency", "1", "--api", f"http://127.0.0.1:{ports['--api-port']}",
