@@ -266,24 +266,41 @@ async def create_server(payload: ServerCreateRequest, response: Response, ctx: C
         raise BadRequest(f"Flavor {flavor_ref} could not be found.")
     # Images are Glance's: checked there (as the project sees them) before the
     # database work below.
-    image = None
-    if image_ref:
-        image = await images.boot_image(h, ctx, image_ref, flavor.memory_mb, flavor.root_gb)
-    bdm_images = await volumes.check_block_device_images(h, ctx, bdms)
-    # Volumes are Cinder's: checked through its API as the caller.
-    bdm_boot_image = await volumes.check_block_device_volumes(h, ctx, bdms, max_count)
-    def validate() -> tuple:
-        with h.db.reader() as s:
-            if key_name is not None and s.exec(select(KeyPair).where(
-                    KeyPair.user_id == ctx.user_id, KeyPair.name == key_name)).first() is None:
-                raise BadRequest("Invalid key_name provided.")
-            quotas.check_metadata_items(s, ctx.project_id, len(metadata), h.settings)
-            return (bdm_boot_image, *_networks(ctx, server, max_count),
-                    *_availability_zone(s, ctx, server))
+    async def check_image() -> Any:
+        if not image_ref:
+            return None
+        return await images.boot_image(h, ctx, image_ref, flavor.memory_mb, flavor.root_gb)
 
-    boot_image_id, network_ids, port_ids, zone, force_host = await asyncio.to_thread(validate)
-    network_ids = await cloud_proxy.call(
-        h, ctx, lambda conn: _check_networks(conn, ctx, network_ids, port_ids))
+    async def check_the_rest() -> tuple:
+        bdm_images = await volumes.check_block_device_images(h, ctx, bdms)
+        # Volumes are Cinder's: checked through its API as the caller.
+        bdm_boot_image = await volumes.check_block_device_volumes(h, ctx, bdms, max_count)
+
+        def validate() -> tuple:
+            with h.db.reader() as s:
+                if key_name is not None and s.exec(select(KeyPair).where(
+                        KeyPair.user_id == ctx.user_id,
+                        KeyPair.name == key_name)).first() is None:
+                    raise BadRequest("Invalid key_name provided.")
+                quotas.check_metadata_items(s, ctx.project_id, len(metadata), h.settings)
+                return (bdm_boot_image, *_networks(ctx, server, max_count),
+                        *_availability_zone(s, ctx, server))
+
+        boot_image_id, network_ids, port_ids, zone, force_host = await asyncio.to_thread(
+            validate)
+        network_ids = await cloud_proxy.call(
+            h, ctx, lambda conn: _check_networks(conn, ctx, network_ids, port_ids))
+        return bdm_images, boot_image_id, network_ids, port_ids, zone, force_host
+
+    # Glance and the network service are asked side by side (they answer in
+    # about the same time); the image's refusal is still the one reported
+    # when both refuse, as when they were asked in turn.
+    image, rest = await asyncio.gather(check_image(), check_the_rest(),
+                                       return_exceptions=True)
+    for outcome in (image, rest):
+        if isinstance(outcome, BaseException):
+            raise outcome
+    bdm_images, boot_image_id, network_ids, port_ids, zone, force_host = rest
     # Nova's API checks the groups in Neutron before anything is made.
     group_ids = await security_groups_api.resolve_for_boot(h, ctx.project_id,
                                                            security_groups)

@@ -29,6 +29,12 @@ BAD_UUID = "00000000-0000-0000-0000-000000000000"
     ({"flavorRef": "no-such-flavor"}, "Flavor no-such-flavor could not be found."),
     ({"imageRef": None}, "'imageRef' is a required property"),
     ({"imageRef": BAD_UUID}, f"Image {BAD_UUID} could not be found."),
+    # Glance and the network service are asked side by side: the image still wins.
+    ({"imageRef": BAD_UUID, "networks": [{"uuid": BAD_UUID}]},
+     f"Image {BAD_UUID} could not be found."),
+    ({"networks": [{"uuid": BAD_UUID}]}, f"Network {BAD_UUID} could not be found."),
+    ({"key_name": "no-such-key", "networks": [{"uuid": BAD_UUID}]},
+     "Invalid key_name provided."),
     ({"name": " padded"}, "is not a 'name'"),
     ({"networks": [{"uuid": "not-a-uuid"}]}, "network uuid is not in proper format"),
     ({"key_name": "no-such-key"}, "Invalid key_name provided."),
