@@ -11,19 +11,20 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from api.deps import AppHandles, RequestContext
 from api.errors import BadRequest, Conflict
-from api.operations import Operation, op_timeouts, start_operation
+from api.operations import Operation, Written, op_timeouts, start_operation, write_operation
 from novaflow.states import TaskState
 from schema.models import BlockDeviceMapping, Instance, ServerGroup, ServerGroupMember
 from workflows.boot import BootServerInput, BootServerWorkflow
 from workflows.delete import DeleteServerInput, DeleteServerWorkflow
 
 
-async def create_server(h: AppHandles, ctx: RequestContext, inst: Instance,
-                        network_ids: list[str], scheduler_hints: dict,
-                        force_host: str | None, block_devices: list | None = None,
-                        bdm_rows: list[BlockDeviceMapping] | None = None,
-                        port_ids: list[str] | None = None) -> Instance:
-    """Write the instance (BUILD/scheduling) and start its BootServerWorkflow."""
+async def write_server(h: AppHandles, ctx: RequestContext, inst: Instance,
+                       network_ids: list[str], scheduler_hints: dict,
+                       force_host: str | None, block_devices: list | None = None,
+                       bdm_rows: list[BlockDeviceMapping] | None = None,
+                       port_ids: list[str] | None = None) -> Written:
+    """Write the instance (BUILD/scheduling); ``launch_operation`` then starts
+    its BootServerWorkflow (api/operations.py)."""
     group_uuid = scheduler_hints.get("group")
 
     def prepare(s: Session, row: Instance, _workflow_id: str) -> None:
@@ -50,13 +51,12 @@ async def create_server(h: AppHandles, ctx: RequestContext, inst: Instance,
             vif_plugging_is_fatal=h.settings.vif_plugging_is_fatal)
 
     flavor_name = (inst.flavor or {}).get("name", "")
-    await start_operation(h, ctx, inst, Operation(
+    return await write_operation(h, ctx, inst, Operation(
         key="create", workflow=BootServerWorkflow.run, new=True, search_operation="boot",
         workflow_id=lambda row, _action: f"boot-{row.uuid}", make_input=make_input,
         prepare=prepare, undo=undo,
         summary=f"boot {inst.display_name} ({flavor_name}) for project {inst.project_id}",
         details=f"server {inst.uuid}, image {inst.image_ref}"))
-    return inst
 
 
 async def delete_server(h: AppHandles, ctx: RequestContext, inst: Instance) -> None:

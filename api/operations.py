@@ -160,10 +160,29 @@ def _take(s: Session, ctx: RequestContext, inst: Instance, key: str
     return row, before
 
 
+@dataclass
+class Written:
+    """An operation whose rows are written and whose workflow is not yet started."""
+
+    op: Operation
+    row: Instance
+    before: _Before
+    started: Started
+    inp: Any
+
+
 async def start_operation(h: AppHandles, ctx: RequestContext, inst: Instance,
                           op: Operation) -> Started:
     """Check, take task_state, write the action, start the workflow (see module doc)."""
-    def write() -> tuple[Instance, _Before, str, Started, Any]:
+    return await launch_operation(h, ctx, await write_operation(h, ctx, inst, op))
+
+
+async def write_operation(h: AppHandles, ctx: RequestContext, inst: Instance,
+                          op: Operation) -> Written:
+    """The first half of ``start_operation``: check, take task_state and write
+    the action (a create: the instance).  ``launch_operation`` must follow, or
+    ``abandon_operation`` to put the rows back."""
+    def write() -> Written:
         with h.db.writer() as s:
             if op.new:
                 s.add(inst)
@@ -186,15 +205,21 @@ async def start_operation(h: AppHandles, ctx: RequestContext, inst: Instance,
                               previous_workflow_id=before.workflow_id
                               if before.task_state is not None else None)
             inp = op.make_input(op_context(ctx, row, act.id), started)
-            return row, before, workflow_id, started, inp
+            return Written(op, row, before, started, inp)
 
     rule = transition(op.key)
     # The transaction runs in a thread: on the event loop it would stall every
     # request (and, in the one-process stack, every workflow) while it waits.
-    row, before, workflow_id, started, inp = await asyncio.to_thread(write)
+    return await asyncio.to_thread(write)
+
+
+async def launch_operation(h: AppHandles, ctx: RequestContext, w: Written) -> Started:
+    """The second half of ``start_operation``: start the workflow; if Temporal
+    cannot, put the rows back and answer 503."""
+    op, row = w.op, w.row
     try:
         await h.temporal.start_workflow(
-            op.workflow, inp, id=workflow_id, task_queue=CONTROL_QUEUE,
+            op.workflow, w.inp, id=w.started.workflow_id, task_queue=CONTROL_QUEUE,
             id_conflict_policy=op.conflict_policy, id_reuse_policy=op.reuse_policy,
             search_attributes=search_attributes(row, op.search_operation or op.key),
             static_summary=op.summary,
@@ -202,12 +227,17 @@ async def start_operation(h: AppHandles, ctx: RequestContext, inst: Instance,
     except Exception as exc:
         log.error("could not start the operation", operation=op.key, server_id=row.uuid,
                   error=repr(exc))
-        _undo(h, row, op, started, before)
+        await abandon_operation(h, w)
         raise ServiceUnavailable(
-            f"The {rule.operation} of server {row.uuid} could not be started: the workflow "
-            "service is unavailable. Nothing was changed; try again later.",
+            f"The {transition(op.key).operation} of server {row.uuid} could not be started: "
+            "the workflow service is unavailable. Nothing was changed; try again later.",
             headers={"Retry-After": str(RETRY_AFTER_S)}) from exc
-    return started
+    return w.started
+
+
+async def abandon_operation(h: AppHandles, w: Written) -> None:
+    """Put back the rows of an operation that will not be launched."""
+    await asyncio.to_thread(_undo, h, w.row, w.op, w.started, w.before)
 
 
 async def read_on_host(h: AppHandles, workflow: Any, inp: Any, workflow_id: str,

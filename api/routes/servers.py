@@ -22,6 +22,7 @@ from api.actions import soft_delete
 from api.deps import Ctx, Handles, RequestContext
 from api.errors import BadRequest, Conflict, NotFound
 from api.flavor_visibility import may_use
+from api.operations import Written, abandon_operation, launch_operation
 from api.routes import volumes
 from api.schemas.common import check_versions
 from api.schemas.servers import ServerCreateRequest, ServerListQuery, ServerUpdateRequest
@@ -311,7 +312,10 @@ async def create_server(payload: ServerCreateRequest, response: Response, ctx: C
     image_snapshot = ({"id": image.id, "name": image.name,
                        "properties": dict(image.properties)} if image else {})
     specs = volumes.block_device_specs(bdms)
-    created: list[Instance] = []
+    # The project's lock covers the quota count and the rows it allows (which
+    # count against the next request at once); the workflows start after it,
+    # so one project's boots do not queue behind each other's Temporal call.
+    written: list[Written] = []
     async with quotas.project_lock(ctx.project_id):
         def allowed() -> int:
             with h.db.reader() as s:
@@ -337,10 +341,20 @@ async def create_server(payload: ServerCreateRequest, response: Response, ctx: C
                 access_ip_v4=server.get("accessIPv4"), access_ip_v6=server.get("accessIPv6"),
                 security_group_ids=group_ids,
             )
-            created.append(await compute.create_server(
+            written.append(await compute.write_server(
                 h, ctx, inst, network_ids, hints, force_host, block_devices=specs,
                 port_ids=port_ids,
                 bdm_rows=volumes.block_device_rows(inst.uuid, bdms)))
+    created: list[Instance] = []
+    for index, w in enumerate(written):
+        try:
+            await launch_operation(h, ctx, w)
+        except BaseException:
+            # Those not launched leave no rows (the failed one put its own back).
+            for rest in written[index + 1:]:
+                await abandon_operation(h, rest)
+            raise
+        created.append(w.row)
     if tags:
         def write_tags() -> None:
             with h.db.writer() as s:

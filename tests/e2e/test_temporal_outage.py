@@ -49,6 +49,21 @@ async def test_a_create_during_an_outage_leaves_no_server(stack, api_without_tem
         assert not s.exec(select(Instance).where(Instance.display_name == "outage-vm")).all()
 
 
+async def test_a_multi_create_during_an_outage_leaves_none_of_its_servers(
+        stack, api_without_temporal, catalog_ids):
+    """Every row of a multiple create is written before any workflow starts:
+    the first start fails, and the servers not launched go too."""
+    resp = await api_without_temporal.post("/v2.1/servers", json={"server": {
+        "name": "outage-many", "flavorRef": "1", "imageRef": catalog_ids["image"],
+        "networks": [{"uuid": catalog_ids["network"]}], "min_count": 3}})
+    assert_unavailable(resp)
+    with stack.db.reader() as s:
+        assert not s.exec(select(Instance).where(
+            Instance.display_name.startswith("outage-many"))).all()
+        assert not s.exec(select(InstanceAction).where(
+            InstanceAction.request_id == resp.headers["x-openstack-request-id"])).all()
+
+
 async def test_an_action_during_an_outage_gives_the_server_back(stack, demo, catalog_ids,
                                                                 api_without_temporal):
     sid = boot(demo, catalog_ids, "outage-stop")
