@@ -64,6 +64,7 @@ class WriterQueue:
     def __init__(self, path: str | None):
         self._path = path  # None: an in-memory database, one process only
         self._thread_lock = threading.RLock()
+        self._depth = 0  # turns the holding thread has nested
         self._fd: int | None = None
         self._pid = 0
 
@@ -76,15 +77,19 @@ class WriterQueue:
     @contextmanager
     def turn(self) -> Iterator[None]:
         with self._thread_lock:
-            if self._path is None:
-                yield
-                return
-            fd = self._file()
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            # Only the outermost turn of a thread takes and gives back the
+            # file lock: an inner one ending must not let another process in.
+            outer = self._depth == 0 and self._path is not None
+            fd = self._file() if outer else None
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            self._depth += 1
             try:
                 yield
             finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+                self._depth -= 1
+                if fd is not None:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 class Database:

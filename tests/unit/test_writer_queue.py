@@ -109,6 +109,23 @@ def test_a_thread_waits_for_another_threads_turn(tmp_path):
     assert inside == ["first", "first out", "second"]
 
 
+def test_a_nested_turn_keeps_the_file_lock_until_the_outer_one_ends(tmp_path):
+    path = tmp_path / "n.writelock"
+    queue = WriterQueue(str(path))
+    inode = None
+
+    def held() -> bool:
+        return any(line.split()[-3].endswith(f":{inode}") and "->" not in line
+                   for line in Path("/proc/locks").read_text().splitlines() if "FLOCK" in line)
+
+    with queue.turn():
+        inode = path.stat().st_ino
+        with queue.turn():
+            assert held()
+        assert held()  # the inner turn ending gave nothing back
+    assert not held()
+
+
 def test_an_in_memory_database_needs_no_file():
     queue = WriterQueue(None)
     with queue.turn():
