@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import delete as sql_delete
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
@@ -88,10 +89,16 @@ def _network_visible(ctx: RequestContext, net: Network) -> bool:
     return net.shared or net.project_id == ctx.project_id or ctx.is_admin
 
 
-def _visible_networks(ctx: RequestContext, h) -> list[dict]:
+def _visible_networks(ctx: RequestContext, h, network_id: str | None = None) -> list[dict]:
+    """The networks the caller sees (only ``network_id``, if given), read in
+    the database rather than all of them filtered here."""
     with h.db.reader() as s:
-        nets = s.exec(select(Network).order_by(Network.created_at)).all()
-        subnets = s.exec(select(Subnet).order_by(Subnet.created_at)).all()
+        nets_q, subnets_q = select(Network), select(Subnet)
+        if network_id is not None:
+            nets_q = nets_q.where(Network.id == network_id)
+            subnets_q = subnets_q.where(Subnet.network_id == network_id)
+        nets = s.exec(nets_q.order_by(Network.created_at)).all()
+        subnets = s.exec(subnets_q.order_by(Subnet.created_at)).all()
     by_net: dict[str, list[str]] = {}
     for sn in subnets:
         by_net.setdefault(sn.network_id, []).append(sn.id)
@@ -111,16 +118,15 @@ def _filtered(items: list[dict], request: Request, keys: tuple[str, ...]) -> lis
 @router.get("/networking/v2.0/networks")
 async def list_networks(request: Request, ctx: Ctx, h: Handles,
                         _query: Annotated[NeutronListQuery, Query()]) -> dict:
-    return {"networks": _filtered(_visible_networks(ctx, h), request,
-                                  ("name", "id", "shared", "project_id", "tenant_id",
-                                   "status"))}
+    nets = await asyncio.to_thread(_visible_networks, ctx, h)
+    return {"networks": _filtered(nets, request, ("name", "id", "shared", "project_id",
+                                                  "tenant_id", "status"))}
 
 
 @router.get("/networking/v2.0/networks/{network_id}")
 async def show_network(network_id: str, ctx: Ctx, h: Handles) -> dict:
-    for net in _visible_networks(ctx, h):
-        if net["id"] == network_id:
-            return {"network": net}
+    for net in await asyncio.to_thread(_visible_networks, ctx, h, network_id):
+        return {"network": net}
     raise NotFound(f"Network {network_id} could not be found.")
 
 
@@ -234,10 +240,24 @@ def port_view(p: Port, security_groups: list[str]) -> dict:
     }
 
 
-def _visible_ports(ctx: RequestContext, h) -> list[dict]:
+# Port filters the database applies (indexed, and what the control plane asks
+# by on every boot: the server's ports by device_id); ``_filtered`` still
+# applies every filter to what comes back.
+_PORT_COLUMN_FILTERS = ("id", "network_id", "device_id")
+
+
+def _visible_ports(ctx: RequestContext, h, wanted: dict[str, list[str]] | None = None
+                   ) -> list[dict]:
+    """The ports the caller sees; ``wanted`` narrows the read by column
+    (matched as ``_filtered`` matches: either case)."""
     with h.db.reader() as s:
-        rows = [p for p in s.exec(select(Port).order_by(Port.created_at)).all()
-                if p.project_id == ctx.project_id or ctx.is_admin]
+        q = select(Port)
+        if not ctx.is_admin:
+            q = q.where(Port.project_id == ctx.project_id)
+        for key, values in (wanted or {}).items():
+            if key in _PORT_COLUMN_FILTERS and values and all(values):
+                q = q.where(func.lower(getattr(Port, key)).in_([v.lower() for v in values]))
+        rows = s.exec(q.order_by(Port.created_at)).all()
         groups = port_groups(s, [p.id for p in rows])
     return [port_view(p, groups.get(p.id, [])) for p in rows]
 
@@ -250,14 +270,17 @@ def _port_body(h, port: Port) -> dict:
 @router.get("/networking/v2.0/ports")
 async def list_ports(request: Request, ctx: Ctx, h: Handles,
                      _query: Annotated[NeutronListQuery, Query()]) -> dict:
-    return {"ports": _filtered(_visible_ports(ctx, h), request,
+    wanted = {k: request.query_params.getlist(k) for k in _PORT_COLUMN_FILTERS
+              if k in request.query_params}
+    ports = await asyncio.to_thread(_visible_ports, ctx, h, wanted)
+    return {"ports": _filtered(ports, request,
                                ("id", "network_id", "device_id", "device_owner",
                                 "mac_address", "status"))}
 
 
 @router.get("/networking/v2.0/ports/{port_id}")
 async def show_port(port_id: str, ctx: Ctx, h: Handles) -> dict:
-    for p in _visible_ports(ctx, h):
+    for p in await asyncio.to_thread(_visible_ports, ctx, h, {"id": [port_id]}):
         if p["id"] == port_id:
             return {"port": p}
     raise NotFound(f"Port {port_id} could not be found.")

@@ -105,3 +105,34 @@ def test_a_network_the_caller_may_not_use_is_not_found(demo, other, admin, catal
         assert listed == []
     finally:
         admin.delete(f"/networking/v2.0/networks/{private}")
+
+
+def test_port_filters_are_read_in_the_database_and_match_as_before(demo, other, admin,
+                                                                   catalog_ids):
+    """Listing by device_id, network_id or id reads just those ports (the
+    control plane asks by device_id on every boot), matching either case as
+    the other filters do, within what the caller may see."""
+    made = [demo.post("/networking/v2.0/ports", json={"port": {
+        "network_id": catalog_ids["network"], "device_id": f"dev-filter-{i}",
+        "device_owner": "test:filter"}}).json()["port"] for i in range(2)]
+    try:
+        def listed(who, **params) -> list[str]:
+            resp = who.get("/networking/v2.0/ports", params=params)
+            assert resp.status_code == 200, resp.text
+            return [p["id"] for p in resp.json()["ports"]]
+
+        assert listed(demo, device_id="dev-filter-0") == [made[0]["id"]]
+        assert listed(demo, device_id="DEV-FILTER-1") == [made[1]["id"]]
+        assert listed(demo, id=made[1]["id"].upper()) == [made[1]["id"]]
+        both = listed(demo, device_owner="test:filter", network_id=catalog_ids["network"])
+        assert both == [made[0]["id"], made[1]["id"]]
+        assert listed(other, device_id="dev-filter-0") == []  # not the other project's
+        assert listed(admin, device_id="dev-filter-0") == [made[0]["id"]]
+        shown = demo.get(f"/networking/v2.0/ports/{made[0]['id']}")
+        assert shown.status_code == 200 and shown.json()["port"]["device_id"] == "dev-filter-0"
+        assert other.get(f"/networking/v2.0/ports/{made[0]['id']}").status_code == 404
+        net = demo.get(f"/networking/v2.0/networks/{catalog_ids['network']}").json()["network"]
+        assert net["id"] == catalog_ids["network"] and net["subnets"]
+    finally:
+        for p in made:
+            admin.delete(f"/networking/v2.0/ports/{p['id']}")
