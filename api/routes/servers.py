@@ -536,11 +536,13 @@ async def _current_step(h, inst: Instance) -> str | None:
 
 @router.get("/{server_id}")
 async def show_server(server_id: str, ctx: Ctx, h: Handles, response: Response) -> dict:
+    tagged = ctx.version.at_least("2.26")  # tags are shown from 2.26 only
+
     def load() -> tuple[Instance, Any]:
         with h.db.reader() as s:
             inst = get_instance(s, ctx, server_id)
             return (inst, volumes.attached_volumes(s, [inst.uuid]).get(inst.uuid),
-                    tags_of(s, [inst.uuid])[inst.uuid])
+                    tags_of(s, [inst.uuid])[inst.uuid] if tagged else [])
 
     # In a thread: polled many times per boot, it would stall the event loop.
     inst, attached, tags = await asyncio.to_thread(load)
@@ -548,7 +550,7 @@ async def show_server(server_id: str, ctx: Ctx, h: Handles, response: Response) 
     response.headers.update(views.workflow_headers(ctx, inst.workflow_id,
                                                    h.settings.temporal_ui_url, step))
     body = views.server_detail(ctx, inst, volumes=attached, single=True)
-    if ctx.version.at_least("2.26"):
+    if tagged:
         body["tags"] = tags
     security_groups_api.show_groups(
         [body], security_groups_api.names_of_servers([inst]))
