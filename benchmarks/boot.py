@@ -39,8 +39,8 @@ Temporal server, and adds ``floor_p50_ms``, ``floor_p95_ms``,
 workflow histories (benchmarks/boot_profile.py), the POST's own p50 and the
 p50 lag from a workflow's completion to the poll that saw ACTIVE.
 ``--cpu-of PID`` (``novaflow up``'s pid) adds ``cpu_ms_per_boot``: the CPU
-time each process of that stack used during the boot phase, per boot.  The floor's latency is start to
-result; a boot's is POST to the first poll that sees ACTIVE, so it also
+time each process of that stack used during the boot phase, per boot.  The
+floor's latency is start to result; a boot's is POST to the first poll that sees ACTIVE, so it also
 carries up to one ``--poll-ms`` interval.
 """
 

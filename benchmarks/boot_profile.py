@@ -31,7 +31,7 @@ import asyncio
 import json
 import statistics
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
@@ -47,7 +47,7 @@ _ACTIVITY_ENDS = {
 
 
 def _ts(event) -> float:
-    return event.event_time.ToDatetime(tzinfo=timezone.utc).timestamp()
+    return event.event_time.ToDatetime(tzinfo=UTC).timestamp()
 
 
 def _marker_point(event) -> tuple[str, float] | None:
@@ -148,7 +148,7 @@ async def profile(address: str, workflow_ids: list[str]) -> tuple[dict, dict[str
     """The summary over ``workflow_ids`` and each one's close time."""
     fetched = await fetch(address, workflow_ids)
     runs = [segments(events) for events, _ in fetched]
-    closed = {wid: close for wid, (_, close) in zip(workflow_ids, fetched) if close}
+    closed = {wid: close for wid, (_, close) in zip(workflow_ids, fetched, strict=True) if close}
     return summarize([r for r in runs if r]), closed
 
 
@@ -158,7 +158,7 @@ def main() -> int:
     parser.add_argument("--workflows", nargs="+", required=True)
     args = parser.parse_args()
     summary, _ = asyncio.run(profile(args.temporal_address, args.workflows))
-    summary["at"] = datetime.now(timezone.utc).isoformat()
+    summary["at"] = datetime.now(UTC).isoformat()
     print(json.dumps(summary))
     return 0
 

@@ -106,11 +106,26 @@ class Database:
                                         if path and path != ":memory:" else None)
         else:
             self.read_engine = self.write_engine = create_engine(url, pool_pre_ping=True)
+        # SQLite's readers see one snapshot already (BEGIN, WAL); PostgreSQL's
+        # default, READ COMMITTED, gives every statement a snapshot of its own.
+        self._snapshot_engine = self.read_engine if url.startswith("sqlite") else \
+            self.read_engine.execution_options(isolation_level="REPEATABLE READ")
 
     @contextmanager
     def reader(self) -> Iterator[Session]:
         """A session for reads only."""
         with Session(self.read_engine) as session:
+            yield session
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A session for reads that all see the database as their first one did.
+
+        For readers that combine several queries and must not see a commit
+        land between two of them (the scheduler's host cache: a change log
+        read, then the states of the hosts it names).
+        """
+        with Session(self._snapshot_engine) as session:
             yield session
 
     @contextmanager

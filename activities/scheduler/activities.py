@@ -74,12 +74,12 @@ class SchedulerActivities(ControlActivities):
     def select_destinations(self, inp: SelectDestinationsInput) -> SelectDestinationsResult:
         spec = self.request_spec(inp)
         if self.host_cache is None:
-            with self.db.reader() as s:
+            with self.db.snapshot() as s:
                 hosts = placement.load_host_states(s, self.settings)
             selection = self._select(hosts, spec, inp)
         else:
             with self.host_cache.lock:
-                with self.db.reader() as s:
+                with self.db.snapshot() as s:  # a claim landing mid-read counts once
                     table = self.host_cache.table(s)
                 selection = self._select(table, spec, inp)
         if not selection.hosts:

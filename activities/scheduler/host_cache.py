@@ -98,7 +98,13 @@ class HostCache:
             self._forgotten.update(hosts)
 
     def table(self, session: Session) -> HostTable:
-        """The current table; `session` must be a fresh read transaction."""
+        """The current table; `session` must be a fresh Database.snapshot().
+
+        One snapshot, or on PostgreSQL a claim of this worker committing
+        between the change log read and its host's re-read would be in the
+        row and then added again by `claimed`: the host would look fuller
+        than it is until the next full reload.
+        """
         s = self.settings.scheduler
         now = self._clock()
         self.stats["decisions"] += 1

@@ -105,11 +105,16 @@ def control_workers(request, sched_stack):
     db.dispose()
 
 
-def decided(extra: SchedulerActivities | None) -> None:
-    """The second worker took part: its cache made decisions, from one full load."""
+def decided(extra: SchedulerActivities | None, reread: bool = True) -> None:
+    """The second worker took part: its cache made decisions, and (`reread`)
+    re-read hosts the other worker's claims changed.  Eleven boots may give it
+    too few decisions to see any: its first loads everything, and its own
+    claims need no re-read."""
     if extra is not None:
-        assert extra.host_cache.stats["decisions"] > 0
-        assert extra.host_cache.stats["hosts_reread"] > 0  # the other worker's claims
+        stats = extra.host_cache.stats
+        assert stats["decisions"] > 0, stats
+        if reread:
+            assert stats["hosts_reread"] > 0, stats
 
 
 def host_of(admin_api, server_id: str) -> str:
@@ -180,7 +185,7 @@ def test_parallel_anti_affinity_boots_land_on_distinct_hosts(sched_stack, contro
     assert s11["status"] == "ERROR"
     assert "ServerGroupAntiAffinityFilter removed 10" in s11["fault"]["message"]
     assert_no_leaks(sched_stack)
-    decided(control_workers)
+    decided(control_workers, reread=False)
     delete_all(api, server_ids + [eleventh])
 
 
@@ -260,7 +265,8 @@ def test_sixty_parallel_boots_fill_exactly_forty_slots(sched_stack, control_work
                 for sid in server_ids}
     active = [sid for sid, s in statuses.items() if s["status"] == "ACTIVE"]
     errors = [s for s in statuses.values() if s["status"] == "ERROR"]
-    assert len(active) == 40
+    faults = sorted({s["fault"]["message"][:300] for s in errors})
+    assert len(active) == 40, (faults, control_workers and control_workers.host_cache.stats)
     assert len(errors) == 20
     assert all("No valid host was found" in s["fault"]["message"] for s in errors)
     assert_no_leaks(sched_stack)

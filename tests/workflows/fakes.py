@@ -59,8 +59,8 @@ from activities.types.catalog import (
     PortInfo,
 )
 from activities.types.day2 import RebuildPlan
-from activities.types.identity import CheckTokenInput
 from activities.types.hypervisor import PowerActionResult, SpawnResult
+from activities.types.identity import CheckTokenInput
 from activities.types.instances import DeleteTargets
 from activities.types.moves import HostCapabilities, LiveMigrateData, MigrationPlan
 from activities.types.scheduling import ClaimResult, SelectDestinationsResult
@@ -102,9 +102,9 @@ WORKFLOWS += [SnapshotServerWorkflow, ShelveServerWorkflow, ShelveOffloadWorkflo
               UnrescueServerWorkflow, AttachVolumeWorkflow, DetachVolumeWorkflow,
               SwapVolumeWorkflow, AttachInterfaceWorkflow, DetachInterfaceWorkflow]
 
-CONTROL = [BuildLookupActivities, CatalogActivities, HostStateActivities, IdentityActivities, InstanceActivities,
-           MigrationActivities, NetworkActivities, SchedulerActivities, TemporalActivities,
-           VolumeActivities, Day2Activities, RebuildActivities]
+CONTROL = [BuildLookupActivities, CatalogActivities, HostStateActivities, IdentityActivities,
+           InstanceActivities, MigrationActivities, NetworkActivities, SchedulerActivities,
+           TemporalActivities, VolumeActivities, Day2Activities, RebuildActivities]
 CONTROL += [ShelveActivities, EvacuateActivities, RescueActivities, VolumeAttachActivities,
             InterfaceAttachActivities]  # ShelveActivities brings the snapshot ones
 HOST = [HostActivities, HostMoveActivities, HostPowerActivities, HostDay2Activities]

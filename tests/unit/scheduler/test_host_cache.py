@@ -3,7 +3,8 @@
 Two SchedulerActivities on one database stand for two control workers: each
 must see the other's claims, releases and the operators' changes at its next
 decision, re-reading only the hosts that changed, and always agree with a
-full read of the database.
+full read of the database.  tests/e2e/test_host_cache_snapshot.py runs the
+race that needs PostgreSQL too.
 """
 
 from __future__ import annotations
@@ -11,66 +12,23 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from scheduler_workers import cached_usage, claim, db_usage, seeded, select_, worker
 from sqlmodel import select
 from temporalio.exceptions import ApplicationError
 
 from activities.scheduler import placement
 from activities.scheduler.activities import SchedulerActivities
-from activities.types.catalog import FlavorInfo, ImageInfo
 from activities.types.context import OpContext
-from activities.types.scheduling import ClaimInput, ReleaseClaimInput, SelectDestinationsInput
+from activities.types.scheduling import ReleaseClaimInput
 from novaflow.settings import Settings
-from schema.db import Database
-from schema.migrate import upgrade
 from schema.models import Aggregate, AggregateHost, ComputeNode, Instance, Service, utcnow
-
-HOSTS = ["h1", "h2", "h3"]
-FLAVOR = FlavorInfo(flavorid="f", name="f", vcpus=2, memory_mb=2048, root_gb=10)
-IMAGE = ImageInfo(id="i", name="i")
 
 
 @pytest.fixture
 def db(tmp_path):
-    url = f"sqlite:///{tmp_path / 'c.db'}"
-    upgrade(url)
-    db = Database(url)
-    with db.writer() as s:
-        for h in HOSTS:
-            s.add(ComputeNode(host=h, hypervisor_hostname=h, vcpus=4, memory_mb=8192,
-                              local_gb=100))
-            s.add(Service(host=h, last_seen_up=utcnow()))
+    db = seeded(f"sqlite:///{tmp_path / 'c.db'}")
     yield db
     db.dispose()
-
-
-def worker(db: Database, tmp_path) -> SchedulerActivities:
-    return SchedulerActivities(db, Settings(state_dir=tmp_path))
-
-
-def select_(acts: SchedulerActivities, server: str, **kw) -> list[str]:
-    ctx = OpContext(server_id=server, project_id="p", user_id="u")
-    return acts.select_destinations(SelectDestinationsInput(
-        ctx=ctx, flavor=FLAVOR, image=IMAGE, num_alternates=2, **kw)).hosts
-
-
-def claim(acts: SchedulerActivities, server: str, hosts: list[str]) -> str:
-    ctx = OpContext(server_id=server, project_id="p", user_id="u")
-    return acts.claim_resources(ClaimInput(ctx=ctx, consumer_id=server, flavor=FLAVOR,
-                                           candidates=hosts)).host
-
-
-def cached_usage(acts: SchedulerActivities) -> dict[str, tuple[int, int, int, bool, bool]]:
-    with acts.db.reader() as s:
-        table = acts.host_cache.table(s)
-    return {h.host: (h.vcpus_used, h.memory_mb_used, h.local_gb_used, h.service_disabled,
-                     h.service_up) for h in table.hosts}
-
-
-def db_usage(db: Database, tmp_path) -> dict[str, tuple[int, int, int, bool, bool]]:
-    with db.reader() as s:
-        states = placement.load_host_states(s, Settings(state_dir=tmp_path))
-    return {h.host: (h.vcpus_used, h.memory_mb_used, h.local_gb_used, h.service_disabled,
-                     h.service_up) for h in states}
 
 
 def test_own_claims_are_applied_in_memory_without_rereading(db, tmp_path):
