@@ -328,8 +328,13 @@ def group_allows(session: Session, group_uuid: str, instance_uuid: str, host: st
 
     Two parallel boots into an anti-affinity group both pass the filters on
     the same host; only one may claim there.  Returns why not, or None.
+
+    The group's row stays locked to the end of the claim's transaction, so
+    a second claim into the group reads its members only after the first
+    committed (PostgreSQL; SQLite has one writer at a time anyway).
     """
-    group = session.exec(select(ServerGroup).where(ServerGroup.uuid == group_uuid)).first()
+    group = session.exec(select(ServerGroup).where(ServerGroup.uuid == group_uuid)
+                         .with_for_update()).first()
     if group is None:
         return None
     placed = group_members_by_host(session, group_uuid, exclude=instance_uuid)

@@ -3,7 +3,7 @@
 Two SchedulerActivities on one database stand for two control workers: each
 must see the other's claims, releases and the operators' changes at its next
 decision, re-reading only the hosts that changed, and always agree with a
-full read of the database.  tests/e2e/test_host_cache_snapshot.py runs the
+full read of the database.  tests/e2e/test_scheduler_on_backend.py runs the
 race that needs PostgreSQL too.
 """
 
