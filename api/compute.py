@@ -64,29 +64,21 @@ async def delete_server(h: AppHandles, ctx: RequestContext, inst: Instance) -> N
     delete is harmless.  An operation in flight is cancelled by the workflow."""
     if _being_deleted(inst):
         return
-    # A delete takes task_state with a compare-and-swap; a build step that
-    # moves it at the same moment (mark_active) makes the swap miss.  Delete
-    # is allowed in any state, so it tries again on the row as it now is.
-    for attempt in range(3):
-        try:
-            await start_operation(h, ctx, inst, Operation(
-                key="delete", workflow=DeleteServerWorkflow.run,
-                workflow_id=lambda row, _action: f"delete-{row.uuid}",
-                make_input=lambda op_ctx, started: DeleteServerInput(
-                    ctx=op_ctx,
-                    running_workflow_ids=[w for w in [started.previous_workflow_id] if w],
-                    timeouts=op_timeouts(h)),
-                conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                summary=f"delete {inst.display_name} for project {inst.project_id}"))
-            return
-        except Conflict:
-            with h.db.reader() as s:  # lost a race with another delete: that one runs
-                row = s.get(Instance, inst.id)
-            if row is not None and (row.deleted or _being_deleted(row)):
-                return
-            if row is None or attempt == 2 or (row.locked and not ctx.is_admin):
-                raise
-            inst = row
+    try:
+        await start_operation(h, ctx, inst, Operation(
+            key="delete", workflow=DeleteServerWorkflow.run,
+            workflow_id=lambda row, _action: f"delete-{row.uuid}",
+            make_input=lambda op_ctx, started: DeleteServerInput(
+                ctx=op_ctx, running_workflow_ids=[w for w in [started.previous_workflow_id]
+                                                  if w],
+                timeouts=op_timeouts(h)),
+            conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            summary=f"delete {inst.display_name} for project {inst.project_id}"))
+    except Conflict:
+        with h.db.reader() as s:  # lost a race with another delete: that one runs
+            row = s.get(Instance, inst.id)
+        if row is None or not (row.deleted or _being_deleted(row)):
+            raise
 
 
 def _being_deleted(inst: Instance) -> bool:

@@ -134,30 +134,44 @@ class _Before:
     workflow_id: str | None
 
 
+# How many times a compare-and-swap on task_state is taken again after the row
+# moved under it to a state the operation is still allowed in.
+TAKE_ATTEMPTS = 3
+
+
 def _take(s: Session, ctx: RequestContext, inst: Instance, key: str
           ) -> tuple[Instance, _Before]:
-    """Check the table and take task_state with a compare-and-swap."""
+    """Check the table and take task_state with a compare-and-swap.
+
+    A swap that misses because a workflow step moved the row meanwhile (a
+    build's mark_active under a delete) is tried again on the row as it now
+    is, if the table still allows the operation there; one that misses
+    because another request took the row is refused.
+    """
     rule = transition(key)
     row = s.get(Instance, inst.id)
     if row is None or row.deleted:
         raise NotFound(f"Instance {inst.uuid} could not be found.")
-    check_transition(key, row, ctx)
-    before = _Before(row.task_state, row.workflow_id)
-    same_task = (Instance.task_state.is_(None) if before.task_state is None
-                 else Instance.task_state == before.task_state)
-    taken = s.execute(update(Instance)
-                      .where(Instance.id == row.id, Instance.vm_state == row.vm_state,
-                             same_task, Instance.deleted.is_(False),
-                             Instance.locked.is_(bool(row.locked)))
-                      .values(task_state=rule.task_state, updated_at=utcnow())
-                      .execution_options(synchronize_session=False))
-    s.refresh(row)
-    if taken.rowcount != 1:  # another request changed the row since we read it
-        check_transition(key, row, ctx)  # e.g. locked meanwhile: that 409
-        raise Conflict(rule.refusal(row.uuid, row.vm_state, row.task_state)
-                       or f"Cannot '{rule.operation}' instance {row.uuid} while another "
-                          "operation is starting on it")
-    return row, before
+    for _ in range(TAKE_ATTEMPTS):
+        check_transition(key, row, ctx)
+        before = _Before(row.task_state, row.workflow_id)
+        same_task = (Instance.task_state.is_(None) if before.task_state is None
+                     else Instance.task_state == before.task_state)
+        taken = s.execute(update(Instance)
+                          .where(Instance.id == row.id, Instance.vm_state == row.vm_state,
+                                 same_task, Instance.deleted.is_(False),
+                                 Instance.locked.is_(bool(row.locked)))
+                          .values(task_state=rule.task_state, updated_at=utcnow())
+                          .execution_options(synchronize_session=False))
+        s.refresh(row)
+        if taken.rowcount == 1:
+            return row, before
+        if row.deleted or row.task_state == rule.task_state:
+            break  # deleted, or another request of the same kind took it
+    check_transition(key, row, ctx)  # e.g. locked meanwhile: that 409
+    raise Conflict(rule.refusal(row.uuid, row.vm_state, row.task_state)
+                   or f"Cannot '{rule.operation}' instance {row.uuid} while another "
+                      "operation is starting on it")
 
 
 @dataclass
