@@ -7,7 +7,9 @@ workflow, the next one scheduled, a marker in the history): on a solo boot
 3 to 8 ms apiece, as long as the work itself.  Here the token is checked
 first, as before; the image (Glance) and the networks (the network service)
 are looked up side by side while the flavor is read, and a failure is
-reported as its own lookup's, the first in that order.
+reported as its own lookup's, the first in that order.  A build the API
+started after checking its image (as Nova's API puts the image in the
+request spec) carries it, and Glance is not asked again.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ class BuildLookupActivities:
                 call.exception()
 
     def _image(self, inp: BuildLookupsInput) -> ImageInfo:
+        if inp.image is not None:
+            return inp.image
         if not inp.image_ref:
             return ImageInfo(id="", name="")
         return self.catalog.get_image(LookupInput(ctx=inp.ctx, ref=inp.image_ref))

@@ -17,7 +17,7 @@ from activities.base import ControlActivities
 from activities.types.catalog import FlavorInfo, ImageInfo, LookupInput, NetworkInfo
 from novaflow import errors
 from novaflow.cloud import SERVICE_ERRORS
-from novaflow.images import GlanceImage, ImageServiceUnavailable
+from novaflow.images import ImageServiceUnavailable
 from schema.models import Flavor
 
 
@@ -30,11 +30,6 @@ def flavor_info(flavor: Flavor) -> FlavorInfo:
                       memory_mb=flavor.memory_mb, root_gb=flavor.root_gb,
                       ephemeral_gb=flavor.ephemeral_gb, swap=flavor.swap,
                       extra_specs=dict(flavor.extra_specs or {}))
-
-
-def image_info(image: GlanceImage) -> ImageInfo:
-    return ImageInfo(id=image.id, name=image.name, properties=dict(image.properties),
-                     min_disk=image.min_disk, min_ram=image.min_ram)
 
 
 class CatalogActivities(ControlActivities):
@@ -58,7 +53,7 @@ class CatalogActivities(ControlActivities):
             raise ApplicationError(f"Image service unavailable: {exc}") from exc
         if image is None or image.status != "active":
             raise _not_found(f"Image {inp.ref} could not be found.")
-        return image_info(image)
+        return ImageInfo.of(image)
 
     @activity.defn(name="get_networks")
     def get_networks(self, inp: LookupInput) -> list[NetworkInfo]:

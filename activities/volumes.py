@@ -24,7 +24,6 @@ from temporalio.exceptions import ApplicationError
 
 from activities.base import ControlActivities
 from activities.block_storage import CinderAttachments, CinderRefused, server_ids
-from activities.catalog import image_info
 from activities.types.catalog import (
     AttachVolumesInput,
     ImageInfo,
@@ -110,7 +109,7 @@ class VolumeActivities(ControlActivities):
                 found = self.images.get(boot_image_id, ctx.project_id, ctx.is_admin)
             except ImageServiceUnavailable as exc:
                 raise ApplicationError(f"Image service unavailable: {exc}") from exc
-            image = image_info(found) if found is not None else None
+            image = ImageInfo.of(found) if found is not None else None
         return ReserveVolumesResult(disks=disks, boot_from_volume=boot_from_volume, image=image)
 
     def _reserve_one(self, ctx: OpContext, row: BlockDeviceMapping, name: str) -> dict:

@@ -9,6 +9,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, select
 from temporalio.common import WorkflowIDConflictPolicy
 
+from activities.types.catalog import ImageInfo
 from api.deps import AppHandles, RequestContext
 from api.errors import BadRequest, Conflict
 from api.operations import Operation, Written, op_timeouts, start_operation, write_operation
@@ -22,7 +23,8 @@ async def write_server(h: AppHandles, ctx: RequestContext, inst: Instance,
                        network_ids: list[str], scheduler_hints: dict,
                        force_host: str | None, block_devices: list | None = None,
                        bdm_rows: list[BlockDeviceMapping] | None = None,
-                       port_ids: list[str] | None = None) -> Written:
+                       port_ids: list[str] | None = None,
+                       image: ImageInfo | None = None) -> Written:
     """Write the instance (BUILD/scheduling); ``launch_operation`` then starts
     its BootServerWorkflow (api/operations.py)."""
     group_uuid = scheduler_hints.get("group")
@@ -48,7 +50,7 @@ async def write_server(h: AppHandles, ctx: RequestContext, inst: Instance,
             scheduler_hints=scheduler_hints, max_attempts=h.settings.scheduler.max_attempts,
             timeouts=op_timeouts(h), block_devices=list(block_devices or []),
             vif_plugging_timeout=float(h.settings.vif_plugging_timeout),
-            vif_plugging_is_fatal=h.settings.vif_plugging_is_fatal)
+            vif_plugging_is_fatal=h.settings.vif_plugging_is_fatal, image=image)
 
     flavor_name = (inst.flavor or {}).get("name", "")
     return await write_operation(h, ctx, inst, Operation(

@@ -86,6 +86,9 @@ class BootServerInput:
     # Nova's vif_plugging_timeout (0: do not wait) and vif_plugging_is_fatal.
     vif_plugging_timeout: float = 0
     vif_plugging_is_fatal: bool = True
+    # The image as the API checked it (Nova's API puts it in the request
+    # spec): the build does not ask Glance again.  None: it looks it up.
+    image: ImageInfo | None = None
 
 
 @dataclass
@@ -339,7 +342,7 @@ class BootServerWorkflow(StepTracking):
                 BuildLookupActivities.build_lookups,
                 BuildLookupsInput(ctx=inp.ctx, flavor_ref=inp.flavor_ref,
                                   image_ref=inp.image_ref, network_ids=inp.network_ids,
-                                  port_ids=inp.port_ids),
+                                  port_ids=inp.port_ids, image=inp.image),
                 summary=f"check_token, get_flavor {inp.flavor_ref}, "
                         f"get_image {inp.image_ref or '(none)'}, get_networks")
         except ActivityError as exc:

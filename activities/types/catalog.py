@@ -31,6 +31,12 @@ class ImageInfo:
     min_disk: int = 0
     min_ram: int = 0
 
+    @classmethod
+    def of(cls, image: Any) -> ImageInfo:
+        """What a build needs of a Glance image (novaflow/images.py's GlanceImage)."""
+        return cls(id=image.id, name=image.name, properties=dict(image.properties),
+                   min_disk=image.min_disk, min_ram=image.min_ram)
+
 
 @dataclass
 class NetworkInfo:
@@ -137,6 +143,8 @@ class BuildLookupsInput:
     image_ref: str  # "" for a volume-backed server (its volume's image comes later)
     network_ids: list[str] = field(default_factory=list)
     port_ids: list[str] = field(default_factory=list)
+    # The image as the API checked it a moment before: Glance is not asked again.
+    image: ImageInfo | None = None
 
 
 @dataclass

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
+from activities.types.catalog import ImageInfo
 from api import cloud_proxy, compute, images, quotas, server_sort, views
 from api import security_groups as security_groups_api
 from api.actions import soft_delete
@@ -344,7 +345,8 @@ async def create_server(payload: ServerCreateRequest, response: Response, ctx: C
             written.append(await compute.write_server(
                 h, ctx, inst, network_ids, hints, force_host, block_devices=specs,
                 port_ids=port_ids,
-                bdm_rows=volumes.block_device_rows(inst.uuid, bdms)))
+                bdm_rows=volumes.block_device_rows(inst.uuid, bdms),
+                image=ImageInfo.of(image) if image and not volume_backed else None))
     created: list[Instance] = []
     for index, w in enumerate(written):
         try:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from helpers import allocations, boot, domain, ports, server, wait_gone, wait_status
-from sqlmodel import select
+from dataclasses import replace
 
+import pytest
+from helpers import allocations, boot, domain, ports, server, wait_gone, wait_status
+from identity import issue_token
+from sqlmodel import select
+from temporalio.exceptions import ApplicationError
+
+from activities.build_lookups import BuildLookupActivities
+from activities.catalog import CatalogActivities
+from activities.identity import IdentityActivities, keystone_backend
+from activities.types.catalog import BuildLookupsInput, ImageInfo
+from activities.types.context import OpContext
 from novaflow.states import PowerState
-from schema.models import Flavor
+from schema.models import Flavor, new_uuid
 
 
 def test_boot_becomes_active_with_a_running_domain(stack, demo, admin, catalog_ids):
@@ -75,3 +85,31 @@ def test_other_project_gets_404(demo, other, catalog_ids):
     assert other.delete(f"/v2.1/servers/{server_id}").status_code == 404
     listed = [s["id"] for s in other.get("/v2.1/servers").json()["servers"]]
     assert server_id not in listed
+
+
+@pytest.mark.db_agnostic
+def test_a_build_takes_the_image_the_api_checked_and_does_not_ask_glance_again(
+        stack, catalog_ids):
+    """The API checks the image in Glance and starts the build with it (as
+    Nova's API puts it in the request spec): the build's lookups use that one.
+    An image id Glance does not know shows which: asked, Glance refuses it."""
+    settings = stack.stack.settings
+    backend = keystone_backend(settings)
+    lookups = BuildLookupActivities(IdentityActivities(backend),
+                                    CatalogActivities(stack.db, settings))
+    token, body = issue_token(stack.auth_url, stack.login("demo"))
+    ctx = OpContext(server_id=new_uuid(), project_id=body["project"]["id"],
+                    user_id=body["user"]["id"], token=token)
+    unknown = new_uuid()
+    checked = ImageInfo(id=unknown, name="as the API saw it", properties={"os_distro": "x"},
+                        min_disk=1, min_ram=64)
+    inp = BuildLookupsInput(ctx=ctx, flavor_ref="1", image_ref=unknown,
+                            network_ids=[catalog_ids["network"]], image=checked)
+    try:
+        found = lookups.build_lookups(inp)
+        assert found.image == checked and found.flavor.flavorid == "1"
+        assert [n.id for n in found.networks] == [catalog_ids["network"]]
+        with pytest.raises(ApplicationError, match=f"Image {unknown} could not be found"):
+            lookups.build_lookups(replace(inp, image=None))
+    finally:
+        backend.session.session.close()

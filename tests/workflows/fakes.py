@@ -263,8 +263,9 @@ class Cloud:
         ctx = arg.ctx
         await self._call("check_token", None, CheckTokenInput(ctx=ctx))
         flavor = await self._call("get_flavor", None, LookupInput(ctx=ctx, ref=arg.flavor_ref))
-        image = (await self._call("get_image", None, LookupInput(ctx=ctx, ref=arg.image_ref))
-                 if arg.image_ref else ImageInfo(id="", name=""))
+        image = arg.image or (
+            await self._call("get_image", None, LookupInput(ctx=ctx, ref=arg.image_ref))
+            if arg.image_ref else ImageInfo(id="", name=""))
         networks = await self._call("get_networks", None, LookupInput(
             ctx=ctx, ref="", refs=arg.network_ids, ports=arg.port_ids))
         return BuildLookupsResult(flavor=flavor, image=image, networks=networks)
