@@ -104,12 +104,12 @@ class Database:
             path = make_url(url).database
             self._writers = WriterQueue(f"{path}.writelock"
                                         if path and path != ":memory:" else None)
+            self._snapshot_engine = self.read_engine  # a reader is one snapshot (BEGIN, WAL)
         else:
             self.read_engine = self.write_engine = create_engine(url, pool_pre_ping=True)
-        # SQLite's readers see one snapshot already (BEGIN, WAL); PostgreSQL's
-        # default, READ COMMITTED, gives every statement a snapshot of its own.
-        self._snapshot_engine = self.read_engine if url.startswith("sqlite") else \
-            self.read_engine.execution_options(isolation_level="REPEATABLE READ")
+            # READ COMMITTED, the default, gives every statement a snapshot of its own.
+            self._snapshot_engine = self.read_engine.execution_options(
+                isolation_level="REPEATABLE READ")
 
     @contextmanager
     def reader(self) -> Iterator[Session]:
